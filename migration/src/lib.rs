@@ -1,0 +1,20 @@
+//! Schema migrations of stepgraph.
+//!
+//! The same migrations run, and run down again, on SQLite, PostgreSQL and MySQL/MariaDB. Where
+//! the backends differ (timestamp and long-text types, which length function a CHECK uses,
+//! whether `VARCHAR(n)` is enforced at all) the choice is made in [`columns`], in one place.
+//! A migration that has landed on main is never edited; schema changes come as new migrations.
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261127_000001_initial_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_initial_schema::Migration)]
+    }
+}

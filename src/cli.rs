@@ -1,0 +1,286 @@
+//! The `stepgraph` command line. Every flag can also be set with an environment variable,
+//! shown in `--help`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::tokens;
+use crate::db::{self, DbConfig};
+use crate::seed::{demo, sized};
+use crate::server;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stepgraph",
+    version,
+    about = "GraphQL and JSON:API server for Outreach sequence steps"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE, postgres://USER@HOST/DB or mysql://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://stepgraph.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(
+        long,
+        env = "STEPGRAPH_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Log filter, in tracing's EnvFilter syntax (for example `info,sqlx=warn`).
+    #[arg(long, env = "STEPGRAPH_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply, roll back or inspect schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load demo data or sized benchmark data (applies pending migrations first).
+    Seed(SeedArgs),
+    /// Create, list or revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STEPGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// On an empty database, load the demo data and print a token per role.
+    #[arg(long, env = "STEPGRAPH_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back the most recent migrations.
+    Down {
+        /// How many migrations to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table, then apply all migrations (destroys all data).
+    Fresh,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["demo", "sequences"])))]
+pub struct SeedArgs {
+    /// Load the small, hand-written demo data set (into an empty database).
+    #[arg(long, env = "STEPGRAPH_SEED_DEMO", conflicts_with = "sequences")]
+    pub demo: bool,
+    /// Number of sequences to generate.
+    #[arg(
+        long,
+        env = "STEPGRAPH_SEED_SEQUENCES",
+        requires = "steps_per_sequence"
+    )]
+    pub sequences: Option<u32>,
+    /// Steps in each generated sequence.
+    #[arg(long, env = "STEPGRAPH_SEED_STEPS_PER_SEQUENCE")]
+    pub steps_per_sequence: Option<u32>,
+    /// Mailings for each generated step.
+    #[arg(long, env = "STEPGRAPH_SEED_MAILINGS_PER_STEP", default_value_t = 3)]
+    pub mailings_per_step: u32,
+    /// Tasks for each generated step.
+    #[arg(long, env = "STEPGRAPH_SEED_TASKS_PER_STEP", default_value_t = 1)]
+    pub tasks_per_step: u32,
+    /// Calls for each generated step.
+    #[arg(long, env = "STEPGRAPH_SEED_CALLS_PER_STEP", default_value_t = 1)]
+    pub calls_per_step: u32,
+    /// Random seed: the same value gives the same data.
+    #[arg(long, env = "STEPGRAPH_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token for a user and print it (it is shown this once only).
+    Create {
+        /// The user's e-mail address.
+        #[arg(long, env = "STEPGRAPH_TOKEN_USER")]
+        user: String,
+        /// A label to tell the token apart later.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id or by its displayed prefix.
+    Revoke {
+        /// The token's id or prefix, as shown by `token list`.
+        token: String,
+    },
+}
+
+/// Installs the log subscriber: human-readable lines on stderr, filtered by `filter`.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn connect(cli: &Cli) -> anyhow::Result<DatabaseConnection> {
+    let mut config = DbConfig::new(&cli.database_url);
+    config.max_connections = cli.db_max_connections.max(2);
+    db::connect(&config)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact_url(&cli.database_url)))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = connect(&cli).await?;
+    match cli.command {
+        Command::Serve(args) => {
+            Migrator::up(&db, None)
+                .await
+                .context("applying migrations")?;
+            server::serve(db, args.listen, args.demo).await
+        }
+        Command::Migrate { action } => migrate(&db, action).await,
+        Command::Seed(args) => {
+            Migrator::up(&db, None)
+                .await
+                .context("applying migrations")?;
+            let started = std::time::Instant::now();
+            let counts = if args.demo {
+                demo::load(&db).await?
+            } else {
+                let opts = sized::SizedOptions {
+                    sequences: args.sequences.unwrap_or(0),
+                    steps_per_sequence: args.steps_per_sequence.unwrap_or(0),
+                    mailings_per_step: args.mailings_per_step,
+                    tasks_per_step: args.tasks_per_step,
+                    calls_per_step: args.calls_per_step,
+                    seed: args.seed,
+                };
+                sized::load(&db, opts).await?
+            };
+            println!("seeded {counts} in {:.2?}", started.elapsed());
+            Ok(())
+        }
+        Command::Token { action } => {
+            Migrator::up(&db, None)
+                .await
+                .context("applying migrations")?;
+            token(&db, action).await
+        }
+    }
+}
+
+async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> anyhow::Result<()> {
+    match action {
+        MigrateAction::Up => {
+            let pending = Migrator::get_pending_migrations(db).await?.len();
+            Migrator::up(db, None).await?;
+            println!("applied {pending} migration(s)");
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(db, Some(steps)).await?;
+            println!("rolled back up to {steps} migration(s)");
+        }
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(db).await? {
+                println!(
+                    "{:<12} {}",
+                    format!("{:?}", m.status()).to_lowercase(),
+                    m.name()
+                );
+            }
+        }
+        MigrateAction::Fresh => {
+            Migrator::fresh(db).await?;
+            println!("dropped all tables and applied every migration");
+        }
+    }
+    Ok(())
+}
+
+async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create { user, name } => {
+            let issued = tokens::create(db, &user, name).await?;
+            eprintln!(
+                "created token {} for {user}; it is shown once, store it now:",
+                issued.record.prefix
+            );
+            println!("{}", issued.token);
+        }
+        TokenAction::List => {
+            println!(
+                "{:<6} {:<14} {:<32} {:<22} {:<10} name",
+                "id", "prefix", "user", "created", "status"
+            );
+            for t in tokens::list(db).await? {
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<6} {:<14} {:<32} {:<22} {:<10} {}",
+                    t.id,
+                    t.prefix,
+                    t.user_email,
+                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    status,
+                    t.name.unwrap_or_default()
+                );
+            }
+        }
+        TokenAction::Revoke { token } => {
+            let revoked = tokens::revoke(db, &token).await?;
+            println!("revoked token {} ({})", revoked.id, revoked.prefix);
+        }
+    }
+    Ok(())
+}

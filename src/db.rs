@@ -1,0 +1,90 @@
+//! Opening the database from one URL, and starting write transactions.
+//!
+//! `sqlite://`, `postgres://` and `mysql://` URLs are accepted. For SQLite the file is created
+//! when missing, and the connection runs in WAL mode with foreign keys on and a busy timeout;
+//! the pool gets more than one connection (sea-orm would default SQLite to one, serialising
+//! every reader behind every writer).
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Pool settings; the defaults suit a small server and the test suite.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// How long SQLite waits for a lock before giving up with "database is locked".
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl DbConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Connects, checking the URL's scheme first so a typo gets a clear message.
+pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
+    let url = config.url.as_str();
+    let sqlite = url.starts_with("sqlite:");
+    if !(sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && !url.starts_with("mysql://")
+        && !url.starts_with("mariadb://")
+    {
+        return Err(DbErr::Custom(format!(
+            "unsupported database URL {url:?}: use sqlite://, postgres:// or mysql://"
+        )));
+    }
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(config.max_connections)
+        .min_connections(0)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_timeout(config.acquire_timeout)
+        .sqlx_logging(false);
+    if sqlite {
+        let busy = config.sqlite_busy_timeout;
+        opts.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(busy)
+        });
+    }
+    Database::connect(opts).await
+}
+
+/// Begins a transaction that will write.
+///
+/// On SQLite this is `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
+/// fails at once with "database is locked" when another writer got in between, whatever the
+/// busy timeout; taking the write lock up front makes writers queue instead. PostgreSQL and
+/// MySQL serialise writers on a row lock instead (see the service layer).
+///
+/// On MySQL the transaction is READ COMMITTED: under InnoDB's default REPEATABLE READ, a plain
+/// `SELECT` after the row lock would still read the snapshot taken by the first read, before
+/// the lock, and see orders another writer has since changed. PostgreSQL's default is already
+/// READ COMMITTED, where every statement sees what committed before it began.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let mut options = TransactionOptions::default();
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate)
+        }
+        DbBackend::MySql => options.isolation_level = Some(IsolationLevel::ReadCommitted),
+        _ => {}
+    }
+    db.begin_with_options(options).await
+}

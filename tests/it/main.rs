@@ -1,0 +1,13 @@
+//! The integration suite: one test binary, one module per area.
+//!
+//! Every test gets its own database (see [`support`]): a fresh SQLite file by default, or a
+//! fresh database on the server named by `TEST_DATABASE_URL` (PostgreSQL or MySQL/MariaDB).
+
+mod concurrency;
+mod constraints;
+mod counters;
+mod migrations;
+mod seed;
+mod steps;
+mod support;
+mod tokens;
