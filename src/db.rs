@@ -38,10 +38,8 @@ impl DbConfig {
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let url = config.url.as_str();
     let sqlite = url.starts_with("sqlite:");
-    if !(sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        && !url.starts_with("mysql://")
-        && !url.starts_with("mariadb://")
-    {
+    let known = ["postgres://", "postgresql://", "mysql://", "mariadb://"];
+    if !(sqlite || known.iter().any(|scheme| url.starts_with(scheme))) {
         return Err(DbErr::Custom(format!(
             "unsupported database URL {url:?}: use sqlite://, postgres:// or mysql://"
         )));

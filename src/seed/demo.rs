@@ -195,7 +195,17 @@ fn build(ids: &mut IdAlloc) -> Dataset {
     }
 
     use StepType::*;
-    let plans: [(&str, SequenceType, ShareType, bool, bool, i64, Vec<Step>); 5] = [
+    // (name, type, share type, enabled, locked, owner, steps)
+    type Plan = (
+        &'static str,
+        SequenceType,
+        ShareType,
+        bool,
+        bool,
+        i64,
+        Vec<Step>,
+    );
+    let plans: [Plan; 5] = [
         (
             "Mid-market outbound Q4",
             SequenceType::Interval,

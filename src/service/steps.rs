@@ -126,17 +126,7 @@ pub async fn create(
     )
     .await?;
     let count = step_count(&txn, seq.id).await?;
-    if let Some(order) = input.order {
-        if order > count + 1 {
-            errors.push(FieldError::new(
-                "order",
-                format!(
-                    "must be between 1 and {} (the sequence has {count} steps)",
-                    count + 1
-                ),
-            ));
-        }
-    }
+    check_order_fits(input.order, count + 1, count, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -222,14 +212,7 @@ pub async fn update(
     )
     .await?;
     let count = step_count(&txn, seq.id).await?;
-    if let Patch::Set(order) = changes.order {
-        if order > count {
-            errors.push(FieldError::new(
-                "order",
-                format!("must be between 1 and {count} (the sequence has {count} steps)"),
-            ));
-        }
-    }
+    check_order_fits(changes.order.as_set().copied(), count, count, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -386,10 +369,18 @@ async fn shift_orders(
 }
 
 fn check_order(order: Option<i32>, errors: &mut Vec<FieldError>) {
-    if let Some(order) = order {
-        if order < 1 {
-            errors.push(FieldError::new("order", "must be at least 1"));
-        }
+    if order.is_some_and(|order| order < 1) {
+        errors.push(FieldError::new("order", "must be at least 1"));
+    }
+}
+
+/// An order must land on an existing position, or one past the end when inserting (`max`).
+fn check_order_fits(order: Option<i32>, max: i32, count: i32, errors: &mut Vec<FieldError>) {
+    if order.is_some_and(|order| order > max) {
+        errors.push(FieldError::new(
+            "order",
+            format!("must be between 1 and {max} (the sequence has {count} steps)"),
+        ));
     }
 }
 
@@ -459,29 +450,27 @@ async fn check_references(
     task_priority_id: Option<i64>,
     errors: &mut Vec<FieldError>,
 ) -> AppResult<()> {
-    if let Some(id) = call_purpose_id {
-        if call_purpose::Entity::find_by_id(id)
+    if let Some(id) = call_purpose_id
+        && call_purpose::Entity::find_by_id(id)
             .one(txn)
             .await?
             .is_none()
-        {
-            errors.push(FieldError::new(
-                "callPurposeId",
-                format!("no call purpose with id {id}"),
-            ));
-        }
+    {
+        errors.push(FieldError::new(
+            "callPurposeId",
+            format!("no call purpose with id {id}"),
+        ));
     }
-    if let Some(id) = task_priority_id {
-        if task_priority::Entity::find_by_id(id)
+    if let Some(id) = task_priority_id
+        && task_priority::Entity::find_by_id(id)
             .one(txn)
             .await?
             .is_none()
-        {
-            errors.push(FieldError::new(
-                "taskPriorityId",
-                format!("no task priority with id {id}"),
-            ));
-        }
+    {
+        errors.push(FieldError::new(
+            "taskPriorityId",
+            format!("no task priority with id {id}"),
+        ));
     }
     Ok(())
 }
