@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens;
 use crate::db::{self, DbConfig};
+use crate::graphql::Limits;
 use crate::seed::{demo, sized};
 use crate::server;
 
@@ -62,6 +63,8 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +75,33 @@ pub struct ServeArgs {
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO")]
     pub demo: bool,
+    /// Maximum nesting depth of a GraphQL query.
+    #[arg(long, env = "STEPGRAPH_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Maximum complexity of a GraphQL query (connections multiply by their page size).
+    #[arg(long, env = "STEPGRAPH_MAX_COMPLEXITY", default_value_t = Limits::default().max_complexity)]
+    pub max_complexity: usize,
+    /// Maximum operations in one batched GraphQL request.
+    #[arg(long, env = "STEPGRAPH_MAX_BATCH", default_value_t = Limits::default().max_batch)]
+    pub max_batch: usize,
+    /// Maximum request body size, in bytes.
+    #[arg(long, env = "STEPGRAPH_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Seconds a request may run before it is answered with 503.
+    #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
+    pub request_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_batch: self.max_batch,
+            max_body_bytes: self.max_body_bytes,
+            timeout_secs: self.request_timeout_secs,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,13 +208,17 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
     let db = connect(&cli).await?;
     match cli.command {
         Command::Serve(args) => {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            server::serve(db, args.listen, args.demo).await
+            server::serve(db, args.listen, args.limits(), args.demo).await
         }
         Command::Migrate { action } => migrate(&db, action).await,
         Command::Seed(args) => {
@@ -214,6 +248,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("applying migrations")?;
             token(&db, action).await
         }
+        Command::Schema => unreachable!("BUG: handled before connecting"),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod graphql;
+pub mod http;
 pub mod seed;
 pub mod server;
 pub mod service;

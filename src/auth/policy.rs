@@ -12,7 +12,7 @@
 //! | delete a step | not locked, not a viewer, and (admin or owner) |
 
 use entity::enums::{Role, ShareType};
-use entity::sequence;
+use entity::{sequence, template};
 use sea_orm::sea_query::Condition;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
@@ -73,6 +73,19 @@ pub fn visible_sequences_condition(viewer: &Viewer) -> Option<Condition> {
         Condition::any()
             .add(sequence::Column::OwnerId.eq(viewer.user_id))
             .add(sequence::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared])),
+    )
+}
+
+/// Templates are shared by the same rule as sequences: admins, owners, and anyone when the
+/// share type is read_only or shared. As a SQL condition on `templates`; `None`: all visible.
+pub fn visible_templates_condition(viewer: &Viewer) -> Option<Condition> {
+    if is_admin(viewer) {
+        return None;
+    }
+    Some(
+        Condition::any()
+            .add(template::Column::OwnerId.eq(viewer.user_id))
+            .add(template::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared])),
     )
 }
 

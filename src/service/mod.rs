@@ -4,7 +4,11 @@
 //! plain Rust structs that the adapters fill from their own wire formats; outputs are entity
 //! models; failures are [`crate::error::AppError`]. Every write is one transaction.
 
+pub mod children;
 pub mod counters;
+pub mod filters;
+pub mod lists;
+pub mod pagination;
 pub mod steps;
 
 /// A change to one field of a partial update: the three states a JSON or GraphQL client can

@@ -1,0 +1,143 @@
+//! Relay connections: `edges { cursor node }`, `nodes`, `pageInfo` and a `totalCount` that is
+//! computed only when a client selects it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::SimpleObject;
+
+use crate::error::AppError;
+use crate::service::pagination::{Page, PageLimits};
+
+/// Connection sizes: `first`/`last` default to 50 and may not exceed 100.
+pub const LIMITS: PageLimits = PageLimits {
+    default: 50,
+    max: 100,
+};
+
+/// Information about the page of a connection.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// Whether items come before this page.
+    pub has_previous_page: bool,
+    /// The cursor of the first item of the page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last item of the page.
+    pub end_cursor: Option<String>,
+}
+
+type CountFuture = Pin<Box<dyn Future<Output = Result<i64, async_graphql::Error>> + Send>>;
+
+/// A deferred `totalCount`: nothing runs unless the field is selected.
+#[derive(Clone)]
+pub struct Total(Arc<dyn Fn() -> CountFuture + Send + Sync>);
+
+impl Total {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i64, async_graphql::Error>> + Send + 'static,
+    {
+        Self(Arc::new(move || Box::pin(f())))
+    }
+
+    pub async fn get(&self) -> async_graphql::Result<i64> {
+        (self.0)().await
+    }
+}
+
+/// Splits a page into wire edges (built by `wrap`) and its page info.
+pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(String, N)>, PageInfo) {
+    let start_cursor = page.rows.first().map(|(_, c)| c.encode());
+    let end_cursor = page.rows.last().map(|(_, c)| c.encode());
+    let info = PageInfo {
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        start_cursor,
+        end_cursor,
+    };
+    let edges = page
+        .rows
+        .into_iter()
+        .map(|(m, c)| (c.encode(), wrap(m)))
+        .collect();
+    (edges, info)
+}
+
+/// A total count from a service count.
+pub fn total_from(count: Result<u64, AppError>) -> Result<i64, async_graphql::Error> {
+    count.map(|n| n as i64).map_err(crate::graphql::error::gql)
+}
+
+/// Complexity of a connection field: its children times the page size, saturating so a huge
+/// or negative `first` can never overflow the analysis (it is rejected by validation anyway).
+pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(LIMITS.default as i32)
+        .clamp(1, LIMITS.max as i32) as usize;
+    n.saturating_mul(child).saturating_add(1)
+}
+
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
+        #[doc = concat!("An edge in a connection of ", $what, ".")]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// A cursor for use in pagination.
+            pub cursor: String,
+            /// The item at the end of the edge.
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of ", $what, ".")]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::graphql::connection::PageInfo,
+            pub total: $crate::graphql::connection::Total,
+        }
+
+        impl $conn {
+            pub fn new<M>(
+                page: $crate::service::pagination::Page<M>,
+                wrap: impl Fn(M) -> $node,
+                total: $crate::graphql::connection::Total,
+            ) -> Self {
+                let (edges, page_info) = $crate::graphql::connection::edges(page, wrap);
+                let edges = edges
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
+                Self {
+                    edges,
+                    page_info,
+                    total,
+                }
+            }
+        }
+
+        #[async_graphql::Object]
+        impl $conn {
+            /// The edges of this page, each with its cursor.
+            async fn edges(&self) -> &Vec<$edge> {
+                &self.edges
+            }
+            /// The items of this page, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+            /// Information to aid in pagination.
+            async fn page_info(&self) -> &$crate::graphql::connection::PageInfo {
+                &self.page_info
+            }
+            /// The number of items matching the filter, across all pages; computed only when selected.
+            async fn total_count(&self) -> async_graphql::Result<i64> {
+                self.total.get().await
+            }
+        }
+    };
+}
+pub(crate) use connection;

@@ -1,0 +1,303 @@
+//! Per-request DataLoaders: every relationship of the graph is loaded in batches.
+//!
+//! Loaders are built for each request (never shared between requests), so they carry the
+//! request's viewer (for visibility) and its metered database handle, and nothing cached for
+//! one user leaks to another. To-one relationships batch ids into one `IN (...)` per entity;
+//! to-many connections batch parents into one window-function query per relationship
+//! ([`crate::service::children`]), so a query's statement count depends on its shape only.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{
+    call_purpose, sequence, sequence_step, sequence_template, task, task_priority, template, user,
+};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait, QueryFilter,
+    QueryTrait,
+};
+
+use crate::auth::{Viewer, policy};
+use crate::error::AppError;
+use crate::service::children::{self, ChildList};
+use crate::service::pagination::{Cursor, Page};
+
+/// Loads rows of `E` by primary key, restricted to what the viewer may see.
+pub struct ById<E: EntityTrait> {
+    db: DatabaseConnection,
+    visible: Condition,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Loader<i64> for ById<E>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    type Value = E::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, Self::Error> {
+        use sea_orm::{Iterable, ModelTrait};
+        let pk = E::PrimaryKey::iter()
+            .next()
+            .expect("BUG: every entity has a primary key");
+        let pk_col = sea_orm::PrimaryKeyToColumn::into_column(pk);
+        let rows = E::find()
+            .filter(pk_col.is_in(keys.iter().copied()))
+            .filter(self.visible.clone())
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| match row.get(pk_col) {
+                sea_orm::Value::BigInt(Some(id)) => Some((id, row)),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// The key of a child page: which parent, and the connection's arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChildKey<F> {
+    pub parent: i64,
+    pub first: u64,
+    pub after: Option<Cursor>,
+    pub filter: F,
+}
+
+/// Loads pages of children for many parents; keys with equal arguments share one query.
+pub struct ChildPages<L: ChildList> {
+    db: DatabaseConnection,
+    list: PhantomData<fn() -> L>,
+}
+
+impl<L: ChildList> Loader<ChildKey<L::Filter>> for ChildPages<L> {
+    type Value = Page<L::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ChildKey<L::Filter>],
+    ) -> Result<HashMap<ChildKey<L::Filter>, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(u64, Option<Cursor>, L::Filter), Vec<i64>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.first, k.after.clone(), k.filter.clone()))
+                .or_default()
+                .push(k.parent);
+        }
+        let mut out = HashMap::new();
+        for ((first, after, filter), parents) in groups {
+            let mut pages =
+                children::pages::<L>(&self.db, &parents, first, after.as_ref(), &filter)
+                    .await
+                    .map_err(Arc::new)?;
+            for parent in parents {
+                let page = pages.remove(&parent).unwrap_or(Page {
+                    rows: Vec::new(),
+                    has_next_page: false,
+                    has_previous_page: false,
+                });
+                out.insert(
+                    ChildKey {
+                        parent,
+                        first,
+                        after: after.clone(),
+                        filter: filter.clone(),
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Counts children for many parents; keys with equal filters share one query.
+pub struct ChildCounts<L: ChildList> {
+    db: DatabaseConnection,
+    list: PhantomData<fn() -> L>,
+}
+
+impl<L: ChildList> Loader<(i64, L::Filter)> for ChildCounts<L> {
+    type Value = i64;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[(i64, L::Filter)],
+    ) -> Result<HashMap<(i64, L::Filter), i64>, Self::Error> {
+        let mut groups: HashMap<L::Filter, Vec<i64>> = HashMap::new();
+        for (parent, filter) in keys {
+            groups.entry(filter.clone()).or_default().push(*parent);
+        }
+        let mut out = HashMap::new();
+        for (filter, parents) in groups {
+            let counts = children::counts::<L>(&self.db, &parents, &filter)
+                .await
+                .map_err(Arc::new)?;
+            for parent in parents {
+                out.insert(
+                    (parent, filter.clone()),
+                    counts.get(&parent).copied().unwrap_or(0),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+type Dl<T> = DataLoader<T, HashMapCache>;
+
+/// Every loader of one request.
+pub struct Loaders {
+    pub users: Dl<ById<user::Entity>>,
+    pub sequences: Dl<ById<sequence::Entity>>,
+    pub steps: Dl<ById<sequence_step::Entity>>,
+    pub templates: Dl<ById<template::Entity>>,
+    pub sequence_templates: Dl<ById<sequence_template::Entity>>,
+    pub tasks: Dl<ById<task::Entity>>,
+    pub call_purposes: Dl<ById<call_purpose::Entity>>,
+    pub task_priorities: Dl<ById<task_priority::Entity>>,
+    pub steps_of_sequence: Dl<ChildPages<children::StepsOfSequence>>,
+    pub step_counts_of_sequence: Dl<ChildCounts<children::StepsOfSequence>>,
+    pub sequence_templates_of_step: Dl<ChildPages<children::SequenceTemplatesOfStep>>,
+    pub sequence_template_counts_of_step: Dl<ChildCounts<children::SequenceTemplatesOfStep>>,
+    pub tasks_of_step: Dl<ChildPages<children::TasksOfStep>>,
+    pub task_counts_of_step: Dl<ChildCounts<children::TasksOfStep>>,
+    pub calls_of_step: Dl<ChildPages<children::CallsOfStep>>,
+    pub call_counts_of_step: Dl<ChildCounts<children::CallsOfStep>>,
+    pub mailings_of_step: Dl<ChildPages<children::MailingsOfStep>>,
+    pub mailing_counts_of_step: Dl<ChildCounts<children::MailingsOfStep>>,
+    pub mailings_of_sequence_template: Dl<ChildPages<children::MailingsOfSequenceTemplate>>,
+    pub mailing_counts_of_sequence_template: Dl<ChildCounts<children::MailingsOfSequenceTemplate>>,
+    pub sequence_templates_of_template: Dl<ChildPages<children::SequenceTemplatesOfTemplate>>,
+    pub sequence_template_counts_of_template:
+        Dl<ChildCounts<children::SequenceTemplatesOfTemplate>>,
+    pub calls_of_call_purpose: Dl<ChildPages<children::CallsOfCallPurpose>>,
+    pub call_counts_of_call_purpose: Dl<ChildCounts<children::CallsOfCallPurpose>>,
+}
+
+/// The batching delay: zero still batches every key requested in the same poll of the
+/// executor (all siblings of a list), without adding a millisecond per nesting level.
+const DELAY: Duration = Duration::ZERO;
+/// Keys per batch, kept under the bind-parameter limits of SQLite and MySQL.
+const MAX_BATCH: usize = 500;
+
+fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+        .delay(DELAY)
+        .max_batch_size(MAX_BATCH)
+}
+
+fn by_id<E: EntityTrait>(db: &DatabaseConnection, visible: Condition) -> Dl<ById<E>>
+where
+    ById<E>: Send + Sync + 'static,
+{
+    dl(ById {
+        db: db.clone(),
+        visible,
+        entity: PhantomData,
+    })
+}
+
+fn pages<L: ChildList>(db: &DatabaseConnection) -> Dl<ChildPages<L>> {
+    dl(ChildPages {
+        db: db.clone(),
+        list: PhantomData,
+    })
+}
+
+fn counts<L: ChildList>(db: &DatabaseConnection) -> Dl<ChildCounts<L>> {
+    dl(ChildCounts {
+        db: db.clone(),
+        list: PhantomData,
+    })
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+        let all = Condition::all;
+        let visible_sequences = policy::visible_sequences_condition(viewer).unwrap_or_else(all);
+        let visible_templates = policy::visible_templates_condition(viewer).unwrap_or_else(all);
+        let visible_steps = match policy::visible_sequences_condition(viewer) {
+            None => all(),
+            Some(_) => all().add(
+                sequence_step::Column::SequenceId
+                    .in_subquery(policy::visible_sequences(viewer).into_query()),
+            ),
+        };
+        let visible_variants = match policy::visible_sequences_condition(viewer) {
+            None => all(),
+            Some(_) => all().add(
+                sequence_template::Column::SequenceStepId.in_subquery(
+                    sequence_step::Entity::find()
+                        .select_only_id()
+                        .filter(visible_steps.clone())
+                        .into_query(),
+                ),
+            ),
+        };
+        Self {
+            users: by_id(db, all()),
+            sequences: by_id(db, visible_sequences),
+            steps: by_id(db, visible_steps),
+            templates: by_id(db, visible_templates),
+            sequence_templates: by_id(db, visible_variants),
+            tasks: by_id(db, all()),
+            call_purposes: by_id(db, all()),
+            task_priorities: by_id(db, all()),
+            steps_of_sequence: pages(db),
+            step_counts_of_sequence: counts(db),
+            sequence_templates_of_step: pages(db),
+            sequence_template_counts_of_step: counts(db),
+            tasks_of_step: pages(db),
+            task_counts_of_step: counts(db),
+            calls_of_step: pages(db),
+            call_counts_of_step: counts(db),
+            mailings_of_step: pages(db),
+            mailing_counts_of_step: counts(db),
+            mailings_of_sequence_template: pages(db),
+            mailing_counts_of_sequence_template: counts(db),
+            sequence_templates_of_template: pages(db),
+            sequence_template_counts_of_template: counts(db),
+            calls_of_call_purpose: pages(db),
+            call_counts_of_call_purpose: counts(db),
+        }
+    }
+}
+
+trait SelectOnlyId {
+    fn select_only_id(self) -> Self;
+}
+
+impl SelectOnlyId for sea_orm::Select<sequence_step::Entity> {
+    fn select_only_id(self) -> Self {
+        use sea_orm::QuerySelect;
+        self.select_only().column(sequence_step::Column::Id)
+    }
+}
+
+/// Loads one value, mapping a shared loader error.
+pub async fn one<K, T>(
+    loader: &DataLoader<T, HashMapCache>,
+    key: K,
+) -> async_graphql::Result<Option<T::Value>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Loader<K, Error = Arc<AppError>>,
+{
+    loader
+        .load_one(key)
+        .await
+        .map_err(crate::graphql::error::gql_shared)
+}

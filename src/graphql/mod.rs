@@ -1,0 +1,70 @@
+//! The GraphQL adapter: schema, types, loaders and limits. Thin over [`crate::service`].
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+pub use context::RequestCtx;
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Protective limits of the GraphQL endpoint; each is configurable (see the CLI).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting depth of a query. GraphiQL's introspection query needs 15.
+    pub max_depth: usize,
+    /// Maximum complexity: each field costs 1, and a connection multiplies its children by
+    /// its page size.
+    pub max_complexity: usize,
+    /// Maximum operations in one batched (JSON array) request.
+    pub max_batch: usize,
+    /// Maximum request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run before it is answered with 503.
+    pub timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 16,
+            max_complexity: 20_000,
+            max_batch: 10,
+            max_body_bytes: 512 * 1024,
+            timeout_secs: 30,
+        }
+    }
+}
+
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+}
+
+/// The schema with its limits. Per-request data ([`RequestCtx`]) is added to each request.
+pub fn build_schema(limits: Limits) -> AppSchema {
+    builder()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(8)
+        .finish()
+}
+
+/// The SDL of the schema, sorted so it is stable (this is `schema.graphql`).
+pub fn sdl() -> String {
+    use async_graphql::SDLExportOptions;
+    builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

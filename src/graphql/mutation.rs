@@ -1,0 +1,63 @@
+//! The root mutation fields: thin adapters over the service layer's step rules.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::graphql::context::rc;
+use crate::graphql::error::gql;
+use crate::graphql::inputs::{CreateSequenceStepInput, UpdateSequenceStepInput};
+use crate::graphql::scalars::{id, parse_id};
+use crate::graphql::types::SequenceStep;
+use crate::service::steps;
+
+#[derive(Default)]
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a step: appended without `order`, inserted (shifting later steps) with it.
+    async fn create_sequence_step(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSequenceStepInput,
+    ) -> Result<SequenceStep> {
+        let rc = rc(ctx)?;
+        let input = input.into_service().map_err(gql)?;
+        Ok(SequenceStep(
+            steps::create(&rc.db, &rc.viewer, input)
+                .await
+                .map_err(gql)?,
+        ))
+    }
+
+    /// Updates a step: fields left out stay as they are, `null` clears a field, and a new
+    /// `order` moves the step.
+    async fn update_sequence_step(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateSequenceStepInput,
+    ) -> Result<SequenceStep> {
+        let rc = rc(ctx)?;
+        let step_id = parse_id("id", &id).map_err(gql)?;
+        let changes = input.into_service().map_err(gql)?;
+        Ok(SequenceStep(
+            steps::update(&rc.db, &rc.viewer, step_id, changes)
+                .await
+                .map_err(gql)?,
+        ))
+    }
+
+    /// Deletes a step and closes the gap in its sequence's order; returns the deleted id.
+    /// (Beyond the Outreach API; allowed where `canDelete` is true.)
+    async fn delete_sequence_step(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "id")] step: ID,
+    ) -> Result<ID> {
+        let rc = rc(ctx)?;
+        let step_id = parse_id("id", &step).map_err(gql)?;
+        Ok(id(steps::delete(&rc.db, &rc.viewer, step_id)
+            .await
+            .map_err(gql)?))
+    }
+}

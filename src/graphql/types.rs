@@ -1,0 +1,1255 @@
+//! The object types of the schema: each wraps an entity model and resolves its attributes and
+//! relationships (through the request's loaders). Descriptions are the seed's wording where it
+//! has one.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{
+    call, call_purpose, mailing, sequence, sequence_step, sequence_template, task, task_priority,
+    template, user,
+};
+
+use crate::auth::policy::{self, SequenceAccess};
+use crate::graphql::connection::{Total, connection};
+use crate::graphql::context::{RequestCtx, rc};
+use crate::graphql::error::gql;
+use crate::graphql::inputs::SequenceTemplateFilter;
+use crate::graphql::loaders::{ChildKey, one};
+use crate::graphql::scalars::{self, Date, id};
+use crate::service::children::ChildList;
+use crate::service::pagination::{Cursor, Page};
+use crate::service::steps::display_name;
+
+connection!(
+    SequenceStepConnection,
+    SequenceStepEdge,
+    SequenceStep,
+    "sequence steps"
+);
+connection!(SequenceConnection, SequenceEdge, Sequence, "sequences");
+connection!(
+    SequenceTemplateConnection,
+    SequenceTemplateEdge,
+    SequenceTemplate,
+    "sequence templates"
+);
+connection!(TemplateConnection, TemplateEdge, Template, "templates");
+connection!(UserConnection, UserEdge, User, "users");
+connection!(TaskConnection, TaskEdge, Task, "tasks");
+connection!(CallConnection, CallEdge, Call, "calls");
+connection!(MailingConnection, MailingEdge, Mailing, "mailings");
+connection!(
+    CallPurposeConnection,
+    CallPurposeEdge,
+    CallPurpose,
+    "call purposes"
+);
+
+fn tags(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The arguments of a nested connection, checked and turned into a loader key.
+fn child_key<L: ChildList>(
+    parent: i64,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: L::Filter,
+) -> Result<ChildKey<L::Filter>> {
+    let first = i64::from(first.unwrap_or(crate::graphql::connection::LIMITS.default as i32));
+    if !(0..=crate::graphql::connection::LIMITS.max).contains(&first) {
+        return Err(gql(crate::error::AppError::invalid(
+            "first",
+            format!(
+                "must be between 0 and {}",
+                crate::graphql::connection::LIMITS.max
+            ),
+        )));
+    }
+    let after = match after {
+        Some(text) => {
+            let cursor = Cursor::decode("after", &text).map_err(gql)?;
+            L::ordering().check("after", &cursor).map_err(gql)?;
+            Some(cursor)
+        }
+        None => None,
+    };
+    Ok(ChildKey {
+        parent,
+        first: first as u64,
+        after,
+        filter,
+    })
+}
+
+fn empty<M>() -> Page<M> {
+    Page {
+        rows: Vec::new(),
+        has_next_page: false,
+        has_previous_page: false,
+    }
+}
+
+/// Builds a nested connection: one page from the page loader, a deferred count from the count
+/// loader; both batch across every parent in the response.
+macro_rules! child_connection {
+    ($ctx:expr, $list:ty, $pages:ident, $counts:ident, $conn:ident, $node:ident,
+     $parent:expr, $first:expr, $after:expr, $filter:expr) => {{
+        let rc = rc($ctx)?;
+        let key = child_key::<$list>($parent, $first, $after, $filter)?;
+        let page = one(&rc.loaders.$pages, key.clone())
+            .await?
+            .unwrap_or_else(empty);
+        let loaders = rc.loaders.clone();
+        let count_key = (key.parent, key.filter.clone());
+        let total = Total::new(move || {
+            let loaders = loaders.clone();
+            let count_key = count_key.clone();
+            async move { Ok(one(&loaders.$counts, count_key).await?.unwrap_or(0)) }
+        });
+        Ok($conn::new(page, $node, total))
+    }};
+}
+
+async fn user_by_id(ctx: &Context<'_>, user_id: Option<i64>) -> Result<Option<User>> {
+    match user_id {
+        Some(user_id) => Ok(one(&rc(ctx)?.loaders.users, user_id).await?.map(User)),
+        None => Ok(None),
+    }
+}
+
+async fn sequence_access(rc: &RequestCtx, sequence_id: i64) -> Result<Option<SequenceAccess>> {
+    Ok(one(&rc.loaders.sequences, sequence_id)
+        .await?
+        .map(|s| SequenceAccess::from(&s)))
+}
+
+/// A descriptor of a single step within an automated sequence.
+pub struct SequenceStep(pub sequence_step::Model);
+
+#[Object]
+impl SequenceStep {
+    /// The step's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The total count of bounced mailings during this sequence step.
+    async fn bounce_count(&self) -> i32 {
+        self.0.bounce_count
+    }
+    /// The total count of clicked mailings from this sequence step.
+    async fn click_count(&self) -> i32 {
+        self.0.click_count
+    }
+    /// The date and time the sequence step was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date this step will activate; only applicable to date-based sequences.
+    async fn date(&self) -> Option<Date> {
+        self.0.date.map(Date)
+    }
+    /// The total count of delivered mailings from this sequence step.
+    async fn deliver_count(&self) -> i32 {
+        self.0.deliver_count
+    }
+    /// A human-readable display name that captures the step's type and order, such as
+    /// "Step #2 (Manual email)".
+    async fn display_name(&self) -> String {
+        display_name(&self.0)
+    }
+    /// The total count of failed mailings from this sequence step.
+    async fn failure_count(&self) -> i32 {
+        self.0.failure_count
+    }
+    /// The interval (in seconds) until this step will activate; only applicable to
+    /// interval-based sequences.
+    async fn interval(&self) -> Option<i32> {
+        self.0.interval
+    }
+    /// The total count of negative reply mailings from this sequence step.
+    async fn negative_reply_count(&self) -> i32 {
+        self.0.negative_reply_count
+    }
+    /// The total count of neutral reply mailings from this sequence step.
+    async fn neutral_reply_count(&self) -> i32 {
+        self.0.neutral_reply_count
+    }
+    /// The total count of opened mailings from this sequence step.
+    async fn open_count(&self) -> i32 {
+        self.0.open_count
+    }
+    /// The total count of opted out mailings from this sequence step.
+    async fn opt_out_count(&self) -> i32 {
+        self.0.opt_out_count
+    }
+    /// The step's display order within its sequence (1-based, contiguous).
+    async fn order(&self) -> i32 {
+        self.0.order
+    }
+    /// The total count of positive reply mailings from this sequence step.
+    async fn positive_reply_count(&self) -> i32 {
+        self.0.positive_reply_count
+    }
+    /// The total count of replied mailings from this sequence step.
+    async fn reply_count(&self) -> i32 {
+        self.0.reply_count
+    }
+    /// The total count of scheduled mailings from this sequence step.
+    async fn schedule_count(&self) -> i32 {
+        self.0.schedule_count
+    }
+    /// The step's type: AUTO_EMAIL, MANUAL_EMAIL, CALL or TASK.
+    async fn step_type(&self) -> scalars::StepType {
+        self.0.step_type.into()
+    }
+    /// The optional interval (in seconds) from when tasks created by this sequence step are
+    /// overdue until they are automatically skipped.
+    async fn task_autoskip_delay(&self) -> Option<i32> {
+        self.0.task_autoskip_delay
+    }
+    /// An optional note to associate with created tasks (at most 65,535 characters).
+    async fn task_note(&self) -> Option<&str> {
+        self.0.task_note.as_deref()
+    }
+    /// The date and time the sequence step was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The associated sequence.
+    async fn sequence(&self, ctx: &Context<'_>) -> Result<Sequence> {
+        let found = one(&rc(ctx)?.loaders.sequences, self.0.sequence_id).await?;
+        found.map(Sequence).ok_or_else(|| {
+            gql(crate::error::AppError::Internal(anyhow::anyhow!(
+                "visible step {} has no visible sequence",
+                self.0.id
+            )))
+        })
+    }
+    /// The creator of the sequence step.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The most recent updater of the sequence step.
+    async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.updater_id).await
+    }
+    /// The default call purpose associated with the sequence step.
+    async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
+        match self.0.call_purpose_id {
+            Some(cp) => Ok(one(&rc(ctx)?.loaders.call_purposes, cp)
+                .await?
+                .map(CallPurpose)),
+            None => Ok(None),
+        }
+    }
+    /// The associated task priority.
+    async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
+        match self.0.task_priority_id {
+            Some(tp) => Ok(one(&rc(ctx)?.loaders.task_priorities, tp)
+                .await?
+                .map(TaskPriority)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence templates in use by this sequence step (its A/B variants).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn sequence_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Only sequence templates matching this filter.")] filter: Option<
+            SequenceTemplateFilter,
+        >,
+    ) -> Result<SequenceTemplateConnection> {
+        let filter = filter
+            .map(|f| f.into_service())
+            .transpose()
+            .map_err(gql)?
+            .unwrap_or_default();
+        child_connection!(
+            ctx,
+            crate::service::children::SequenceTemplatesOfStep,
+            sequence_templates_of_step,
+            sequence_template_counts_of_step,
+            SequenceTemplateConnection,
+            SequenceTemplate,
+            self.0.id,
+            first,
+            after,
+            filter
+        )
+    }
+    /// The tasks associated with the sequence step.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<TaskConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::TasksOfStep,
+            tasks_of_step,
+            task_counts_of_step,
+            TaskConnection,
+            Task,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+    /// The calls associated with the sequence step.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<CallConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::CallsOfStep,
+            calls_of_step,
+            call_counts_of_step,
+            CallConnection,
+            Call,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+    /// The mailings associated with the sequence step.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn mailings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<MailingConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::MailingsOfStep,
+            mailings_of_step,
+            mailing_counts_of_step,
+            MailingConnection,
+            Mailing,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+    /// Whether the current user may change this step (same rule as the update mutation).
+    async fn can_write(&self, ctx: &Context<'_>) -> Result<bool> {
+        let rc = rc(ctx)?;
+        Ok(sequence_access(rc, self.0.sequence_id)
+            .await?
+            .is_some_and(|s| policy::can_write_step(&rc.viewer, &s)))
+    }
+    /// Whether the current user may delete this step (same rule as the delete mutation).
+    async fn can_delete(&self, ctx: &Context<'_>) -> Result<bool> {
+        let rc = rc(ctx)?;
+        Ok(sequence_access(rc, self.0.sequence_id)
+            .await?
+            .is_some_and(|s| policy::can_delete_step(&rc.viewer, &s)))
+    }
+}
+
+/// An ordered series of steps that automates touches with prospects.
+pub struct Sequence(pub sequence::Model);
+
+#[Object]
+impl Sequence {
+    /// The sequence's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The name or the sequence (at most 255 characters).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// A custom description for the sequence (at most 1,024 characters).
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Whether steps are scheduled by interval or by date.
+    async fn sequence_type(&self) -> scalars::SequenceType {
+        self.0.sequence_type.into()
+    }
+    /// Who besides the owner can see or edit the sequence.
+    async fn share_type(&self) -> scalars::ShareType {
+        self.0.share_type.into()
+    }
+    /// How intervals are counted.
+    async fn schedule_interval_type(&self) -> Option<scalars::ScheduleIntervalType> {
+        self.0.schedule_interval_type.map(Into::into)
+    }
+    /// Whether the sequence is active.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// When the sequence was last enabled; null while disabled.
+    async fn enabled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.enabled_at
+    }
+    /// Whether the sequence is locked (archived); a locked sequence's steps cannot change.
+    async fn locked(&self) -> bool {
+        self.0.locked
+    }
+    /// When the sequence was locked.
+    async fn locked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.locked_at
+    }
+    /// When the sequence was last used.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    /// The maximum number of prospects that can be added (date-based sequences only).
+    async fn max_activations(&self) -> Option<i32> {
+        self.0.max_activations
+    }
+    /// What happens when a prospect replies to a mailing from this sequence.
+    async fn primary_reply_action(&self) -> Option<scalars::ReplyAction> {
+        self.0.primary_reply_action.map(Into::into)
+    }
+    /// How long (seconds) to pause after a reply, when the primary action is PAUSE.
+    async fn primary_reply_pause_duration(&self) -> Option<i32> {
+        self.0.primary_reply_pause_duration
+    }
+    /// What happens when a prospect replies from another address.
+    async fn secondary_reply_action(&self) -> Option<scalars::ReplyAction> {
+        self.0.secondary_reply_action.map(Into::into)
+    }
+    /// How long (seconds) to pause, when the secondary action is PAUSE.
+    async fn secondary_reply_pause_duration(&self) -> Option<i32> {
+        self.0.secondary_reply_pause_duration
+    }
+    /// The maximum number of prospects active in the sequence at once.
+    async fn throttle_capacity(&self) -> Option<i32> {
+        self.0.throttle_capacity
+    }
+    /// The maximum number of prospects added per day.
+    async fn throttle_max_adds_per_day(&self) -> Option<i32> {
+        self.0.throttle_max_adds_per_day
+    }
+    /// Whether throttling is paused.
+    async fn throttle_paused(&self) -> bool {
+        self.0.throttle_paused
+    }
+    /// When throttling was paused.
+    async fn throttle_paused_at(&self) -> Option<DateTime<Utc>> {
+        self.0.throttle_paused_at
+    }
+    /// Whether the sequence sends transactional (not marketing) emails.
+    async fn transactional(&self) -> bool {
+        self.0.transactional
+    }
+    /// Tags applied to the sequence.
+    async fn tags(&self) -> Vec<String> {
+        tags(&self.0.tags)
+    }
+    /// The date and time the sequence was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the sequence was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The owner of the sequence.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, Some(self.0.owner_id)).await
+    }
+    /// The creator of the sequence.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The most recent updater of the sequence.
+    async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.updater_id).await
+    }
+    /// The number of steps in the sequence.
+    async fn sequence_step_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(
+            one(&rc(ctx)?.loaders.step_counts_of_sequence, (self.0.id, ()))
+                .await?
+                .unwrap_or(0),
+        )
+    }
+    /// The steps of the sequence, in order.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn sequence_steps(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<SequenceStepConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::StepsOfSequence,
+            steps_of_sequence,
+            step_counts_of_sequence,
+            SequenceStepConnection,
+            SequenceStep,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+    /// Whether the current user may add, change or reorder this sequence's steps.
+    async fn can_write_steps(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(policy::can_write_step(
+            &rc(ctx)?.viewer,
+            &SequenceAccess::from(&self.0),
+        ))
+    }
+    /// Whether the current user may delete this sequence's steps.
+    async fn can_delete_steps(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(policy::can_delete_step(
+            &rc(ctx)?.viewer,
+            &SequenceAccess::from(&self.0),
+        ))
+    }
+}
+
+/// An object used to track which templates are in use by which sequence steps (an A/B variant).
+pub struct SequenceTemplate(pub sequence_template::Model);
+
+#[Object]
+impl SequenceTemplate {
+    /// The sequence template's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// Whether the template is sent as a reply in the previous thread, or as a new thread.
+    async fn is_reply(&self) -> bool {
+        self.0.is_reply
+    }
+    /// Whether this variant is active.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// When this variant was last enabled.
+    async fn enabled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.enabled_at
+    }
+    /// The total count of bounced mailings from this sequence template.
+    async fn bounce_count(&self) -> i32 {
+        self.0.bounce_count
+    }
+    /// The total count of clicked mailings from this sequence template.
+    async fn click_count(&self) -> i32 {
+        self.0.click_count
+    }
+    /// The total count of delivered mailings from this sequence template.
+    async fn deliver_count(&self) -> i32 {
+        self.0.deliver_count
+    }
+    /// The total count of failed mailings from this sequence template.
+    async fn failure_count(&self) -> i32 {
+        self.0.failure_count
+    }
+    /// The total count of negative reply mailings from this sequence template.
+    async fn negative_reply_count(&self) -> i32 {
+        self.0.negative_reply_count
+    }
+    /// The total count of neutral reply mailings from this sequence template.
+    async fn neutral_reply_count(&self) -> i32 {
+        self.0.neutral_reply_count
+    }
+    /// The total count of opened mailings from this sequence template.
+    async fn open_count(&self) -> i32 {
+        self.0.open_count
+    }
+    /// The total count of opted out mailings from this sequence template.
+    async fn opt_out_count(&self) -> i32 {
+        self.0.opt_out_count
+    }
+    /// The total count of positive reply mailings from this sequence template.
+    async fn positive_reply_count(&self) -> i32 {
+        self.0.positive_reply_count
+    }
+    /// The total count of replied mailings from this sequence template.
+    async fn reply_count(&self) -> i32 {
+        self.0.reply_count
+    }
+    /// The total count of scheduled mailings from this sequence template.
+    async fn schedule_count(&self) -> i32 {
+        self.0.schedule_count
+    }
+    /// The date and time the sequence template was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the sequence template was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The sequence step that uses the sequence template.
+    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
+        Ok(one(&rc(ctx)?.loaders.steps, self.0.sequence_step_id)
+            .await?
+            .map(SequenceStep))
+    }
+    /// The template used; null when it is not shared with the current user.
+    async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
+        Ok(one(&rc(ctx)?.loaders.templates, self.0.template_id)
+            .await?
+            .map(Template))
+    }
+    /// The creator of the sequence template.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The most recent updater of the sequence template.
+    async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.updater_id).await
+    }
+    /// The mailings sent with this variant.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn mailings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<MailingConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::MailingsOfSequenceTemplate,
+            mailings_of_sequence_template,
+            mailing_counts_of_sequence_template,
+            MailingConnection,
+            Mailing,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+}
+
+/// Reusable email content.
+pub struct Template(pub template::Model);
+
+#[Object]
+impl Template {
+    /// The template's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The name of the template (at most 225 characters).
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// The subject line of the email.
+    async fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+    /// The body of the email, in HTML.
+    async fn body_html(&self) -> Option<&str> {
+        self.0.body_html.as_deref()
+    }
+    /// The body of the email as plain text (derived from bodyHtml).
+    async fn body_text(&self) -> Option<&str> {
+        self.0.body_text.as_deref()
+    }
+    /// Who besides the owner can see or use the template.
+    async fn share_type(&self) -> scalars::ShareType {
+        self.0.share_type.into()
+    }
+    /// Whether the template is archived.
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+    /// When the template was archived.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.0.archived_at
+    }
+    /// Whether links in mailings from this template are tracked.
+    async fn track_links(&self) -> bool {
+        self.0.track_links
+    }
+    /// Whether opens of mailings from this template are tracked.
+    async fn track_opens(&self) -> bool {
+        self.0.track_opens
+    }
+    /// Default To recipients.
+    async fn to_recipients(&self) -> Vec<String> {
+        tags(&self.0.to_recipients)
+    }
+    /// Default Cc recipients.
+    async fn cc_recipients(&self) -> Vec<String> {
+        tags(&self.0.cc_recipients)
+    }
+    /// Default Bcc recipients.
+    async fn bcc_recipients(&self) -> Vec<String> {
+        tags(&self.0.bcc_recipients)
+    }
+    /// Tags applied to the template.
+    async fn tags(&self) -> Vec<String> {
+        tags(&self.0.tags)
+    }
+    /// When the template was last used.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    /// The date and time the template was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the template was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The owner of the template.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    /// The creator of the template.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The most recent updater of the template.
+    async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.updater_id).await
+    }
+    /// The sequence steps using this template, as sequence templates.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn sequence_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<SequenceTemplateConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::SequenceTemplatesOfTemplate,
+            sequence_templates_of_template,
+            sequence_template_counts_of_template,
+            SequenceTemplateConnection,
+            SequenceTemplate,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+}
+
+/// A user of the organisation.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    /// The user's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The email address of the user (cannot be changed through the API).
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// The first name of the user.
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    /// The last name of the user.
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    /// The full name of the user (derived from first and last name).
+    async fn name(&self) -> String {
+        [self.0.first_name.as_deref(), self.0.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    /// A short handle for the user.
+    async fn username(&self) -> Option<&str> {
+        self.0.username.as_deref()
+    }
+    /// The user's job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// What the user may do.
+    async fn role(&self) -> scalars::Role {
+        self.0.role.into()
+    }
+    /// Whether the user is deactivated.
+    async fn locked(&self) -> bool {
+        self.0.locked
+    }
+    /// The date and time the user was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the user was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A work item for a user, often created by a sequence step.
+pub struct Task(pub task::Model);
+
+#[Object]
+impl Task {
+    /// The task's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The action type of the task.
+    async fn action(&self) -> scalars::TaskAction {
+        self.0.action.into()
+    }
+    /// The current state of the task.
+    async fn state(&self) -> scalars::TaskState {
+        self.0.state.into()
+    }
+    /// The type of task (for example sequence_step_call, manual).
+    async fn task_type(&self) -> &str {
+        &self.0.task_type
+    }
+    /// When the task is due.
+    async fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.due_at
+    }
+    /// When the task is scheduled.
+    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_at
+    }
+    /// When the task will be automatically skipped; null means never.
+    async fn autoskip_at(&self) -> Option<DateTime<Utc>> {
+        self.0.autoskip_at
+    }
+    /// Whether the task is completed.
+    async fn completed(&self) -> bool {
+        self.0.completed
+    }
+    /// When the task was completed.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// An optional note for the task.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// When the task's state last changed.
+    async fn state_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.state_changed_at
+    }
+    /// The date and time the task was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the task was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The sequence the task belongs to, if visible.
+    async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
+        match self.0.sequence_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence step that created the task, if visible.
+    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
+        match self.0.sequence_step_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            None => Ok(None),
+        }
+    }
+    /// The task's priority.
+    async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
+        match self.0.task_priority_id {
+            Some(tp) => Ok(one(&rc(ctx)?.loaders.task_priorities, tp)
+                .await?
+                .map(TaskPriority)),
+            None => Ok(None),
+        }
+    }
+    /// The owner of the task.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.owner_id).await
+    }
+    /// The creator of the task.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The user who completed the task.
+    async fn completer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.completer_id).await
+    }
+}
+
+/// A logged phone call.
+pub struct Call(pub call::Model);
+
+#[Object]
+impl Call {
+    /// The call's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The call direction from the user's point of view.
+    async fn direction(&self) -> scalars::CallDirection {
+        self.0.direction.into()
+    }
+    /// The call's outcome.
+    async fn outcome(&self) -> Option<scalars::CallOutcome> {
+        self.0.outcome.map(Into::into)
+    }
+    /// The call's current state.
+    async fn state(&self) -> Option<&str> {
+        self.0.state.as_deref()
+    }
+    /// The action to take on the associated sequence.
+    async fn sequence_action(&self) -> Option<&str> {
+        self.0.sequence_action.as_deref()
+    }
+    /// How the call was placed (bridge or voip).
+    async fn user_call_type(&self) -> Option<&str> {
+        self.0.user_call_type.as_deref()
+    }
+    /// The phone number used to place the call.
+    async fn from(&self) -> Option<&str> {
+        self.0.from.as_deref()
+    }
+    /// The phone number that was called.
+    async fn to(&self) -> Option<&str> {
+        self.0.to.as_deref()
+    }
+    /// A custom note associated with the call.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// The URL of the call's recording.
+    async fn recording_url(&self) -> Option<&str> {
+        self.0.recording_url.as_deref()
+    }
+    /// The URL of the call's voicemail recording.
+    async fn voicemail_recording_url(&self) -> Option<&str> {
+        self.0.voicemail_recording_url.as_deref()
+    }
+    /// The call's identifier at the vendor.
+    async fn vendor_call_id(&self) -> Option<&str> {
+        self.0.vendor_call_id.as_deref()
+    }
+    /// The vendor that placed the call.
+    async fn external_vendor(&self) -> Option<&str> {
+        self.0.external_vendor.as_deref()
+    }
+    /// Whether the call should be recorded.
+    async fn should_record_call(&self) -> bool {
+        self.0.should_record_call
+    }
+    /// When the call was dialed.
+    async fn dialed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.dialed_at
+    }
+    /// When the call was answered.
+    async fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.answered_at
+    }
+    /// When the call was completed.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// When the call was returned.
+    async fn returned_at(&self) -> Option<DateTime<Utc>> {
+        self.0.returned_at
+    }
+    /// When the call's state last changed.
+    async fn state_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.state_changed_at
+    }
+    /// The date and time the call record was created (not when the call happened).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the call was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The purpose of the call.
+    async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
+        match self.0.call_purpose_id {
+            Some(cp) => Ok(one(&rc(ctx)?.loaders.call_purposes, cp)
+                .await?
+                .map(CallPurpose)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence of the call, if visible.
+    async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
+        match self.0.sequence_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence step of the call, if visible.
+    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
+        match self.0.sequence_step_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            None => Ok(None),
+        }
+    }
+    /// The task the call completed.
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        match self.0.task_id {
+            Some(t) => Ok(one(&rc(ctx)?.loaders.tasks, t).await?.map(Task)),
+            None => Ok(None),
+        }
+    }
+    /// The user who made the call.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.user_id).await
+    }
+}
+
+/// A platform-related email.
+pub struct Mailing(pub mailing::Model);
+
+#[Object]
+impl Mailing {
+    /// The mailing's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The current state of the mailing.
+    async fn state(&self) -> scalars::MailingState {
+        self.0.state.into()
+    }
+    /// The kind of mailing.
+    async fn mailing_type(&self) -> Option<scalars::MailingType> {
+        self.0.mailing_type.map(Into::into)
+    }
+    /// The subject line of the email.
+    async fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+    /// The body of the email in HTML.
+    async fn body_html(&self) -> Option<&str> {
+        self.0.body_html.as_deref()
+    }
+    /// The body of the email as plain text.
+    async fn body_text(&self) -> Option<&str> {
+        self.0.body_text.as_deref()
+    }
+    /// The email address the mailing was sent from.
+    async fn mailbox_address(&self) -> Option<&str> {
+        self.0.mailbox_address.as_deref()
+    }
+    /// The Message-ID header of the sent email.
+    async fn message_id(&self) -> Option<&str> {
+        self.0.message_id.as_deref()
+    }
+    /// Why the mailing failed.
+    async fn error_reason(&self) -> Option<&str> {
+        self.0.error_reason.as_deref()
+    }
+    /// Whether links are tracked.
+    async fn track_links(&self) -> bool {
+        self.0.track_links
+    }
+    /// Whether opens are tracked.
+    async fn track_opens(&self) -> bool {
+        self.0.track_opens
+    }
+    /// The number of times the mailing was opened.
+    async fn open_count(&self) -> i32 {
+        self.0.open_count
+    }
+    /// The number of times a link in the mailing was clicked.
+    async fn click_count(&self) -> i32 {
+        self.0.click_count
+    }
+    /// The sentiment of the reply, when there is one.
+    async fn reply_sentiment(&self) -> Option<scalars::ReplySentiment> {
+        self.0.reply_sentiment.map(Into::into)
+    }
+    /// When the mailing was scheduled to be sent.
+    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_at
+    }
+    /// When the mailing was delivered.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+    /// When the mailing was first opened.
+    async fn opened_at(&self) -> Option<DateTime<Utc>> {
+        self.0.opened_at
+    }
+    /// When a link in the mailing was most recently clicked.
+    async fn clicked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.clicked_at
+    }
+    /// When the mailing was replied to.
+    async fn replied_at(&self) -> Option<DateTime<Utc>> {
+        self.0.replied_at
+    }
+    /// When the mailing bounced.
+    async fn bounced_at(&self) -> Option<DateTime<Utc>> {
+        self.0.bounced_at
+    }
+    /// When the recipient opted out.
+    async fn unsubscribed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.unsubscribed_at
+    }
+    /// When the mailing was marked as spam.
+    async fn marked_as_spam_at(&self) -> Option<DateTime<Utc>> {
+        self.0.marked_as_spam_at
+    }
+    /// When the mailing's state last changed.
+    async fn state_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.state_changed_at
+    }
+    /// The date and time the mailing was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the mailing was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The sequence of the mailing, if visible.
+    async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
+        match self.0.sequence_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence step of the mailing, if visible.
+    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
+        match self.0.sequence_step_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            None => Ok(None),
+        }
+    }
+    /// The sequence template (A/B variant) the mailing was sent with, if visible.
+    async fn sequence_template(&self, ctx: &Context<'_>) -> Result<Option<SequenceTemplate>> {
+        match self.0.sequence_template_id {
+            Some(s) => Ok(one(&rc(ctx)?.loaders.sequence_templates, s)
+                .await?
+                .map(SequenceTemplate)),
+            None => Ok(None),
+        }
+    }
+    /// The template the mailing was sent from, if visible.
+    async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
+        match self.0.template_id {
+            Some(t) => Ok(one(&rc(ctx)?.loaders.templates, t).await?.map(Template)),
+            None => Ok(None),
+        }
+    }
+    /// The task the mailing belongs to.
+    async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        match self.0.task_id {
+            Some(t) => Ok(one(&rc(ctx)?.loaders.tasks, t).await?.map(Task)),
+            None => Ok(None),
+        }
+    }
+    /// The user who sent the mailing.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.user_id).await
+    }
+}
+
+/// A ready-made call purpose that helps categorize call logs.
+pub struct CallPurpose(pub call_purpose::Model);
+
+#[Object]
+impl CallPurpose {
+    /// The call purpose's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The name of the call purpose (for example "Initial Contact").
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The display order of the call purpose within the collection.
+    async fn order(&self) -> Option<i32> {
+        self.0.order
+    }
+    /// The date and time the call purpose was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the call purpose was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The creator of the call purpose.
+    async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        user_by_id(ctx, self.0.creator_id).await
+    }
+    /// The calls with this purpose.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<CallConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::CallsOfCallPurpose,
+            calls_of_call_purpose,
+            call_counts_of_call_purpose,
+            CallConnection,
+            Call,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
+}
+
+/// A task priority of the organisation.
+pub struct TaskPriority(pub task_priority::Model);
+
+#[Object]
+impl TaskPriority {
+    /// The task priority's unique identifier.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// The name of the priority (for example "High").
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The display color of the priority.
+    async fn color(&self) -> Option<&str> {
+        self.0.color.as_deref()
+    }
+    /// The weight of the priority; heavier priorities sort first.
+    async fn weight(&self) -> i32 {
+        self.0.weight
+    }
+    /// The date and time the task priority was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The date and time the task priority was last updated.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

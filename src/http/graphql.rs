@@ -1,0 +1,265 @@
+//! `POST /graphql` and `GET /graphql`: authentication, request limits, per-request context.
+//!
+//! A hand-written handler rather than async-graphql-axum's stock service, because the stock
+//! service runs mutations over GET, accepts any content type, applies no body limit and
+//! accepts batches of any size (see shared/reference/hardening-notes.md). Here:
+//! - every operation needs a valid bearer token (401 with `WWW-Authenticate: Bearer`);
+//! - POST takes JSON only (415 otherwise), at most `max_body_bytes` (413), and batches of at
+//!   most `max_batch` operations (400);
+//! - GET runs queries only (405 for a mutation);
+//! - each request gets its own loaders and a database handle that counts its SQL statements,
+//!   reported in the `x-sql-statements` response header;
+//! - a request that runs longer than the timeout is answered with 503.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::{Viewer, tokens};
+use crate::error::AppError;
+use crate::graphql::RequestCtx;
+use crate::server::AppState;
+
+/// A GraphQL-shaped error body with a status of our choosing.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    let mut res = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"stepgraph\""),
+        );
+    }
+    res
+}
+
+/// The viewer behind the request's bearer token.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Response> {
+    let unauthorized = |msg: &str| error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "missing Authorization header: send `Authorization: Bearer <token>`",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token else {
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    };
+    match tokens::authenticate(&state.db, token).await {
+        Ok(viewer) => Ok(viewer),
+        Err(AppError::Unauthenticated) => Err(unauthorized("unknown or revoked token")),
+        Err(err) => {
+            err.log();
+            let status = StatusCode::from_u16(err.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(error_response(status, err.code(), &err.public_message()))
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().eq_ignore_ascii_case("application/json"))
+        .unwrap_or(false)
+}
+
+/// `POST /graphql`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json(&headers) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as Content-Type: application/json",
+        );
+    }
+    let viewer = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    let size = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(list) => list.len(),
+    };
+    if size == 0 || size > state.limits.max_batch {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!(
+                "a batch must hold between 1 and {} operations",
+                state.limits.max_batch
+            ),
+        );
+    }
+    execute(&state, viewer, &headers, batch).await
+}
+
+/// `GET /graphql?query=...`: queries only.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let viewer = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+        Ok(r) => r,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("bad query string: {err}"),
+            );
+        }
+    };
+    if is_mutation(&request) {
+        let mut res = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations must be sent with POST",
+        );
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return res;
+    }
+    execute(&state, viewer, &headers, BatchRequest::Single(request)).await
+}
+
+/// Whether the operation a request would run is a mutation (unparseable documents are left
+/// to the executor, which reports them properly).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    doc.operations.iter().any(|(name, op)| {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
+async fn execute(
+    state: &AppState,
+    viewer: Viewer,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+) -> Response {
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut db = state.db.clone();
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),
+        BatchRequest::Batch(list) => BatchRequest::Batch(
+            list.into_iter()
+                .map(|r| r.data(RequestCtx::new(viewer, db.clone())))
+                .collect(),
+        ),
+    };
+    let run = state.schema.execute_batch(batch);
+    let mut response =
+        match tokio::time::timeout(Duration::from_secs(state.limits.timeout_secs), run).await {
+            Ok(res) => res,
+            Err(_) => {
+                tracing::warn!(
+                    timeout_secs = state.limits.timeout_secs,
+                    "GraphQL request timed out"
+                );
+                return error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "the request took too long and was stopped; try a smaller query",
+                );
+            }
+        };
+    add_codes(&mut response);
+    let body = match serde_json::to_vec(&response) {
+        Ok(b) => b,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialise a GraphQL response");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error",
+            );
+        }
+    };
+    let wants_graphql_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/graphql-response+json"));
+    let content_type = if wants_graphql_json {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    };
+    let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&statements.load(Ordering::Relaxed).to_string()) {
+        res.headers_mut().insert("x-sql-statements", v);
+    }
+    res
+}
+
+/// Errors raised by async-graphql itself (parsing, validation, limits, argument coercion)
+/// carry no code; give them one so every error a client sees has `extensions.code`.
+fn add_codes(response: &mut BatchResponse) {
+    let responses: Vec<&mut async_graphql::Response> = match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(list) => list.iter_mut().collect(),
+    };
+    for r in responses {
+        for err in &mut r.errors {
+            let has_code = err
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.get("code").is_some());
+            if !has_code {
+                let code = if err.path.is_empty() {
+                    "GRAPHQL_VALIDATION_FAILED"
+                } else {
+                    "BAD_USER_INPUT"
+                };
+                err.extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Keyset pagination shared by every list: cursors, ordering, and Relay-style page facts.
+//!
+//! A list is a filtered `Select` plus an ordering: a list of sort keys that always ends with
+//! the primary key, so the order is total and a cursor names exactly one position. A cursor is
+//! the sort-key values of a row (and a signature of the ordering, so a cursor from another
+//! ordering is refused rather than misread), base64url-encoded JSON. Pages are fetched with a
+//! `WHERE (k1, k2, ..) > (v1, v2, ..)` condition expanded per key direction, never with
+//! OFFSET, so they stay correct and fast however deep a client pages.
+//!
+//! Nullable sort columns are ordered through `COALESCE(col, sentinel)` with a sentinel below
+//! every valid value: the backends disagree on where NULLs sort, and a keyset comparison with
+//! NULL is never true, so both would otherwise lose rows.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Order, SimpleExpr};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+impl Direction {
+    fn flip(self) -> Self {
+        match self {
+            Direction::Asc => Direction::Desc,
+            Direction::Desc => Direction::Asc,
+        }
+    }
+}
+
+/// One value of a sort key, as stored in a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KeyValue {
+    #[serde(rename = "i")]
+    Int(i64),
+    #[serde(rename = "s")]
+    Str(String),
+    #[serde(rename = "d")]
+    Date(NaiveDate),
+    #[serde(rename = "t")]
+    Time(DateTime<Utc>),
+    #[serde(rename = "b")]
+    Bool(bool),
+}
+
+impl KeyValue {
+    fn to_value(&self) -> Value {
+        match self {
+            KeyValue::Int(v) => Value::from(*v),
+            KeyValue::Str(v) => Value::from(v.clone()),
+            KeyValue::Date(v) => Value::from(*v),
+            KeyValue::Time(v) => Value::from(*v),
+            KeyValue::Bool(v) => Value::from(*v),
+        }
+    }
+}
+
+/// How to sort by one field of model `M`: the SQL expression and the same value in memory.
+pub struct SortKey<M> {
+    /// The field's name in the ordering signature (the API's enum name).
+    pub name: &'static str,
+    pub expr: fn() -> SimpleExpr,
+    pub value: fn(&M) -> KeyValue,
+}
+
+/// A position in an ordered list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    signature: String,
+    values: Vec<KeyValue>,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(&(&self.signature, &self.values))
+            .expect("BUG: cursor values always serialise");
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Decodes a client's cursor; `field` names the argument for the error.
+    pub fn decode(field: &str, text: &str) -> AppResult<Self> {
+        let bad = || AppError::invalid(field, "is not a cursor returned by this list");
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| bad())?;
+        let (signature, values): (String, Vec<KeyValue>) =
+            serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(Self { signature, values })
+    }
+}
+
+/// An ordering: sort keys with directions, the last one always the primary key.
+pub struct Ordering<M: 'static> {
+    keys: Vec<(&'static SortKey<M>, Direction)>,
+}
+
+impl<M> Ordering<M> {
+    /// Builds an ordering; `id` is appended as the tiebreak unless already present, and
+    /// repeated fields are dropped (the first mention wins).
+    pub fn new(
+        requested: impl IntoIterator<Item = (&'static SortKey<M>, Direction)>,
+        id: &'static SortKey<M>,
+    ) -> Self {
+        let mut keys: Vec<(&'static SortKey<M>, Direction)> = Vec::new();
+        for (key, dir) in requested {
+            if !keys.iter().any(|(k, _)| k.name == key.name) {
+                keys.push((key, dir));
+            }
+            if key.name == id.name {
+                break;
+            }
+        }
+        if !keys.iter().any(|(k, _)| k.name == id.name) {
+            keys.push((id, Direction::Asc));
+        }
+        Self { keys }
+    }
+
+    fn signature(&self) -> String {
+        let parts: Vec<String> = self
+            .keys
+            .iter()
+            .map(|(k, d)| format!("{}{}", if *d == Direction::Desc { "-" } else { "" }, k.name))
+            .collect();
+        parts.join(",")
+    }
+
+    pub fn cursor_of(&self, row: &M) -> Cursor {
+        Cursor {
+            signature: self.signature(),
+            values: self.keys.iter().map(|(k, _)| (k.value)(row)).collect(),
+        }
+    }
+
+    /// Rows strictly after `cursor`, as a condition.
+    pub fn after_condition(&self, cursor: &Cursor) -> Condition {
+        self.beyond(cursor, false)
+    }
+
+    /// Refuses a cursor made by another ordering; `field` names the argument.
+    pub fn check(&self, field: &str, cursor: &Cursor) -> AppResult<()> {
+        if cursor.signature != self.signature() || cursor.values.len() != self.keys.len() {
+            return Err(AppError::invalid(
+                field,
+                "was returned by a list with another orderBy; cursors only work with the ordering that produced them",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rows strictly after `cursor` in this ordering (`reverse`: strictly before).
+    fn beyond(&self, cursor: &Cursor, reverse: bool) -> Condition {
+        let mut any = Condition::any();
+        for i in 0..self.keys.len() {
+            let mut all = Condition::all();
+            for j in 0..i {
+                all = all.add((self.keys[j].0.expr)().eq(cursor.values[j].to_value()));
+            }
+            let (key, dir) = self.keys[i];
+            let dir = if reverse { dir.flip() } else { dir };
+            let v = cursor.values[i].to_value();
+            all = all.add(match dir {
+                Direction::Asc => (key.expr)().gt(v),
+                Direction::Desc => (key.expr)().lt(v),
+            });
+            any = any.add(all);
+        }
+        any
+    }
+
+    fn apply<E: EntityTrait>(&self, select: Select<E>, reverse: bool) -> Select<E> {
+        self.keys.iter().fold(select, |select, (key, dir)| {
+            let dir = if reverse { dir.flip() } else { *dir };
+            select.order_by(
+                (key.expr)(),
+                if dir == Direction::Asc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                },
+            )
+        })
+    }
+}
+
+/// What a client asked for. At most one of `first` and `last`; neither means `first` = the
+/// list's default size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    pub first: Option<i64>,
+    pub after: Option<String>,
+    pub last: Option<i64>,
+    pub before: Option<String>,
+}
+
+/// Size limits of a list surface (GraphQL: 50 and 100; JSON:API: 50 and 1000).
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default: i64,
+    pub max: i64,
+}
+
+/// One page of rows with their cursors.
+#[derive(Debug, Clone)]
+pub struct Page<M> {
+    pub rows: Vec<(M, Cursor)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// Whether to compute the page fact that costs an extra query (`hasPreviousPage` when paging
+/// forwards after a cursor, `hasNextPage` when paging backwards before one).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    pub opposite_page_fact: bool,
+}
+
+fn check_size(field: &str, n: Option<i64>, limits: PageLimits) -> AppResult<Option<u64>> {
+    match n {
+        None => Ok(None),
+        Some(n) if (0..=limits.max).contains(&n) => Ok(Some(n as u64)),
+        Some(_) => Err(AppError::invalid(
+            field,
+            format!("must be between 0 and {}", limits.max),
+        )),
+    }
+}
+
+/// Fetches one page of `base` in `ordering`.
+pub async fn fetch<E, M>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    ordering: &Ordering<M>,
+    req: &PageRequest,
+    limits: PageLimits,
+    extras: Extras,
+) -> AppResult<Page<M>>
+where
+    E: EntityTrait<Model = M>,
+    M: FromQueryResult + Send + Sync,
+{
+    let first = check_size("first", req.first, limits)?;
+    let last = check_size("last", req.last, limits)?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::invalid(
+            "last",
+            "pass either first or last, not both",
+        ));
+    }
+    let after = req
+        .after
+        .as_deref()
+        .map(|c| Cursor::decode("after", c))
+        .transpose()?;
+    let before = req
+        .before
+        .as_deref()
+        .map(|c| Cursor::decode("before", c))
+        .transpose()?;
+    if let Some(c) = &after {
+        ordering.check("after", c)?;
+    }
+    if let Some(c) = &before {
+        ordering.check("before", c)?;
+    }
+
+    let mut window = base.clone();
+    if let Some(c) = &after {
+        window = window.filter(ordering.beyond(c, false));
+    }
+    if let Some(c) = &before {
+        window = window.filter(ordering.beyond(c, true));
+    }
+
+    let backwards = last.is_some();
+    let size = if backwards {
+        last.unwrap_or(0)
+    } else {
+        first.unwrap_or(limits.default as u64)
+    };
+    let mut rows: Vec<M> = ordering
+        .apply(window, backwards)
+        .limit(size + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    if backwards {
+        rows.reverse();
+    }
+
+    // The fact on the far side of the cursor we started from: is there anything there?
+    let opposite = match (backwards, &after, &before) {
+        (false, Some(c), _) | (true, _, Some(c)) if extras.opposite_page_fact => {
+            let behind = base
+                .filter(Condition::not(ordering.beyond(c, backwards)))
+                .limit(1)
+                .count(db)
+                .await?;
+            behind > 0
+        }
+        _ => false,
+    };
+    let (has_next_page, has_previous_page) = if backwards {
+        (opposite, more)
+    } else {
+        (more, opposite)
+    };
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let cursor = ordering.cursor_of(&row);
+            (row, cursor)
+        })
+        .collect();
+    Ok(Page {
+        rows,
+        has_next_page,
+        has_previous_page,
+    })
+}
+
+/// `COALESCE(col, sentinel)`: the sort expression of a nullable column.
+pub fn coalesced(col: impl Into<SimpleExpr>, sentinel: impl Into<Value>) -> SimpleExpr {
+    sea_orm::sea_query::Func::coalesce([col.into(), Expr::value(sentinel.into())]).into()
+}
