@@ -450,6 +450,9 @@ pub struct UpdateSequenceStepInput {
     pub call_purpose_id: MaybeUndefined<ID>,
     /// The task priority.
     pub task_priority_id: MaybeUndefined<ID>,
+    /// The `updatedAt` you last read. If the step has changed since, the update fails with
+    /// CONFLICT and changes nothing (protection against lost updates).
+    pub expected_updated_at: Option<DateTime<Utc>>,
 }
 
 fn patch<T, U>(
@@ -474,6 +477,7 @@ impl UpdateSequenceStepInput {
             task_autoskip_delay: patch(self.task_autoskip_delay, Ok)?,
             call_purpose_id: patch(self.call_purpose_id, |i| parse_id("callPurposeId", &i))?,
             task_priority_id: patch(self.task_priority_id, |i| parse_id("taskPriorityId", &i))?,
+            expected_updated_at: self.expected_updated_at,
         })
     }
 }

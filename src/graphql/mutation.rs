@@ -53,11 +53,14 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(name = "id")] step: ID,
+        #[graphql(
+            desc = "The `updatedAt` you last read; if the step changed since, nothing is deleted and the error is CONFLICT."
+        )]
+        expected_updated_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<ID> {
         let rc = rc(ctx)?;
         let step_id = parse_id("id", &step).map_err(gql)?;
-        Ok(id(steps::delete(&rc.db, &rc.viewer, step_id)
-            .await
-            .map_err(gql)?))
+        let deleted = steps::delete(&rc.db, &rc.viewer, step_id, expected_updated_at).await;
+        Ok(id(deleted.map_err(gql)?))
     }
 }

@@ -251,10 +251,15 @@ fn add_codes(response: &mut BatchResponse) {
                 .as_ref()
                 .is_some_and(|e| e.get("code").is_some());
             if !has_code {
-                let code = if err.path.is_empty() {
-                    "GRAPHQL_VALIDATION_FAILED"
-                } else {
+                // Values that do not fit an argument's type (in the document or in the
+                // variables) are the client's input; anything else the executor rejects
+                // before running is a malformed or over-limit document.
+                let bad_value = err.message.starts_with("Invalid value for argument")
+                    || err.message.starts_with("Failed to parse");
+                let code = if bad_value || !err.path.is_empty() {
                     "BAD_USER_INPUT"
+                } else {
+                    "GRAPHQL_VALIDATION_FAILED"
                 };
                 err.extensions
                     .get_or_insert_with(Default::default)

@@ -58,6 +58,22 @@ pub struct StepChanges {
     pub task_autoskip_delay: Patch<i32>,
     pub call_purpose_id: Patch<i64>,
     pub task_priority_id: Patch<i64>,
+    /// Optimistic concurrency: the `updatedAt` the client last read. When the step has changed
+    /// since, the update fails with CONFLICT and changes nothing.
+    pub expected_updated_at: Option<DateTime<Utc>>,
+}
+
+/// Fails with CONFLICT when the step changed after the client read it.
+fn check_unmodified(step: &sequence_step::Model, expected: Option<DateTime<Utc>>) -> AppResult<()> {
+    match expected {
+        Some(at) if at != step.updated_at => Err(AppError::Conflict(format!(
+            "sequence step {} was changed at {} after you read it (expectedUpdatedAt {}); read it again and retry",
+            step.id,
+            step.updated_at.to_rfc3339(),
+            at.to_rfc3339()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The human label of a step type, as used in `displayName`.
@@ -198,6 +214,7 @@ pub async fn update(
     if !policy::can_write_step(viewer, &SequenceAccess::from(&seq)) {
         return Err(AppError::Forbidden(write_denied(&seq)));
     }
+    check_unmodified(&step, changes.expected_updated_at)?;
     let schedule_changed = !(changes.interval.is_keep() && changes.date.is_keep());
     let interval = changes.interval.apply(step.interval);
     let date = changes.date.apply(step.date);
@@ -248,12 +265,19 @@ pub async fn update(
 }
 
 /// Deletes a step and closes the gap it leaves. Returns the deleted step's id.
-pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i64) -> AppResult<i64> {
+/// `expected_updated_at` works as in [`StepChanges`].
+pub async fn delete(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_updated_at: Option<DateTime<Utc>>,
+) -> AppResult<i64> {
     let txn = begin_write(db).await?;
     let (step, seq) = lock_step(&txn, viewer, id).await?;
     if !policy::can_delete_step(viewer, &SequenceAccess::from(&seq)) {
         return Err(AppError::Forbidden(delete_denied(&seq)));
     }
+    check_unmodified(&step, expected_updated_at)?;
     sequence_step::Entity::delete_by_id(step.id)
         .exec(&txn)
         .await?;

@@ -50,7 +50,10 @@ async fn concurrent_creates_moves_and_deletes_keep_orders_contiguous() {
                             .map(|_| ()),
                     )
                 }
-                _ => (2, steps::delete(&db, &owner, target).await.map(|_| ())),
+                _ => (
+                    2,
+                    steps::delete(&db, &owner, target, None).await.map(|_| ()),
+                ),
             }
         }));
     }

@@ -3,11 +3,14 @@
 //! Every test gets its own database (see [`support`]): a fresh SQLite file by default, or a
 //! fresh database on the server named by `TEST_DATABASE_URL` (PostgreSQL or MySQL/MariaDB).
 
+mod api;
 mod concurrency;
 mod constraints;
 mod counters;
+mod hardening;
 mod migrations;
 mod seed;
+mod server;
 mod steps;
 mod support;
 mod tokens;

@@ -299,16 +299,18 @@ async fn delete_closes_the_gap() {
     let seq = f.interval_shared.id;
     let ids = make(&t.db, &f.owner, seq, 4).await;
     assert_eq!(
-        steps::delete(&t.db, &f.owner, ids[1]).await.unwrap(),
+        steps::delete(&t.db, &f.owner, ids[1], None).await.unwrap(),
         ids[1]
     );
     assert_eq!(
         orders(&t.db, seq).await,
         vec![(ids[0], 1), (ids[2], 2), (ids[3], 3)]
     );
-    steps::delete(&t.db, &f.owner, ids[3]).await.unwrap();
+    steps::delete(&t.db, &f.owner, ids[3], None).await.unwrap();
     assert_eq!(orders(&t.db, seq).await, vec![(ids[0], 1), (ids[2], 2)]);
-    let err = steps::delete(&t.db, &f.owner, ids[1]).await.unwrap_err();
+    let err = steps::delete(&t.db, &f.owner, ids[1], None)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
     t.finish().await;
 }
@@ -427,7 +429,9 @@ async fn the_policy_decides_who_may_write() {
         steps::update(&t.db, &f.other, private, change())
             .await
             .unwrap_err(),
-        steps::delete(&t.db, &f.other, private).await.unwrap_err(),
+        steps::delete(&t.db, &f.other, private, None)
+            .await
+            .unwrap_err(),
         steps::get(&t.db, &f.other, private).await.unwrap_err(),
         steps::get(&t.db, &f.other, 999_999).await.unwrap_err(),
     ] {
@@ -450,7 +454,9 @@ async fn the_policy_decides_who_may_write() {
         steps::update(&t.db, &f.viewer, shared, change())
             .await
             .unwrap_err(),
-        steps::delete(&t.db, &f.other, shared).await.unwrap_err(),
+        steps::delete(&t.db, &f.other, shared, None)
+            .await
+            .unwrap_err(),
         steps::create(
             &t.db,
             &f.viewer,
@@ -472,7 +478,7 @@ async fn the_policy_decides_who_may_write() {
     steps::update(&t.db, &f.admin, private, change())
         .await
         .unwrap();
-    steps::delete(&t.db, &f.admin, private).await.unwrap();
-    steps::delete(&t.db, &f.owner, shared).await.unwrap();
+    steps::delete(&t.db, &f.admin, private, None).await.unwrap();
+    steps::delete(&t.db, &f.owner, shared, None).await.unwrap();
     t.finish().await;
 }

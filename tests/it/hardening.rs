@@ -1,0 +1,215 @@
+//! What a public GraphQL endpoint must refuse, and the public pages.
+
+use serde_json::json;
+use stepgraph::graphql::Limits;
+
+use crate::server::TestServer;
+use crate::support::{TestDb, fixture};
+
+async fn server() -> (TestServer, String) {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let s = TestServer::start(t).await;
+    let token = s.token(&f.owner).await;
+    (s, token)
+}
+
+#[tokio::test]
+async fn transport_rules() {
+    let (s, token) = server().await;
+    let url = format!("{}/graphql", s.base);
+    // JSON only.
+    let res = s
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("{\"query\":\"{viewer{id}}\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    // Queries over GET work; mutations over GET do not.
+    let res = s
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .query(&[("query", "{ viewer { id } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestServer::read(res).await.data()["viewer"]["id"]
+            .as_str()
+            .is_some(),
+        true
+    );
+    let res = s
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .query(&[("query", "mutation { deleteSequenceStep(id: \"1\") }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    // Batches: a small one runs, an oversized one is refused.
+    let two = json!([{ "query": "{ viewer { id } }" }, { "query": "{ taskPriorities { id } }" }]);
+    let res = TestServer::read(
+        s.http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&two)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body.as_array().map(Vec::len), Some(2));
+    let many: Vec<_> = (0..11)
+        .map(|_| json!({ "query": "{ viewer { id } }" }))
+        .collect();
+    let res = s
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&many)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // Oversized bodies are refused before parsing.
+    let big = json!({ "query": format!("{{ viewer {{ id }} }} #{}", "x".repeat(Limits::default().max_body_bytes)) });
+    let res = s
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    // Not JSON at all.
+    let res = s
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn query_limits_and_argument_checks() {
+    let (s, token) = server().await;
+    // Too deep.
+    let level = "sequenceSteps(first: 1) { nodes { sequence { ";
+    let deep = format!("{{ {} id {} }}", level.repeat(7), "} } }".repeat(7));
+    let res = s.gql(&token, &deep, json!({})).await;
+    assert!(
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{}",
+        res.body
+    );
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+    // Too complex: 100 steps x 100 tasks x 100 calls... well past the limit.
+    let wide = "{ sequenceSteps(first: 100) { nodes { tasks(first: 100) { nodes { id note state action dueAt } } calls(first: 100) { nodes { id note } } } } }";
+    let res = s.gql(&token, wide, json!({})).await;
+    assert!(
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too complex"),
+        "{}",
+        res.body
+    );
+    // Page sizes outside 0..=100, and cursors that were never issued.
+    for args in [
+        "first: 101",
+        "first: -1",
+        "last: 500",
+        "after: \"nonsense\"",
+        "first: 2, last: 2",
+    ] {
+        let res = s
+            .gql(
+                &token,
+                &format!("{{ sequenceSteps({args}) {{ nodes {{ id }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.code(), "BAD_USER_INPUT", "{args}: {}", res.body);
+    }
+    // A cursor from one ordering does not work with another.
+    let res = s
+        .gql(
+            &token,
+            "{ sequenceSteps(first: 1, orderBy: [{field: ORDER}]) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = res.data()["sequenceSteps"]["pageInfo"]["endCursor"].clone();
+    if cursor.is_string() {
+        let res = s
+            .gql(
+                &token,
+                "query($c: String) { sequenceSteps(after: $c) { nodes { id } } }",
+                json!({ "c": cursor }),
+            )
+            .await;
+        assert_eq!(res.code(), "BAD_USER_INPUT");
+    }
+    // Introspection (what GraphiQL sends) fits within the limits.
+    let introspection = "query IntrospectionQuery { __schema { queryType { name } types { kind name fields(includeDeprecated: true) { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } } }";
+    let res = s.gql(&token, introspection, json!({})).await;
+    assert!(res.data()["__schema"]["types"].as_array().unwrap().len() > 20);
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn public_pages() {
+    let (s, _) = server().await;
+    let get = |path: &str| s.http.get(format!("{}{path}", s.base)).send();
+    assert_eq!(get("/healthz").await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let page = get("/graphiql").await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("GraphiQL") && html.contains("Authorization"));
+    if stepgraph::http::graphiql::offline() {
+        assert!(html.contains("/graphiql/assets/graphiql.min.js") && !html.contains("unpkg.com"));
+        let js = get("/graphiql/assets/graphiql.min.js").await.unwrap();
+        assert_eq!(js.status(), 200);
+        assert!(js.bytes().await.unwrap().len() > 100_000);
+    }
+    assert_eq!(
+        get("/graphiql/assets/../../etc/passwd")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    s.finish().await;
+}
+
+#[test]
+fn schema_graphql_is_what_the_code_builds() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let built = stepgraph::graphql::sdl();
+    if std::env::var("UPDATE_SCHEMA").as_deref() == Ok("1") {
+        std::fs::write(&path, &built).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == built,
+        "schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test --test it schema` (or `stepgraph schema > schema.graphql`) and commit it"
+    );
+}

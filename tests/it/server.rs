@@ -1,0 +1,119 @@
+//! A real stepgraph server on port 0 over a test database, and a small GraphQL client.
+
+use serde_json::{Value, json};
+use stepgraph::auth::{Viewer, tokens};
+use stepgraph::graphql::Limits;
+use stepgraph::server::{self, AppState};
+use tokio::sync::oneshot;
+
+use crate::support::TestDb;
+
+pub struct TestServer {
+    pub base: String,
+    pub db: TestDb,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// The outcome of one GraphQL request.
+#[derive(Debug)]
+pub struct Gql {
+    pub status: u16,
+    pub body: Value,
+    pub statements: Option<u64>,
+}
+
+impl Gql {
+    /// `data`, asserting there were no errors.
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, 200, "{}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error.
+    pub fn code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.body))
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> Self {
+        Self::start_with(db, Limits::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, limits: Limits) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(db.db.clone(), limits);
+        let task = tokio::spawn(server::run(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            db,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// A fresh token for a viewer.
+    pub async fn token(&self, viewer: &Viewer) -> String {
+        use sea_orm::EntityTrait;
+        let user = entity::user::Entity::find_by_id(viewer.user_id)
+            .one(&self.db.db)
+            .await
+            .unwrap()
+            .unwrap();
+        tokens::create(&self.db.db, &user.email, None)
+            .await
+            .unwrap()
+            .token
+    }
+
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Gql {
+        let res = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        Self::read(res).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Gql {
+        let status = res.status().as_u16();
+        let statements = res
+            .headers()
+            .get("x-sql-statements")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Gql {
+            status,
+            body,
+            statements,
+        }
+    }
+
+    /// Stops the server (gracefully) and drops the test database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.unwrap().unwrap();
+        self.db.finish().await;
+    }
+}
