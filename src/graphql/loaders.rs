@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -156,18 +156,64 @@ impl<L: ChildList> Loader<(i64, L::Filter)> for ChildCounts<L> {
     }
 }
 
-type Dl<T> = DataLoader<T, HashMapCache>;
+pub type Dl<T> = DataLoader<T, HashMapCache>;
+
+/// By-id loaders of one entity, one per relationship that reaches it.
+///
+/// Why not one loader per entity: a shared loader batches whatever keys arrive within its
+/// window, so `Step.creator` and `Task.owner` (ready at different moments) would sometimes
+/// share a statement and sometimes not, and the statement count would depend on timing and
+/// row counts. With one loader per relationship, every relationship at every level costs
+/// exactly one statement: the count depends on the query's shape only.
+pub struct ByIdPool<E: EntityTrait> {
+    db: DatabaseConnection,
+    visible: Condition,
+    loaders: Mutex<HashMap<&'static str, Arc<Dl<ById<E>>>>>,
+}
+
+impl<E: EntityTrait> ByIdPool<E>
+where
+    ById<E>: Send + Sync + 'static,
+{
+    fn new(db: &DatabaseConnection, visible: Condition) -> Self {
+        Self {
+            db: db.clone(),
+            visible,
+            loaders: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The loader for one relationship (`"SequenceStep.creator"`, ...).
+    pub fn rel(&self, relationship: &'static str) -> Arc<Dl<ById<E>>> {
+        let mut loaders = self
+            .loaders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loaders
+            .entry(relationship)
+            .or_insert_with(|| {
+                Arc::new(dl(ById {
+                    db: self.db.clone(),
+                    visible: self.visible.clone(),
+                    entity: PhantomData,
+                }))
+            })
+            .clone()
+    }
+}
 
 /// Every loader of one request.
 pub struct Loaders {
-    pub users: Dl<ById<user::Entity>>,
-    pub sequences: Dl<ById<sequence::Entity>>,
-    pub steps: Dl<ById<sequence_step::Entity>>,
-    pub templates: Dl<ById<template::Entity>>,
-    pub sequence_templates: Dl<ById<sequence_template::Entity>>,
-    pub tasks: Dl<ById<task::Entity>>,
-    pub call_purposes: Dl<ById<call_purpose::Entity>>,
-    pub task_priorities: Dl<ById<task_priority::Entity>>,
+    pub users: ByIdPool<user::Entity>,
+    pub sequences: ByIdPool<sequence::Entity>,
+    pub steps: ByIdPool<sequence_step::Entity>,
+    pub templates: ByIdPool<template::Entity>,
+    pub sequence_templates: ByIdPool<sequence_template::Entity>,
+    pub tasks: ByIdPool<task::Entity>,
+    pub call_purposes: ByIdPool<call_purpose::Entity>,
+    pub task_priorities: ByIdPool<task_priority::Entity>,
+    /// `Sequence.sequenceStepCount`, apart from `sequenceSteps.totalCount` (see [`ByIdPool`]).
+    pub step_count_of_sequence: Dl<ChildCounts<children::StepsOfSequence>>,
     pub steps_of_sequence: Dl<ChildPages<children::StepsOfSequence>>,
     pub step_counts_of_sequence: Dl<ChildCounts<children::StepsOfSequence>>,
     pub sequence_templates_of_step: Dl<ChildPages<children::SequenceTemplatesOfStep>>,
@@ -187,9 +233,12 @@ pub struct Loaders {
     pub call_counts_of_call_purpose: Dl<ChildCounts<children::CallsOfCallPurpose>>,
 }
 
-/// The batching delay: zero still batches every key requested in the same poll of the
-/// executor (all siblings of a list), without adding a millisecond per nesting level.
-const DELAY: Duration = Duration::ZERO;
+/// The batching window. The first key of a batch starts a timer on a spawned task, which on a
+/// multi-threaded runtime may run at once on another worker; a zero delay would then split the
+/// siblings of one list into several batches, and the statement count would depend on thread
+/// timing. One millisecond comfortably covers registering every sibling (they register in a
+/// single poll pass) and costs at most that per nesting level.
+const DELAY: Duration = Duration::from_millis(1);
 /// Keys per batch, kept under the bind-parameter limits of SQLite and MySQL.
 const MAX_BATCH: usize = 500;
 
@@ -197,17 +246,6 @@ fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
         .delay(DELAY)
         .max_batch_size(MAX_BATCH)
-}
-
-fn by_id<E: EntityTrait>(db: &DatabaseConnection, visible: Condition) -> Dl<ById<E>>
-where
-    ById<E>: Send + Sync + 'static,
-{
-    dl(ById {
-        db: db.clone(),
-        visible,
-        entity: PhantomData,
-    })
 }
 
 fn pages<L: ChildList>(db: &DatabaseConnection) -> Dl<ChildPages<L>> {
@@ -248,14 +286,15 @@ impl Loaders {
             ),
         };
         Self {
-            users: by_id(db, all()),
-            sequences: by_id(db, visible_sequences),
-            steps: by_id(db, visible_steps),
-            templates: by_id(db, visible_templates),
-            sequence_templates: by_id(db, visible_variants),
-            tasks: by_id(db, all()),
-            call_purposes: by_id(db, all()),
-            task_priorities: by_id(db, all()),
+            users: ByIdPool::new(db, all()),
+            sequences: ByIdPool::new(db, visible_sequences),
+            steps: ByIdPool::new(db, visible_steps),
+            templates: ByIdPool::new(db, visible_templates),
+            sequence_templates: ByIdPool::new(db, visible_variants),
+            tasks: ByIdPool::new(db, all()),
+            call_purposes: ByIdPool::new(db, all()),
+            task_priorities: ByIdPool::new(db, all()),
+            step_count_of_sequence: counts(db),
             steps_of_sequence: pages(db),
             step_counts_of_sequence: counts(db),
             sequence_templates_of_step: pages(db),

@@ -47,7 +47,7 @@ impl Query {
     /// The user the request's token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
         let rc = rc(ctx)?;
-        one(&rc.loaders.users, rc.viewer.user_id)
+        one(&*rc.loaders.users.rel("Query.viewer"), rc.viewer.user_id)
             .await?
             .map(User)
             .ok_or_else(|| gql(crate::error::AppError::Unauthenticated))
@@ -57,7 +57,9 @@ impl Query {
     async fn sequence_step(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SequenceStep>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&rc.loaders.steps, id).await?.map(SequenceStep))
+        Ok(one(&*rc.loaders.steps.rel("Query.sequenceStep"), id)
+            .await?
+            .map(SequenceStep))
     }
 
     /// Sequence steps you can see, filtered, ordered and paginated (keyset cursors).
@@ -98,7 +100,9 @@ impl Query {
     async fn sequence(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sequence>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&rc.loaders.sequences, id).await?.map(Sequence))
+        Ok(one(&*rc.loaders.sequences.rel("Query.sequence"), id)
+            .await?
+            .map(Sequence))
     }
 
     /// Sequences you can see, filtered, ordered and paginated.
@@ -139,7 +143,9 @@ impl Query {
     async fn template(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Template>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&rc.loaders.templates, id).await?.map(Template))
+        Ok(one(&*rc.loaders.templates.rel("Query.template"), id)
+            .await?
+            .map(Template))
     }
 
     /// Templates you can see, filtered, ordered and paginated.
@@ -180,7 +186,9 @@ impl Query {
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&rc.loaders.users, id).await?.map(User))
+        Ok(one(&*rc.loaders.users.rel("Query.user"), id)
+            .await?
+            .map(User))
     }
 
     /// The organisation's users, filtered, ordered and paginated.

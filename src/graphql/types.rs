@@ -117,15 +117,24 @@ macro_rules! child_connection {
     }};
 }
 
-async fn user_by_id(ctx: &Context<'_>, user_id: Option<i64>) -> Result<Option<User>> {
+async fn user_by_id(
+    ctx: &Context<'_>,
+    relationship: &'static str,
+    user_id: Option<i64>,
+) -> Result<Option<User>> {
     match user_id {
-        Some(user_id) => Ok(one(&rc(ctx)?.loaders.users, user_id).await?.map(User)),
+        Some(user_id) => {
+            let loader = rc(ctx)?.loaders.users.rel(relationship);
+            Ok(one(&*loader, user_id).await?.map(User))
+        }
         None => Ok(None),
     }
 }
 
 async fn sequence_access(rc: &RequestCtx, sequence_id: i64) -> Result<Option<SequenceAccess>> {
-    Ok(one(&rc.loaders.sequences, sequence_id)
+    // The same loader as `SequenceStep.sequence`: resolved at the same moment, one statement.
+    let loader = rc.loaders.sequences.rel("SequenceStep.sequence");
+    Ok(one(&*loader, sequence_id)
         .await?
         .map(|s| SequenceAccess::from(&s)))
 }
@@ -225,7 +234,11 @@ impl SequenceStep {
 
     /// The associated sequence.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Sequence> {
-        let found = one(&rc(ctx)?.loaders.sequences, self.0.sequence_id).await?;
+        let found = one(
+            &*rc(ctx)?.loaders.sequences.rel("SequenceStep.sequence"),
+            self.0.sequence_id,
+        )
+        .await?;
         found.map(Sequence).ok_or_else(|| {
             gql(crate::error::AppError::Internal(anyhow::anyhow!(
                 "visible step {} has no visible sequence",
@@ -235,27 +248,39 @@ impl SequenceStep {
     }
     /// The creator of the sequence step.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "SequenceStep.creator", self.0.creator_id).await
     }
     /// The most recent updater of the sequence step.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.updater_id).await
+        user_by_id(ctx, "SequenceStep.updater", self.0.updater_id).await
     }
     /// The default call purpose associated with the sequence step.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
         match self.0.call_purpose_id {
-            Some(cp) => Ok(one(&rc(ctx)?.loaders.call_purposes, cp)
-                .await?
-                .map(CallPurpose)),
+            Some(cp) => Ok(one(
+                &*rc(ctx)?
+                    .loaders
+                    .call_purposes
+                    .rel("SequenceStep.callPurpose"),
+                cp,
+            )
+            .await?
+            .map(CallPurpose)),
             None => Ok(None),
         }
     }
     /// The associated task priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
         match self.0.task_priority_id {
-            Some(tp) => Ok(one(&rc(ctx)?.loaders.task_priorities, tp)
-                .await?
-                .map(TaskPriority)),
+            Some(tp) => Ok(one(
+                &*rc(ctx)?
+                    .loaders
+                    .task_priorities
+                    .rel("SequenceStep.taskPriority"),
+                tp,
+            )
+            .await?
+            .map(TaskPriority)),
             None => Ok(None),
         }
     }
@@ -470,20 +495,20 @@ impl Sequence {
     }
     /// The owner of the sequence.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, Some(self.0.owner_id)).await
+        user_by_id(ctx, "Sequence.owner", Some(self.0.owner_id)).await
     }
     /// The creator of the sequence.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "Sequence.creator", self.0.creator_id).await
     }
     /// The most recent updater of the sequence.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.updater_id).await
+        user_by_id(ctx, "Sequence.updater", self.0.updater_id).await
     }
     /// The number of steps in the sequence.
     async fn sequence_step_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(
-            one(&rc(ctx)?.loaders.step_counts_of_sequence, (self.0.id, ()))
+            one(&rc(ctx)?.loaders.step_count_of_sequence, (self.0.id, ()))
                 .await?
                 .unwrap_or(0),
         )
@@ -600,23 +625,29 @@ impl SequenceTemplate {
     }
     /// The sequence step that uses the sequence template.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        Ok(one(&rc(ctx)?.loaders.steps, self.0.sequence_step_id)
-            .await?
-            .map(SequenceStep))
+        Ok(one(
+            &*rc(ctx)?.loaders.steps.rel("SequenceTemplate.sequenceStep"),
+            self.0.sequence_step_id,
+        )
+        .await?
+        .map(SequenceStep))
     }
     /// The template used; null when it is not shared with the current user.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
-        Ok(one(&rc(ctx)?.loaders.templates, self.0.template_id)
-            .await?
-            .map(Template))
+        Ok(one(
+            &*rc(ctx)?.loaders.templates.rel("SequenceTemplate.template"),
+            self.0.template_id,
+        )
+        .await?
+        .map(Template))
     }
     /// The creator of the sequence template.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "SequenceTemplate.creator", self.0.creator_id).await
     }
     /// The most recent updater of the sequence template.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.updater_id).await
+        user_by_id(ctx, "SequenceTemplate.updater", self.0.updater_id).await
     }
     /// The mailings sent with this variant.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -716,15 +747,15 @@ impl Template {
     }
     /// The owner of the template.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.owner_id).await
+        user_by_id(ctx, "Template.owner", self.0.owner_id).await
     }
     /// The creator of the template.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "Template.creator", self.0.creator_id).await
     }
     /// The most recent updater of the template.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.updater_id).await
+        user_by_id(ctx, "Template.updater", self.0.updater_id).await
     }
     /// The sequence steps using this template, as sequence templates.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -864,37 +895,44 @@ impl Task {
     /// The sequence the task belongs to, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         match self.0.sequence_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Task.sequence"), s)
+                .await?
+                .map(Sequence)),
             None => Ok(None),
         }
     }
     /// The sequence step that created the task, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         match self.0.sequence_step_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Task.sequenceStep"), s)
+                .await?
+                .map(SequenceStep)),
             None => Ok(None),
         }
     }
     /// The task's priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
         match self.0.task_priority_id {
-            Some(tp) => Ok(one(&rc(ctx)?.loaders.task_priorities, tp)
-                .await?
-                .map(TaskPriority)),
+            Some(tp) => Ok(one(
+                &*rc(ctx)?.loaders.task_priorities.rel("Task.taskPriority"),
+                tp,
+            )
+            .await?
+            .map(TaskPriority)),
             None => Ok(None),
         }
     }
     /// The owner of the task.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.owner_id).await
+        user_by_id(ctx, "Task.owner", self.0.owner_id).await
     }
     /// The creator of the task.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "Task.creator", self.0.creator_id).await
     }
     /// The user who completed the task.
     async fn completer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.completer_id).await
+        user_by_id(ctx, "Task.completer", self.0.completer_id).await
     }
 }
 
@@ -990,36 +1028,44 @@ impl Call {
     /// The purpose of the call.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
         match self.0.call_purpose_id {
-            Some(cp) => Ok(one(&rc(ctx)?.loaders.call_purposes, cp)
-                .await?
-                .map(CallPurpose)),
+            Some(cp) => Ok(
+                one(&*rc(ctx)?.loaders.call_purposes.rel("Call.callPurpose"), cp)
+                    .await?
+                    .map(CallPurpose),
+            ),
             None => Ok(None),
         }
     }
     /// The sequence of the call, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         match self.0.sequence_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Call.sequence"), s)
+                .await?
+                .map(Sequence)),
             None => Ok(None),
         }
     }
     /// The sequence step of the call, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         match self.0.sequence_step_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Call.sequenceStep"), s)
+                .await?
+                .map(SequenceStep)),
             None => Ok(None),
         }
     }
     /// The task the call completed.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         match self.0.task_id {
-            Some(t) => Ok(one(&rc(ctx)?.loaders.tasks, t).await?.map(Task)),
+            Some(t) => Ok(one(&*rc(ctx)?.loaders.tasks.rel("Call.task"), t)
+                .await?
+                .map(Task)),
             None => Ok(None),
         }
     }
     /// The user who made the call.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.user_id).await
+        user_by_id(ctx, "Call.user", self.0.user_id).await
     }
 }
 
@@ -1131,43 +1177,57 @@ impl Mailing {
     /// The sequence of the mailing, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         match self.0.sequence_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.sequences, s).await?.map(Sequence)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Mailing.sequence"), s)
+                .await?
+                .map(Sequence)),
             None => Ok(None),
         }
     }
     /// The sequence step of the mailing, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         match self.0.sequence_step_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.steps, s).await?.map(SequenceStep)),
+            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Mailing.sequenceStep"), s)
+                .await?
+                .map(SequenceStep)),
             None => Ok(None),
         }
     }
     /// The sequence template (A/B variant) the mailing was sent with, if visible.
     async fn sequence_template(&self, ctx: &Context<'_>) -> Result<Option<SequenceTemplate>> {
         match self.0.sequence_template_id {
-            Some(s) => Ok(one(&rc(ctx)?.loaders.sequence_templates, s)
-                .await?
-                .map(SequenceTemplate)),
+            Some(s) => Ok(one(
+                &*rc(ctx)?
+                    .loaders
+                    .sequence_templates
+                    .rel("Mailing.sequenceTemplate"),
+                s,
+            )
+            .await?
+            .map(SequenceTemplate)),
             None => Ok(None),
         }
     }
     /// The template the mailing was sent from, if visible.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
         match self.0.template_id {
-            Some(t) => Ok(one(&rc(ctx)?.loaders.templates, t).await?.map(Template)),
+            Some(t) => Ok(one(&*rc(ctx)?.loaders.templates.rel("Mailing.template"), t)
+                .await?
+                .map(Template)),
             None => Ok(None),
         }
     }
     /// The task the mailing belongs to.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         match self.0.task_id {
-            Some(t) => Ok(one(&rc(ctx)?.loaders.tasks, t).await?.map(Task)),
+            Some(t) => Ok(one(&*rc(ctx)?.loaders.tasks.rel("Mailing.task"), t)
+                .await?
+                .map(Task)),
             None => Ok(None),
         }
     }
     /// The user who sent the mailing.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.user_id).await
+        user_by_id(ctx, "Mailing.user", self.0.user_id).await
     }
 }
 
@@ -1198,7 +1258,7 @@ impl CallPurpose {
     }
     /// The creator of the call purpose.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, self.0.creator_id).await
+        user_by_id(ctx, "CallPurpose.creator", self.0.creator_id).await
     }
     /// The calls with this purpose.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]

@@ -182,8 +182,9 @@ async fn execute(
     let statements = Arc::new(AtomicUsize::new(0));
     let mut db = state.db.clone();
     let counter = statements.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
     });
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),

@@ -82,6 +82,9 @@ impl TestDb {
 
     /// A fresh database with no tables.
     pub async fn empty() -> Self {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            stepgraph::cli::init_logging(&filter);
+        }
         match server_url() {
             None => {
                 ANNOUNCE.call_once(|| {

@@ -1,0 +1,99 @@
+//! The SQL statement count of a query depends on its shape, not on how many rows it returns.
+
+use serde_json::json;
+use stepgraph::auth::Viewer;
+use stepgraph::seed::sized;
+
+use crate::server::TestServer;
+use crate::support::TestDb;
+
+/// A list of steps selecting every relationship, two levels deep.
+pub const TWO_LEVELS: &str = "query($n: Int) { sequenceSteps(first: $n) { totalCount nodes {
+    id displayName stepType order interval date taskNote openCount replyCount canWrite canDelete
+    sequence { id name owner { email } creator { id } updater { id } sequenceStepCount sequenceSteps(first: 3) { totalCount nodes { id order } } }
+    creator { id email } updater { id email }
+    callPurpose { id name calls(first: 2) { totalCount nodes { id } } }
+    taskPriority { id name }
+    sequenceTemplates(first: 3) { totalCount nodes { id isReply template { id name owner { id } } creator { id } sequenceStep { id } mailings(first: 2) { nodes { id } } } }
+    tasks(first: 3) { totalCount nodes { id state taskPriority { name } owner { id } sequenceStep { id } sequence { id } } }
+    calls(first: 3) { totalCount nodes { id outcome callPurpose { name } user { id } task { id } sequenceStep { id } } }
+    mailings(first: 3) { totalCount nodes { id state sequenceTemplate { id } template { id } user { id } sequence { id } } }
+} } }";
+
+#[tokio::test]
+async fn statement_count_does_not_depend_on_page_size() {
+    let t = TestDb::new().await;
+    let opts = sized::SizedOptions {
+        sequences: 10,
+        steps_per_sequence: 10,
+        mailings_per_step: 3,
+        tasks_per_step: 2,
+        calls_per_step: 2,
+        seed: 5,
+    };
+    sized::load(&t.db, opts).await.unwrap();
+    // Fill every optional relationship, so both pages exercise every loader and the counts
+    // compare the query's shape alone (a relationship with no keys costs no statement).
+    for sql in [
+        "UPDATE sequence_steps SET call_purpose_id = (SELECT MIN(id) FROM call_purposes), task_priority_id = (SELECT MIN(id) FROM task_priorities)",
+        "INSERT INTO sequence_templates (sequence_step_id, template_id, is_reply, enabled, creator_id, bounce_count, click_count, deliver_count, failure_count, negative_reply_count, neutral_reply_count, open_count, opt_out_count, positive_reply_count, reply_count, schedule_count, created_at, updated_at) SELECT s.id, (SELECT MIN(id) FROM templates), false, true, s.creator_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.created_at, s.updated_at FROM sequence_steps s WHERE NOT EXISTS (SELECT 1 FROM sequence_templates v WHERE v.sequence_step_id = s.id)",
+        "UPDATE mailings SET sequence_template_id = (SELECT MIN(v.id) FROM sequence_templates v WHERE v.sequence_step_id = mailings.sequence_step_id), task_id = (SELECT MIN(k.id) FROM tasks k WHERE k.sequence_step_id = mailings.sequence_step_id)",
+        "UPDATE mailings SET template_id = (SELECT v.template_id FROM sequence_templates v WHERE v.id = mailings.sequence_template_id)",
+        "UPDATE calls SET task_id = (SELECT MIN(k.id) FROM tasks k WHERE k.sequence_step_id = calls.sequence_step_id)",
+    ] {
+        t.exec(sql).await.unwrap();
+    }
+    stepgraph::service::counters::recompute(&t.db)
+        .await
+        .unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let admin = entity::user::Entity::find()
+        .filter(entity::user::Column::Role.eq(entity::enums::Role::Admin))
+        .one(&t.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = TestServer::start(t).await;
+    let token = s
+        .token(&Viewer {
+            user_id: admin.id,
+            role: admin.role,
+        })
+        .await;
+
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        let res = s.gql(&token, TWO_LEVELS, json!({ "n": n })).await;
+        let nodes = res.data()["sequenceSteps"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        // The data is really there: every step has its sequence, mailings and tasks.
+        assert!(
+            nodes
+                .iter()
+                .all(|s| s["sequence"]["owner"]["email"].is_string())
+        );
+        assert!(nodes.iter().all(|s| s["mailings"]["totalCount"] == 3
+            && s["tasks"]["nodes"].as_array().unwrap().len() == 2));
+        counts.push(res.statements.expect("x-sql-statements header"));
+    }
+    eprintln!(
+        "SQL statements for the two-level query: 5 steps -> {}, 50 steps -> {}",
+        counts[0], counts[1]
+    );
+    assert_eq!(
+        counts[0], counts[1],
+        "statements must not grow with the page size"
+    );
+    // Exactly one statement per relationship per level, plus one per selected totalCount:
+    // the list and its count (2); sequence with its owner, creator, updater, step count and
+    // steps page + count (7); the step's creator, updater, call purpose, its calls page +
+    // count, task priority (6); sequence templates page + count, their template, its owner,
+    // creator, step and mailings page (7); tasks, calls and mailings, each a page + count and
+    // four relationships (3 x 6).
+    assert_eq!(
+        counts[0],
+        2 + 7 + 6 + 7 + 18,
+        "one statement per relationship per level"
+    );
+    s.finish().await;
+}
