@@ -34,6 +34,9 @@ pub struct AppState {
     pub limits: Limits,
     /// A token to pre-fill in GraphiQL's header editor (only in `--demo`).
     pub graphiql_token: Option<String>,
+    /// Single-threaded runtimes, one per core, that execute GraphQL requests (see
+    /// `http::graphql::execute` for why).
+    pub request_pool: tokio_util::task::LocalPoolHandle,
 }
 
 impl AppState {
@@ -43,6 +46,9 @@ impl AppState {
             schema: graphql::build_schema(limits),
             limits,
             graphiql_token: None,
+            request_pool: tokio_util::task::LocalPoolHandle::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         }
     }
 }

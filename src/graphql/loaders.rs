@@ -233,17 +233,36 @@ pub struct Loaders {
     pub call_counts_of_call_purpose: Dl<ChildCounts<children::CallsOfCallPurpose>>,
 }
 
-/// The batching window. The first key of a batch starts a timer on a spawned task, which on a
-/// multi-threaded runtime may run at once on another worker; a zero delay would then split the
-/// siblings of one list into several batches, and the statement count would depend on thread
-/// timing. One millisecond comfortably covers registering every sibling (they register in a
-/// single poll pass) and costs at most that per nesting level.
-const DELAY: Duration = Duration::from_millis(1);
+/// No wall-clock batching window (see [`spawn_local`] for what replaces it).
+const DELAY: Duration = Duration::ZERO;
+/// How many times a loader's fetch task lets the request run before it takes its keys.
+const YIELDS_BEFORE_FETCH: usize = 64;
 /// Keys per batch, kept under the bind-parameter limits of SQLite and MySQL.
 const MAX_BATCH: usize = 500;
 
+/// Spawns a loader's fetch task on the request's own thread (a `LocalSet` of the request
+/// pool, see `http::graphql::execute`), after letting the request run a few more times.
+///
+/// Why: async-graphql resolves the items of a list concurrently, but its `FuturesUnordered`
+/// yields to the scheduler every 32 items. A fetch task that ran at that point would take
+/// only the keys registered so far, splitting one relationship into several statements, as
+/// a wall-clock delay would under load. On a single thread the fetch task cannot run while
+/// the request is being polled, and yielding first lets the request finish its pass over the
+/// siblings, so every relationship at every level is one batch, whatever the timing. All
+/// results of a batch are delivered in one poll, so the next level batches the same way.
+fn spawn_local(fut: BoxFuture) {
+    tokio::task::spawn_local(async move {
+        for _ in 0..YIELDS_BEFORE_FETCH {
+            tokio::task::yield_now().await;
+        }
+        fut.await;
+    });
+}
+
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
 fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(loader, spawn_local, HashMapCache::default())
         .delay(DELAY)
         .max_batch_size(MAX_BATCH)
 }

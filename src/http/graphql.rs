@@ -186,30 +186,45 @@ async fn execute(
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
     });
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),
-        BatchRequest::Batch(list) => BatchRequest::Batch(
-            list.into_iter()
-                .map(|r| r.data(RequestCtx::new(viewer, db.clone())))
-                .collect(),
-        ),
-    };
-    let run = state.schema.execute_batch(batch);
-    let mut response =
-        match tokio::time::timeout(Duration::from_secs(state.limits.timeout_secs), run).await {
-            Ok(res) => res,
-            Err(_) => {
-                tracing::warn!(
-                    timeout_secs = state.limits.timeout_secs,
-                    "GraphQL request timed out"
-                );
-                return error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                    "the request took too long and was stopped; try a smaller query",
-                );
-            }
+    // Each request executes on one thread of the request pool, so its loaders batch
+    // deterministically (see `graphql::loaders`); requests still spread over every core.
+    let schema = state.schema.clone();
+    let task = state.request_pool.spawn_pinned(move || async move {
+        let batch = match batch {
+            BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),
+            BatchRequest::Batch(list) => BatchRequest::Batch(
+                list.into_iter()
+                    .map(|r| r.data(RequestCtx::new(viewer, db.clone())))
+                    .collect(),
+            ),
         };
+        schema.execute_batch(batch).await
+    });
+    let abort = task.abort_handle();
+    let timeout = Duration::from_secs(state.limits.timeout_secs);
+    let mut response = match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(res)) => res,
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "GraphQL execution task failed");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error",
+            );
+        }
+        Err(_) => {
+            abort.abort();
+            tracing::warn!(
+                timeout_secs = state.limits.timeout_secs,
+                "GraphQL request timed out"
+            );
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "the request took too long and was stopped; try a smaller query",
+            );
+        }
+    };
     add_codes(&mut response);
     let body = match serde_json::to_vec(&response) {
         Ok(b) => b,

@@ -256,7 +256,7 @@ impl ChildList for SequenceTemplatesOfStep {
     fn ordering() -> Ordering<sequence_template::Model> {
         static ID: SortKey<sequence_template::Model> = SortKey {
             name: "ID",
-            expr: || Expr::col((sequence_template::Entity, sequence_template::Column::Id)).into(),
+            expr: || Expr::col((sequence_template::Entity, sequence_template::Column::Id)),
             value: |m| KeyValue::Int(m.id),
         };
         Ordering::new([], &ID)

@@ -36,7 +36,7 @@ pub struct ListRequest<F, S> {
 }
 
 fn col(c: impl sea_orm::ColumnTrait) -> SimpleExpr {
-    Expr::col((c.entity_name(), c)).into()
+    Expr::col((c.entity_name(), c))
 }
 
 macro_rules! sort_keys {

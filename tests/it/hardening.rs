@@ -38,12 +38,7 @@ async fn transport_rules() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        TestServer::read(res).await.data()["viewer"]["id"]
-            .as_str()
-            .is_some(),
-        true
-    );
+    assert!(TestServer::read(res).await.data()["viewer"]["id"].is_string());
     let res = s
         .http
         .get(&url)
