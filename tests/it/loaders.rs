@@ -7,18 +7,8 @@ use stepgraph::seed::sized;
 use crate::server::TestServer;
 use crate::support::TestDb;
 
-/// A list of steps selecting every relationship, two levels deep.
-pub const TWO_LEVELS: &str = "query($n: Int) { sequenceSteps(first: $n) { totalCount nodes {
-    id displayName stepType order interval date taskNote openCount replyCount canWrite canDelete
-    sequence { id name owner { email } creator { id } updater { id } sequenceStepCount sequenceSteps(first: 3) { totalCount nodes { id order } } }
-    creator { id email } updater { id email }
-    callPurpose { id name calls(first: 2) { totalCount nodes { id } } }
-    taskPriority { id name }
-    sequenceTemplates(first: 3) { totalCount nodes { id isReply template { id name owner { id } } creator { id } sequenceStep { id } mailings(first: 2) { nodes { id } } } }
-    tasks(first: 3) { totalCount nodes { id state taskPriority { name } owner { id } sequenceStep { id } sequence { id } } }
-    calls(first: 3) { totalCount nodes { id outcome callPurpose { name } user { id } task { id } sequenceStep { id } } }
-    mailings(first: 3) { totalCount nodes { id state sequenceTemplate { id } template { id } user { id } sequence { id } } }
-} } }";
+/// A list of steps selecting every relationship, two levels deep (shared with the benchmark).
+pub const TWO_LEVELS: &str = include_str!("../../bench/two_levels.graphql");
 
 #[tokio::test]
 async fn statement_count_does_not_depend_on_page_size() {
