@@ -30,12 +30,25 @@ async fn main() {
     // Two warm-up requests fill the connection pool and the database's caches.
     for i in 0..runs + 2 {
         let started = Instant::now();
-        let res = client.post(&url).bearer_auth(token).json(&body).send().await.expect("request");
+        let res = client
+            .post(&url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = res.status();
-        statements = res.headers().get("x-sql-statements").and_then(|v| v.to_str().ok()).map(str::to_string);
+        statements = res
+            .headers()
+            .get("x-sql-statements")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = res.text().await.expect("body");
         let elapsed = started.elapsed();
-        assert!(status.is_success() && !text.contains("\"errors\""), "request failed: {status} {text}");
+        assert!(
+            status.is_success() && !text.contains("\"errors\""),
+            "request failed: {status} {text}"
+        );
         if i >= 2 {
             samples.push(elapsed.as_secs_f64() * 1000.0);
         }

@@ -12,9 +12,9 @@
 //! | delete a step | not locked, not a viewer, and (admin or owner) |
 
 use entity::enums::{Role, ShareType};
-use entity::{sequence, template};
+use entity::{sequence, sequence_step, sequence_template, template};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use crate::auth::Viewer;
 
@@ -87,6 +87,28 @@ pub fn visible_templates_condition(viewer: &Viewer) -> Option<Condition> {
             .add(template::Column::OwnerId.eq(viewer.user_id))
             .add(template::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared])),
     )
+}
+
+/// [`can_see`] for steps, as a condition on `sequence_steps`: their sequence is visible.
+/// `None` means "everything is visible".
+pub fn visible_steps_condition(viewer: &Viewer) -> Option<Condition> {
+    visible_sequences_condition(viewer)?;
+    Some(
+        Condition::all().add(
+            sequence_step::Column::SequenceId.in_subquery(visible_sequences(viewer).into_query()),
+        ),
+    )
+}
+
+/// Sequence templates are visible with their step, as a condition on `sequence_templates`.
+pub fn visible_sequence_templates_condition(viewer: &Viewer) -> Option<Condition> {
+    let steps = visible_steps_condition(viewer)?;
+    let ids = sequence_step::Entity::find()
+        .select_only()
+        .column(sequence_step::Column::Id)
+        .filter(steps)
+        .into_query();
+    Some(Condition::all().add(sequence_template::Column::SequenceStepId.in_subquery(ids)))
 }
 
 /// The ids of the sequences the viewer can see, as a sub-select for `sequence_id IN (...)`.

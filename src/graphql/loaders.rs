@@ -19,7 +19,6 @@ use entity::{
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait, QueryFilter,
-    QueryTrait,
 };
 
 use crate::auth::{Viewer, policy};
@@ -286,24 +285,9 @@ impl Loaders {
         let all = Condition::all;
         let visible_sequences = policy::visible_sequences_condition(viewer).unwrap_or_else(all);
         let visible_templates = policy::visible_templates_condition(viewer).unwrap_or_else(all);
-        let visible_steps = match policy::visible_sequences_condition(viewer) {
-            None => all(),
-            Some(_) => all().add(
-                sequence_step::Column::SequenceId
-                    .in_subquery(policy::visible_sequences(viewer).into_query()),
-            ),
-        };
-        let visible_variants = match policy::visible_sequences_condition(viewer) {
-            None => all(),
-            Some(_) => all().add(
-                sequence_template::Column::SequenceStepId.in_subquery(
-                    sequence_step::Entity::find()
-                        .select_only_id()
-                        .filter(visible_steps.clone())
-                        .into_query(),
-                ),
-            ),
-        };
+        let visible_steps = policy::visible_steps_condition(viewer).unwrap_or_else(all);
+        let visible_variants =
+            policy::visible_sequence_templates_condition(viewer).unwrap_or_else(all);
         Self {
             users: ByIdPool::new(db, all()),
             sequences: ByIdPool::new(db, visible_sequences),
@@ -331,17 +315,6 @@ impl Loaders {
             calls_of_call_purpose: pages(db),
             call_counts_of_call_purpose: counts(db),
         }
-    }
-}
-
-trait SelectOnlyId {
-    fn select_only_id(self) -> Self;
-}
-
-impl SelectOnlyId for sea_orm::Select<sequence_step::Entity> {
-    fn select_only_id(self) -> Self {
-        use sea_orm::QuerySelect;
-        self.select_only().column(sequence_step::Column::Id)
     }
 }
 

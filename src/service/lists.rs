@@ -13,8 +13,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryTrait,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 
 use crate::auth::Viewer;
@@ -155,7 +155,8 @@ pub mod steps {
             inner = within(inner, sequence::Column::EnabledAt, &s.enabled_at);
             inner = any_of(inner, sequence::Column::Name, &s.names);
             let ids = sequence::Entity::find()
-                .select_only_id()
+                .select_only()
+                .column(sequence::Column::Id)
                 .filter(inner)
                 .into_query();
             cond = cond.add(C::SequenceId.in_subquery(ids));
@@ -200,12 +201,11 @@ pub mod steps {
 
     /// The visible steps matching a filter.
     pub fn select(viewer: &Viewer, f: &Filter) -> Select<sequence_step::Entity> {
-        let base = sequence_step::Entity::find().filter(condition(f));
-        match policy::visible_sequences_condition(viewer) {
-            None => base,
-            Some(_) => base
-                .filter(C::SequenceId.in_subquery(policy::visible_sequences(viewer).into_query())),
+        let mut cond = condition(f);
+        if let Some(visible) = policy::visible_steps_condition(viewer) {
+            cond = cond.add(visible);
         }
+        sequence_step::Entity::find().filter(cond)
     }
 
     pub async fn list(
@@ -497,16 +497,4 @@ pub async fn task_priorities(db: &impl ConnectionTrait) -> AppResult<Vec<task_pr
         .order_by_asc(task_priority::Column::Id)
         .all(db)
         .await?)
-}
-
-/// `select_only().column(id)` for entities whose primary key column is `id`.
-trait SelectOnlyId {
-    fn select_only_id(self) -> Self;
-}
-
-impl SelectOnlyId for Select<sequence::Entity> {
-    fn select_only_id(self) -> Self {
-        use sea_orm::QuerySelect;
-        self.select_only().column(sequence::Column::Id)
-    }
 }

@@ -20,7 +20,7 @@ use entity::{call_purpose, sequence, sequence_step, task_priority};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use crate::auth::Viewer;
@@ -97,11 +97,11 @@ pub async fn get(
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<sequence_step::Model> {
-    sequence_step::Entity::find_by_id(id)
-        .filter(
-            sequence_step::Column::SequenceId
-                .in_subquery(policy::visible_sequences(viewer).into_query()),
-        )
+    let mut select = sequence_step::Entity::find_by_id(id);
+    if let Some(visible) = policy::visible_steps_condition(viewer) {
+        select = select.filter(visible);
+    }
+    select
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("sequenceStep", id))
