@@ -17,13 +17,12 @@ use entity::{
     call_purpose, sequence, sequence_step, sequence_template, task, task_priority, template, user,
 };
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait, QueryFilter,
-};
+use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait};
 
 use crate::auth::{Viewer, policy};
 use crate::error::AppError;
 use crate::service::children::{self, ChildList};
+use crate::service::lists;
 use crate::service::pagination::{Cursor, Page};
 
 /// Loads rows of `E` by primary key, restricted to what the viewer may see.
@@ -43,24 +42,9 @@ where
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, Self::Error> {
-        use sea_orm::{Iterable, ModelTrait};
-        let pk = E::PrimaryKey::iter()
-            .next()
-            .expect("BUG: every entity has a primary key");
-        let pk_col = sea_orm::PrimaryKeyToColumn::into_column(pk);
-        let rows = E::find()
-            .filter(pk_col.is_in(keys.iter().copied()))
-            .filter(self.visible.clone())
-            .all(&self.db)
+        lists::by_ids::<E>(&self.db, keys, self.visible.clone())
             .await
-            .map_err(|e| Arc::new(AppError::from(e)))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| match row.get(pk_col) {
-                sea_orm::Value::BigInt(Some(id)) => Some((id, row)),
-                _ => None,
-            })
-            .collect())
+            .map_err(Arc::new)
     }
 }
 

@@ -490,6 +490,35 @@ pub mod call_purposes {
     }
 }
 
+/// Rows of `E` by id (its single-column primary key), restricted by `visible` (a condition
+/// from [`crate::auth::policy`]), keyed by id. Missing and invisible ids are simply absent.
+pub async fn by_ids<E>(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    visible: Condition,
+) -> AppResult<std::collections::HashMap<i64, E::Model>>
+where
+    E: EntityTrait,
+{
+    use sea_orm::{Iterable, ModelTrait, PrimaryKeyToColumn};
+    let pk = E::PrimaryKey::iter()
+        .next()
+        .expect("BUG: every entity has a primary key");
+    let pk = pk.into_column();
+    let rows = E::find()
+        .filter(pk.is_in(ids.iter().copied()))
+        .filter(visible)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.get(pk) {
+            sea_orm::Value::BigInt(Some(id)) => Some((id, row)),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Task priorities, heaviest first (a short, fixed list: no paging).
 pub async fn task_priorities(db: &impl ConnectionTrait) -> AppResult<Vec<task_priority::Model>> {
     Ok(task_priority::Entity::find()
