@@ -18,6 +18,31 @@ use crate::graphql::types::{
 use crate::service::lists::{self, ListRequest};
 use crate::service::pagination::{Extras, PageRequest};
 
+/// The body of a root list field: convert the filter, fetch the page through the service,
+/// and defer the total count until a client selects it.
+macro_rules! root_list {
+    ($ctx:expr, $list:ident, $order:ident, $conn:ident, $node:ident,
+     $filter:expr, $order_by:expr, $first:expr, $after:expr, $last:expr, $before:expr) => {{
+        let rc = rc($ctx)?;
+        let req = ListRequest {
+            filter: $filter.unwrap_or_default().into_service().map_err(gql)?,
+            order_by: $order::to_service(&$order_by),
+            page: page($first, $after, $last, $before),
+            limits: LIMITS,
+            extras: extras($ctx),
+        };
+        let result = lists::$list::list(&rc.db, &rc.viewer, &req)
+            .await
+            .map_err(gql)?;
+        let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
+        let total = Total::new(move || {
+            let (db, filter) = (db.clone(), filter.clone());
+            async move { total_from(lists::$list::count(&db, &viewer, &filter).await) }
+        });
+        Ok($conn::new(result, $node, total))
+    }};
+}
+
 #[derive(Default)]
 pub struct Query;
 
@@ -76,24 +101,19 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceStepConnection> {
-        let rc = rc(ctx)?;
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        let req = ListRequest {
+        root_list!(
+            ctx,
+            steps,
+            SequenceStepOrder,
+            SequenceStepConnection,
+            SequenceStep,
             filter,
-            order_by: SequenceStepOrder::to_service(&order_by),
-            page: page(first, after, last, before),
-            limits: LIMITS,
-            extras: extras(ctx),
-        };
-        let result = lists::steps::list(&rc.db, &rc.viewer, &req)
-            .await
-            .map_err(gql)?;
-        let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::steps::count(&db, &viewer, &filter).await) }
-        });
-        Ok(SequenceStepConnection::new(result, SequenceStep, total))
+            order_by,
+            first,
+            after,
+            last,
+            before
+        )
     }
 
     /// A sequence by id; null when it does not exist or is not visible to you.
@@ -119,24 +139,19 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceConnection> {
-        let rc = rc(ctx)?;
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        let req = ListRequest {
+        root_list!(
+            ctx,
+            sequences,
+            SequenceOrder,
+            SequenceConnection,
+            Sequence,
             filter,
-            order_by: SequenceOrder::to_service(&order_by),
-            page: page(first, after, last, before),
-            limits: LIMITS,
-            extras: extras(ctx),
-        };
-        let result = lists::sequences::list(&rc.db, &rc.viewer, &req)
-            .await
-            .map_err(gql)?;
-        let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::sequences::count(&db, &viewer, &filter).await) }
-        });
-        Ok(SequenceConnection::new(result, Sequence, total))
+            order_by,
+            first,
+            after,
+            last,
+            before
+        )
     }
 
     /// A template by id; null when it does not exist or is not shared with you.
@@ -162,24 +177,19 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<TemplateConnection> {
-        let rc = rc(ctx)?;
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        let req = ListRequest {
+        root_list!(
+            ctx,
+            templates,
+            TemplateOrder,
+            TemplateConnection,
+            Template,
             filter,
-            order_by: TemplateOrder::to_service(&order_by),
-            page: page(first, after, last, before),
-            limits: LIMITS,
-            extras: extras(ctx),
-        };
-        let result = lists::templates::list(&rc.db, &rc.viewer, &req)
-            .await
-            .map_err(gql)?;
-        let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::templates::count(&db, &viewer, &filter).await) }
-        });
-        Ok(TemplateConnection::new(result, Template, total))
+            order_by,
+            first,
+            after,
+            last,
+            before
+        )
     }
 
     /// A user by id.
@@ -205,22 +215,19 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<UserConnection> {
-        let rc = rc(ctx)?;
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        let req = ListRequest {
+        root_list!(
+            ctx,
+            users,
+            UserOrder,
+            UserConnection,
+            User,
             filter,
-            order_by: UserOrder::to_service(&order_by),
-            page: page(first, after, last, before),
-            limits: LIMITS,
-            extras: extras(ctx),
-        };
-        let result = lists::users::list(&rc.db, &req).await.map_err(gql)?;
-        let (db, filter) = (rc.db.clone(), req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::users::count(&db, &filter).await) }
-        });
-        Ok(UserConnection::new(result, User, total))
+            order_by,
+            first,
+            after,
+            last,
+            before
+        )
     }
 
     /// The organisation's call purposes, ordered and paginated.
@@ -239,24 +246,19 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<CallPurposeConnection> {
-        let rc = rc(ctx)?;
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        let req = ListRequest {
+        root_list!(
+            ctx,
+            call_purposes,
+            CallPurposeOrder,
+            CallPurposeConnection,
+            CallPurpose,
             filter,
-            order_by: CallPurposeOrder::to_service(&order_by),
-            page: page(first, after, last, before),
-            limits: LIMITS,
-            extras: extras(ctx),
-        };
-        let result = lists::call_purposes::list(&rc.db, &req)
-            .await
-            .map_err(gql)?;
-        let (db, filter) = (rc.db.clone(), req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::call_purposes::count(&db, &filter).await) }
-        });
-        Ok(CallPurposeConnection::new(result, CallPurpose, total))
+            order_by,
+            first,
+            after,
+            last,
+            before
+        )
     }
 
     /// The organisation's task priorities, heaviest first.

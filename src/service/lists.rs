@@ -424,8 +424,10 @@ pub mod users {
         user::Entity::find().filter(cond)
     }
 
+    /// Every signed-in user may list these; `viewer` keeps the signature of every list.
     pub async fn list(
         db: &impl ConnectionTrait,
+        _viewer: &Viewer,
         req: &ListRequest<Filter, Sort>,
     ) -> AppResult<Page<Model>> {
         pagination::fetch(
@@ -439,7 +441,7 @@ pub mod users {
         .await
     }
 
-    pub async fn count(db: &impl ConnectionTrait, f: &Filter) -> AppResult<u64> {
+    pub async fn count(db: &impl ConnectionTrait, _viewer: &Viewer, f: &Filter) -> AppResult<u64> {
         Ok(select(f).count(db).await?)
     }
 }
@@ -470,8 +472,10 @@ pub mod call_purposes {
         call_purpose::Entity::find().filter(cond)
     }
 
+    /// Every signed-in user may list these; `viewer` keeps the signature of every list.
     pub async fn list(
         db: &impl ConnectionTrait,
+        _viewer: &Viewer,
         req: &ListRequest<Filter, Sort>,
     ) -> AppResult<Page<Model>> {
         pagination::fetch(
@@ -485,7 +489,7 @@ pub mod call_purposes {
         .await
     }
 
-    pub async fn count(db: &impl ConnectionTrait, f: &Filter) -> AppResult<u64> {
+    pub async fn count(db: &impl ConnectionTrait, _viewer: &Viewer, f: &Filter) -> AppResult<u64> {
         Ok(select(f).count(db).await?)
     }
 }
