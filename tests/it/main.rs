@@ -4,6 +4,7 @@
 //! fresh database on the server named by `TEST_DATABASE_URL` (PostgreSQL or MySQL/MariaDB).
 
 mod api;
+mod cli;
 mod concurrency;
 mod constraints;
 mod counters;

@@ -1,0 +1,187 @@
+//! The `stepgraph` binary end to end: migrations, seeds, tokens, schema, and `serve` with a
+//! graceful shutdown on SIGTERM. (Always on a SQLite file: this is about the command line.)
+
+use std::process::{Command, Output, Stdio};
+
+struct Cli {
+    dir: std::path::PathBuf,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "stepgraph-cli-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}/cli.db", self.dir.display())
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+            .args(["--database-url", &self.url(), "--log", "warn"])
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn migrate_seed_token_and_schema_commands() {
+    let cli = Cli::new();
+    assert!(cli.ok(&["migrate", "status"]).contains("pending"));
+    assert!(cli.ok(&["migrate", "up"]).contains("applied 1 migration"));
+    let status = cli.ok(&["migrate", "status"]);
+    assert!(
+        status.contains("applied") && !status.contains("pending"),
+        "{status}"
+    );
+    assert!(
+        cli.ok(&["seed", "--demo"])
+            .contains("4 users, 5 sequences, 14 steps")
+    );
+    // The demo refuses a second load, with a clear message and a failing exit code.
+    let again = cli.run(&["seed", "--demo"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
+
+    let token = cli.ok(&[
+        "token",
+        "create",
+        "--user",
+        "ada.admin@example.com",
+        "--name",
+        "ci",
+    ]);
+    let token = token.trim();
+    assert!(token.starts_with("sgt_") && token.len() == 68, "{token}");
+    let list = cli.ok(&["token", "list"]);
+    assert!(list.contains("ada.admin@example.com") && list.contains("active"));
+    assert!(!list.contains(&token[12..]), "the secret is never listed");
+    let prefix = &token[..12];
+    assert!(cli.ok(&["token", "revoke", prefix]).contains("revoked"));
+    assert!(cli.ok(&["token", "list"]).contains("revoked"));
+    let missing = cli.run(&["token", "create", "--user", "nobody@example.com"]);
+    assert!(!missing.status.success());
+
+    let sdl = cli.ok(&["schema"]);
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(sdl, committed);
+
+    assert!(
+        cli.ok(&[
+            "seed",
+            "--sequences",
+            "3",
+            "--steps-per-sequence",
+            "4",
+            "--seed",
+            "1"
+        ])
+        .contains("12 steps")
+    );
+    // Bad arguments: clap explains, nothing runs.
+    let bad = cli.run(&["seed", "--sequences", "3"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--steps-per-sequence"));
+
+    cli.ok(&["migrate", "down"]);
+    assert!(cli.ok(&["migrate", "status"]).contains("pending"));
+    cli.ok(&["migrate", "fresh"]);
+    assert!(!cli.ok(&["migrate", "status"]).contains("pending"));
+}
+
+#[test]
+fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
+    let cli = Cli::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+        .args([
+            "--database-url",
+            &cli.url(),
+            "--log",
+            "warn",
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for readiness.
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                ready = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready, "the server became ready");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit after SIGTERM: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for role in ["admin", "member", "viewer"] {
+        assert!(
+            stdout.contains(&format!("  {role}")),
+            "a token per role: {stdout}"
+        );
+    }
+    assert!(stdout.contains("Authorization: Bearer sgt_") && stdout.contains("/graphiql"));
+}
