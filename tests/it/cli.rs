@@ -128,7 +128,7 @@ fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
         .args([
             "--database-url",
             &cli.url(),
