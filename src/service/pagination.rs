@@ -40,7 +40,7 @@ impl Direction {
 }
 
 /// One value of a sort key, as stored in a cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KeyValue {
     #[serde(rename = "i")]
     Int(i64),
@@ -179,7 +179,25 @@ impl<M> Ordering<M> {
         any
     }
 
-    fn apply<E: EntityTrait>(&self, select: Select<E>, reverse: bool) -> Select<E> {
+    /// Orders two rows as this ordering does (for orderings over numeric, date and time keys,
+    /// whose order does not depend on a database collation).
+    pub fn compare(&self, a: &M, b: &M) -> std::cmp::Ordering {
+        for (key, dir) in &self.keys {
+            let ord = (key.value)(a).cmp(&(key.value)(b));
+            let ord = if *dir == Direction::Desc {
+                ord.reverse()
+            } else {
+                ord
+            };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+
+    /// Adds this ordering's ORDER BY (`reverse`: every direction flipped).
+    pub fn apply<E: EntityTrait>(&self, select: Select<E>, reverse: bool) -> Select<E> {
         self.keys.iter().fold(select, |select, (key, dir)| {
             let dir = if reverse { dir.flip() } else { *dir };
             select.order_by(
