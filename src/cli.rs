@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Maximum request body size, in bytes.
     #[arg(long, env = "STEPGRAPH_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser, comma-separated (`*` for any).
+    /// Empty: same origin only.
+    #[arg(long, env = "STEPGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -220,7 +224,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Migrator::up(&db, None)
                 .await
                 .context("applying migrations")?;
-            server::serve(db, args.listen, args.limits(), args.demo).await
+            server::serve(db, args.listen, args.limits(), args.cors_origins, args.demo).await
         }
         Command::Migrate { action } => migrate(&db, action).await,
         Command::Seed(args) => {

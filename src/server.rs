@@ -18,6 +18,7 @@ use axum::routing::get;
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::tokens;
 use crate::graphql::{self, AppSchema, Limits};
@@ -34,6 +35,10 @@ pub struct AppState {
     pub limits: Limits,
     /// A token to pre-fill in GraphiQL's header editor (only in `--demo`).
     pub graphiql_token: Option<String>,
+    /// Origins allowed to call the API from a browser (CORS); empty: same origin only,
+    /// `*`: any origin. Tokens travel in the Authorization header, never in cookies, so no
+    /// origin is ever granted credentials.
+    pub cors_origins: Vec<String>,
     /// Single-threaded runtimes, one per core, that execute GraphQL requests (see
     /// `http::graphql::execute` for why).
     pub request_pool: tokio_util::task::LocalPoolHandle,
@@ -46,6 +51,7 @@ impl AppState {
             schema: graphql::build_schema(limits),
             limits,
             graphiql_token: None,
+            cors_origins: Vec::new(),
             request_pool: tokio_util::task::LocalPoolHandle::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
@@ -58,14 +64,51 @@ pub fn router(state: AppState) -> Router {
     let graphql = axum::routing::post(http::graphql::post)
         .get(http::graphql::get)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
-    Router::new()
+    let cors = cors_layer(&state.cors_origins);
+    let router = Router::new()
         .route("/graphql", graphql)
         .route("/graphiql", get(http::graphiql::page))
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(middleware::from_fn(log_request))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+/// The CORS policy for the configured origins: GET and POST with the Authorization and
+/// Content-Type headers, no credentials. Invalid origins are skipped with a warning.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    use axum::http::{HeaderValue, Method, header};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| match HeaderValue::from_str(o.trim()) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    tracing::warn!(origin = %o, "ignoring an invalid CORS origin");
+                    None
+                }
+            })
+            .collect();
+        AllowOrigin::list(list)
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([header::HeaderName::from_static("x-sql-statements")])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 /// One structured log line per request: method, path (never the query string, which may hold
@@ -153,9 +196,11 @@ pub async fn serve(
     db: DatabaseConnection,
     listen: SocketAddr,
     limits: Limits,
+    cors_origins: Vec<String>,
     demo_data: bool,
 ) -> anyhow::Result<()> {
     let mut state = AppState::new(db, limits);
+    state.cors_origins = cors_origins;
     if demo_data {
         state.graphiql_token = prepare_demo(&state.db).await?;
     }

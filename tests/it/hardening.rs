@@ -195,6 +195,47 @@ async fn public_pages() {
     s.finish().await;
 }
 
+#[tokio::test]
+async fn cors_admits_configured_origins_only() {
+    let t = TestDb::new().await;
+    let s = TestServer::start_configured(t, Limits::default(), |state| {
+        state.cors_origins = vec!["http://app.example".into()];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        s.http
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", s.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let ok = preflight("http://app.example").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://app.example"
+    );
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
+    assert!(
+        ok.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let other = preflight("http://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    s.finish().await;
+}
+
 #[test]
 fn schema_graphql_is_what_the_code_builds() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");

@@ -50,10 +50,20 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDb, limits: Limits) -> Self {
+        Self::start_configured(db, limits, |_| {}).await
+    }
+
+    /// Starts with the state adjusted by `configure` (CORS origins, ...).
+    pub async fn start_configured(
+        db: TestDb,
+        limits: Limits,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(db.db.clone(), limits);
+        let mut state = AppState::new(db.db.clone(), limits);
+        configure(&mut state);
         let task = tokio::spawn(server::run(listener, state, async {
             let _ = stopped.await;
         }));
