@@ -61,6 +61,22 @@ macro_rules! sort_keys {
                 Sort::Id.key(),
             )
         }
+
+        /// One page of what the viewer can see of this list.
+        pub async fn list(
+            db: &impl ConnectionTrait,
+            viewer: &Viewer,
+            req: &ListRequest<Filter, Sort>,
+        ) -> AppResult<Page<$model>> {
+            let ordering = ordering(&req.order_by);
+            pagination::fetch(db, select(viewer, &req.filter), &ordering, &req.page, req.limits, req.extras)
+                .await
+        }
+
+        /// How many rows the viewer can see match the filter (ignoring pages).
+        pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &Filter) -> AppResult<u64> {
+            Ok(select(viewer, f).count(db).await?)
+        }
     };
 }
 
@@ -207,27 +223,6 @@ pub mod steps {
         }
         sequence_step::Entity::find().filter(cond)
     }
-
-    pub async fn list(
-        db: &impl ConnectionTrait,
-        viewer: &Viewer,
-        req: &ListRequest<Filter, Sort>,
-    ) -> AppResult<Page<Model>> {
-        let ordering = ordering(&req.order_by);
-        pagination::fetch(
-            db,
-            select(viewer, &req.filter),
-            &ordering,
-            &req.page,
-            req.limits,
-            req.extras,
-        )
-        .await
-    }
-
-    pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-        Ok(select(viewer, f).count(db).await?)
-    }
 }
 
 /// Sequence templates (filters only: they are listed under their step or template).
@@ -307,26 +302,6 @@ pub mod sequences {
         }
         sequence::Entity::find().filter(cond)
     }
-
-    pub async fn list(
-        db: &impl ConnectionTrait,
-        viewer: &Viewer,
-        req: &ListRequest<Filter, Sort>,
-    ) -> AppResult<Page<Model>> {
-        pagination::fetch(
-            db,
-            select(viewer, &req.filter),
-            &ordering(&req.order_by),
-            &req.page,
-            req.limits,
-            req.extras,
-        )
-        .await
-    }
-
-    pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-        Ok(select(viewer, f).count(db).await?)
-    }
 }
 
 /// The earliest instant, below every stored timestamp; the sort sentinel for missing ones.
@@ -371,26 +346,6 @@ pub mod templates {
         }
         template::Entity::find().filter(cond)
     }
-
-    pub async fn list(
-        db: &impl ConnectionTrait,
-        viewer: &Viewer,
-        req: &ListRequest<Filter, Sort>,
-    ) -> AppResult<Page<Model>> {
-        pagination::fetch(
-            db,
-            select(viewer, &req.filter),
-            &ordering(&req.order_by),
-            &req.page,
-            req.limits,
-            req.extras,
-        )
-        .await
-    }
-
-    pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-        Ok(select(viewer, f).count(db).await?)
-    }
 }
 
 /// Users: every signed-in user can see the directory.
@@ -415,34 +370,14 @@ pub mod users {
         pub locked: Option<bool>,
     }
 
-    pub fn select(f: &Filter) -> Select<user::Entity> {
+    /// Every signed-in user sees the whole directory.
+    pub fn select(_viewer: &Viewer, f: &Filter) -> Select<user::Entity> {
         let mut cond = Condition::all();
         cond = any_of(cond, C::Id, &f.ids);
         cond = any_of(cond, C::Email, &f.emails);
         cond = any_of(cond, C::Role, &f.roles);
         cond = equals(cond, C::Locked, &f.locked);
         user::Entity::find().filter(cond)
-    }
-
-    /// Every signed-in user may list these; `viewer` keeps the signature of every list.
-    pub async fn list(
-        db: &impl ConnectionTrait,
-        _viewer: &Viewer,
-        req: &ListRequest<Filter, Sort>,
-    ) -> AppResult<Page<Model>> {
-        pagination::fetch(
-            db,
-            select(&req.filter),
-            &ordering(&req.order_by),
-            &req.page,
-            req.limits,
-            req.extras,
-        )
-        .await
-    }
-
-    pub async fn count(db: &impl ConnectionTrait, _viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-        Ok(select(f).count(db).await?)
     }
 }
 
@@ -465,32 +400,12 @@ pub mod call_purposes {
         pub names: Option<Vec<String>>,
     }
 
-    pub fn select(f: &Filter) -> Select<call_purpose::Entity> {
+    /// Every signed-in user sees the whole list.
+    pub fn select(_viewer: &Viewer, f: &Filter) -> Select<call_purpose::Entity> {
         let mut cond = Condition::all();
         cond = any_of(cond, C::Id, &f.ids);
         cond = any_of(cond, C::Name, &f.names);
         call_purpose::Entity::find().filter(cond)
-    }
-
-    /// Every signed-in user may list these; `viewer` keeps the signature of every list.
-    pub async fn list(
-        db: &impl ConnectionTrait,
-        _viewer: &Viewer,
-        req: &ListRequest<Filter, Sort>,
-    ) -> AppResult<Page<Model>> {
-        pagination::fetch(
-            db,
-            select(&req.filter),
-            &ordering(&req.order_by),
-            &req.page,
-            req.limits,
-            req.extras,
-        )
-        .await
-    }
-
-    pub async fn count(db: &impl ConnectionTrait, _viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-        Ok(select(f).count(db).await?)
     }
 }
 
