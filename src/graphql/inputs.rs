@@ -238,7 +238,10 @@ macro_rules! order_input {
 order_input!(
     /// The attributes steps can be sorted by.
     SequenceStepOrder, SequenceStepOrderField, lists::steps::Sort {
-        Id, Order, StepType, Interval, Date, TaskNote, TaskAutoskipDelay, CreatedAt, UpdatedAt,
+        Id, Order,
+        /// By the number in the display name ("Step #2" before "Step #10"), like ORDER.
+        DisplayName,
+        StepType, Interval, Date, TaskNote, TaskAutoskipDelay, CreatedAt, UpdatedAt,
         BounceCount, ClickCount, DeliverCount, FailureCount, NegativeReplyCount, NeutralReplyCount,
         OpenCount, OptOutCount, PositiveReplyCount, ReplyCount, ScheduleCount,
     }

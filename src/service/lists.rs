@@ -39,6 +39,9 @@ fn col(c: impl sea_orm::ColumnTrait) -> SimpleExpr {
     Expr::col((c.entity_name(), c))
 }
 
+/// Generates, for one resource module: the `Sort` enum of its sortable attributes (each with
+/// its SQL expression and in-memory value), `ordering`, and `list`/`count` over the module's
+/// `select(viewer, filter)`, which is where its filter and visibility live.
 macro_rules! sort_keys {
     ($model:ty; $( $variant:ident => $name:literal, $expr:expr, $value:expr; )*) => {
         /// The sortable attributes.
@@ -92,6 +95,8 @@ pub mod steps {
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
         Order => "ORDER", || col(C::Order), |m| int(m.order);
+        // "Step #<order> (<type>)": sorted by its number, as a person reads it (#2 before #10).
+        DisplayName => "DISPLAY_NAME", || col(C::Order), |m| int(m.order);
         StepType => "STEP_TYPE", || col(C::StepType), |m| KeyValue::Str(step_type_value(m.step_type));
         Interval => "INTERVAL", || coalesced(col(C::Interval), -1), |m| int(m.interval.unwrap_or(-1));
         Date => "DATE", || coalesced(col(C::Date), min_date()), |m| KeyValue::Date(m.date.unwrap_or_else(min_date));

@@ -30,7 +30,7 @@ fn ids(conn: &Value) -> Vec<String> {
 /// Numeric sort keys are checked independently of the database's ORDER BY.
 fn numeric_key(node: &Value, field: &str) -> Option<i64> {
     match field {
-        "ORDER" => node["order"].as_i64(),
+        "ORDER" | "DISPLAY_NAME" => node["order"].as_i64(),
         "OPEN_COUNT" => node["openCount"].as_i64(),
         "INTERVAL" => Some(node["interval"].as_i64().unwrap_or(-1)),
         _ => None,
@@ -75,6 +75,7 @@ async fn every_page_forwards_and_backwards() {
         json!([{ "field": "STEP_TYPE" }, { "field": "CREATED_AT", "direction": "DESC" }]),
         json!([{ "field": "TASK_NOTE", "direction": "DESC" }]),
         json!([{ "field": "ID", "direction": "DESC" }]),
+        json!([{ "field": "DISPLAY_NAME", "direction": "DESC" }]),
     ];
     let filters = [
         json!(null),
