@@ -60,6 +60,7 @@ pub struct ChildKey<F> {
 /// Loads pages of children for many parents; keys with equal arguments share one query.
 pub struct ChildPages<L: ChildList> {
     db: DatabaseConnection,
+    viewer: Viewer,
     list: PhantomData<fn() -> L>,
 }
 
@@ -80,10 +81,16 @@ impl<L: ChildList> Loader<ChildKey<L::Filter>> for ChildPages<L> {
         }
         let mut out = HashMap::new();
         for ((first, after, filter), parents) in groups {
-            let mut pages =
-                children::pages::<L>(&self.db, &parents, first, after.as_ref(), &filter)
-                    .await
-                    .map_err(Arc::new)?;
+            let mut pages = children::pages::<L>(
+                &self.db,
+                &self.viewer,
+                &parents,
+                first,
+                after.as_ref(),
+                &filter,
+            )
+            .await
+            .map_err(Arc::new)?;
             for parent in parents {
                 let page = pages.remove(&parent).unwrap_or(Page {
                     rows: Vec::new(),
@@ -108,6 +115,7 @@ impl<L: ChildList> Loader<ChildKey<L::Filter>> for ChildPages<L> {
 /// Counts children for many parents; keys with equal filters share one query.
 pub struct ChildCounts<L: ChildList> {
     db: DatabaseConnection,
+    viewer: Viewer,
     list: PhantomData<fn() -> L>,
 }
 
@@ -125,7 +133,7 @@ impl<L: ChildList> Loader<(i64, L::Filter)> for ChildCounts<L> {
         }
         let mut out = HashMap::new();
         for (filter, parents) in groups {
-            let counts = children::counts::<L>(&self.db, &parents, &filter)
+            let counts = children::counts::<L>(&self.db, &self.viewer, &parents, &filter)
                 .await
                 .map_err(Arc::new)?;
             for parent in parents {
@@ -213,6 +221,8 @@ pub struct Loaders {
     pub sequence_template_counts_of_template:
         Dl<ChildCounts<children::SequenceTemplatesOfTemplate>>,
     pub calls_of_call_purpose: Dl<ChildPages<children::CallsOfCallPurpose>>,
+    pub sequences_of_owner: Dl<ChildPages<children::SequencesOfOwner>>,
+    pub sequence_counts_of_owner: Dl<ChildCounts<children::SequencesOfOwner>>,
     pub call_counts_of_call_purpose: Dl<ChildCounts<children::CallsOfCallPurpose>>,
 }
 
@@ -250,16 +260,18 @@ fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
         .max_batch_size(MAX_BATCH)
 }
 
-fn pages<L: ChildList>(db: &DatabaseConnection) -> Dl<ChildPages<L>> {
+fn pages<L: ChildList>(db: &DatabaseConnection, viewer: &Viewer) -> Dl<ChildPages<L>> {
     dl(ChildPages {
         db: db.clone(),
+        viewer: *viewer,
         list: PhantomData,
     })
 }
 
-fn counts<L: ChildList>(db: &DatabaseConnection) -> Dl<ChildCounts<L>> {
+fn counts<L: ChildList>(db: &DatabaseConnection, viewer: &Viewer) -> Dl<ChildCounts<L>> {
     dl(ChildCounts {
         db: db.clone(),
+        viewer: *viewer,
         list: PhantomData,
     })
 }
@@ -281,23 +293,25 @@ impl Loaders {
             tasks: ByIdPool::new(db, all()),
             call_purposes: ByIdPool::new(db, all()),
             task_priorities: ByIdPool::new(db, all()),
-            step_count_of_sequence: counts(db),
-            steps_of_sequence: pages(db),
-            step_counts_of_sequence: counts(db),
-            sequence_templates_of_step: pages(db),
-            sequence_template_counts_of_step: counts(db),
-            tasks_of_step: pages(db),
-            task_counts_of_step: counts(db),
-            calls_of_step: pages(db),
-            call_counts_of_step: counts(db),
-            mailings_of_step: pages(db),
-            mailing_counts_of_step: counts(db),
-            mailings_of_sequence_template: pages(db),
-            mailing_counts_of_sequence_template: counts(db),
-            sequence_templates_of_template: pages(db),
-            sequence_template_counts_of_template: counts(db),
-            calls_of_call_purpose: pages(db),
-            call_counts_of_call_purpose: counts(db),
+            step_count_of_sequence: counts(db, viewer),
+            steps_of_sequence: pages(db, viewer),
+            step_counts_of_sequence: counts(db, viewer),
+            sequence_templates_of_step: pages(db, viewer),
+            sequence_template_counts_of_step: counts(db, viewer),
+            tasks_of_step: pages(db, viewer),
+            task_counts_of_step: counts(db, viewer),
+            calls_of_step: pages(db, viewer),
+            call_counts_of_step: counts(db, viewer),
+            mailings_of_step: pages(db, viewer),
+            mailing_counts_of_step: counts(db, viewer),
+            mailings_of_sequence_template: pages(db, viewer),
+            mailing_counts_of_sequence_template: counts(db, viewer),
+            sequence_templates_of_template: pages(db, viewer),
+            sequence_template_counts_of_template: counts(db, viewer),
+            calls_of_call_purpose: pages(db, viewer),
+            call_counts_of_call_purpose: counts(db, viewer),
+            sequences_of_owner: pages(db, viewer),
+            sequence_counts_of_owner: counts(db, viewer),
         }
     }
 }

@@ -833,6 +833,27 @@ impl User {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The sequences this user owns that you can see, by id.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
+    async fn owned_sequences(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+    ) -> Result<SequenceConnection> {
+        child_connection!(
+            ctx,
+            crate::service::children::SequencesOfOwner,
+            sequences_of_owner,
+            sequence_counts_of_owner,
+            SequenceConnection,
+            Sequence,
+            self.0.id,
+            first,
+            after,
+            ()
+        )
+    }
 }
 
 /// A work item for a user, often created by a sequence step.

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use entity::{call, mailing, sequence_step, sequence_template, task};
+use entity::{call, mailing, sequence, sequence_step, sequence_template, task};
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, Func, Query, SelectStatement, UnionType,
 };
@@ -15,6 +15,7 @@ use sea_orm::{
     QueryTrait,
 };
 
+use crate::auth::{Viewer, policy};
 use crate::error::AppResult;
 use crate::service::lists;
 use crate::service::pagination::{Cursor, Direction, KeyValue, Ordering, Page, SortKey};
@@ -30,7 +31,9 @@ pub trait ChildList: 'static {
     /// The parent id of a row.
     fn parent_of(row: &Self::Model) -> i64;
     fn ordering() -> Ordering<Self::Model>;
-    fn condition(filter: &Self::Filter) -> Condition;
+    /// The connection's filter, and what the viewer may see of these children (most children
+    /// are visible with their parent; sequences listed under their owner are not).
+    fn condition(viewer: &Viewer, filter: &Self::Filter) -> Condition;
 }
 
 /// Parents per statement: SQLite allows at most 500 terms in a compound SELECT.
@@ -46,6 +49,7 @@ const PARENTS_PER_STATEMENT: usize = 250;
 /// for a call purpose with 25,000 calls.)
 pub async fn pages<L: ChildList>(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     parents: &[i64],
     first: u64,
     after: Option<&Cursor>,
@@ -60,7 +64,7 @@ pub async fn pages<L: ChildList>(
         for (i, p) in chunk.iter().enumerate() {
             let mut branch = L::Entity::find()
                 .filter(parent.eq(*p))
-                .filter(L::condition(filter));
+                .filter(L::condition(viewer, filter));
             if let Some(c) = after {
                 branch = branch.filter(ordering.after_condition(c));
             }
@@ -94,7 +98,7 @@ pub async fn pages<L: ChildList>(
         q.column(parent)
             .from(L::Entity::default())
             .and_where(parent.is_in(parents.iter().copied()))
-            .cond_where(L::condition(filter))
+            .cond_where(L::condition(viewer, filter))
             .cond_where(Condition::not(ordering.after_condition(c)))
             .group_by_col(parent);
         for row in db.query_all(&q).await? {
@@ -135,6 +139,7 @@ pub async fn pages<L: ChildList>(
 /// The number of children (matching `filter`) of each parent, in one statement.
 pub async fn counts<L: ChildList>(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     parents: &[i64],
     filter: &L::Filter,
 ) -> AppResult<HashMap<i64, i64>> {
@@ -144,7 +149,7 @@ pub async fn counts<L: ChildList>(
         .expr(Func::count(Expr::col(parent)))
         .from(L::Entity::default())
         .and_where(parent.is_in(parents.iter().copied()))
-        .cond_where(L::condition(filter))
+        .cond_where(L::condition(viewer, filter))
         .group_by_col(parent);
     let mut out: HashMap<i64, i64> = parents.iter().map(|&p| (p, 0)).collect();
     for row in db.query_all(&q).await? {
@@ -172,7 +177,7 @@ impl ChildList for StepsOfSequence {
     fn ordering() -> Ordering<sequence_step::Model> {
         lists::steps::ordering(&[(lists::steps::Sort::Order, Direction::Asc)])
     }
-    fn condition(_: &()) -> Condition {
+    fn condition(_: &Viewer, _: &()) -> Condition {
         Condition::all()
     }
 }
@@ -201,7 +206,7 @@ macro_rules! child_by_id {
                 };
                 Ordering::new([], &ID)
             }
-            fn condition(_: &()) -> Condition {
+            fn condition(_: &Viewer, _: &()) -> Condition {
                 Condition::all()
             }
         }
@@ -254,7 +259,28 @@ impl ChildList for SequenceTemplatesOfStep {
         };
         Ordering::new([], &ID)
     }
-    fn condition(filter: &Self::Filter) -> Condition {
+    fn condition(_: &Viewer, filter: &Self::Filter) -> Condition {
         lists::sequence_templates::condition(filter)
+    }
+}
+
+/// The sequences a user owns, by id, as far as the viewer may see them.
+pub struct SequencesOfOwner;
+
+impl ChildList for SequencesOfOwner {
+    type Entity = sequence::Entity;
+    type Model = sequence::Model;
+    type Filter = ();
+    fn parent_column() -> sequence::Column {
+        sequence::Column::OwnerId
+    }
+    fn parent_of(row: &sequence::Model) -> i64 {
+        row.owner_id
+    }
+    fn ordering() -> Ordering<sequence::Model> {
+        lists::sequences::ordering(&[])
+    }
+    fn condition(viewer: &Viewer, _: &()) -> Condition {
+        policy::visible_sequences_condition(viewer).unwrap_or_else(Condition::all)
     }
 }

@@ -544,3 +544,28 @@ async fn s_insert_step(t: &TestDb, seq: i64) -> i64 {
     m.updater_id = sea_orm::ActiveValue::Set(None);
     m.insert(&t.db).await.unwrap().id
 }
+
+#[tokio::test]
+async fn a_users_owned_sequences_respect_visibility() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let s = TestServer::start(t).await;
+    let q = "query($id: ID!) { user(id: $id) { ownedSequences { totalCount nodes { name shareType } } } }";
+    let vars = json!({ "id": f.owner.user_id.to_string() });
+    let mine = s.gql(&s.token(&f.owner).await, q, vars.clone()).await;
+    assert_eq!(mine.data()["user"]["ownedSequences"]["totalCount"], 5);
+    let theirs = s.gql(&s.token(&f.other).await, q, vars).await;
+    let conn = &theirs.data()["user"]["ownedSequences"];
+    assert_eq!(
+        conn["totalCount"], 4,
+        "the private sequence is not listed to others"
+    );
+    assert!(
+        conn["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["shareType"] != "PRIVATE")
+    );
+    s.finish().await;
+}
