@@ -2,8 +2,8 @@
 //!
 //! Loaders are built for each request (never shared between requests), so they carry the
 //! request's viewer (for visibility) and its metered database handle, and nothing cached for
-//! one user leaks to another. To-one relationships batch ids into one `IN (...)` per entity;
-//! to-many connections batch parents into one window-function query per relationship
+//! one user leaks to another. To-one relationships batch ids into one `IN (...)` per relationship;
+//! to-many connections batch parents into one `UNION ALL` query per relationship
 //! ([`crate::service::children`]), so a query's statement count depends on its shape only.
 
 use std::collections::HashMap;
