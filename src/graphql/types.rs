@@ -17,7 +17,7 @@ use crate::graphql::inputs::SequenceTemplateFilter;
 use crate::graphql::loaders::{ChildKey, one};
 use crate::graphql::scalars::{self, Date, id};
 use crate::service::children::ChildList;
-use crate::service::pagination::{Cursor, Page};
+use crate::service::pagination::{self, Cursor, Page};
 use crate::service::steps::display_name;
 
 connection!(
@@ -62,16 +62,10 @@ fn child_key<L: ChildList>(
     after: Option<String>,
     filter: L::Filter,
 ) -> Result<ChildKey<L::Filter>> {
-    let first = i64::from(first.unwrap_or(crate::graphql::connection::LIMITS.default as i32));
-    if !(0..=crate::graphql::connection::LIMITS.max).contains(&first) {
-        return Err(gql(crate::error::AppError::invalid(
-            "first",
-            format!(
-                "must be between 0 and {}",
-                crate::graphql::connection::LIMITS.max
-            ),
-        )));
-    }
+    let limits = crate::graphql::connection::LIMITS;
+    let first = pagination::check_size("first", first.map(i64::from), limits)
+        .map_err(gql)?
+        .unwrap_or(limits.default as u64);
     let after = match after {
         Some(text) => {
             let cursor = Cursor::decode("after", &text).map_err(gql)?;
@@ -82,7 +76,7 @@ fn child_key<L: ChildList>(
     };
     Ok(ChildKey {
         parent,
-        first: first as u64,
+        first,
         after,
         filter,
     })

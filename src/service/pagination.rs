@@ -244,7 +244,8 @@ pub struct Extras {
     pub opposite_page_fact: bool,
 }
 
-fn check_size(field: &str, n: Option<i64>, limits: PageLimits) -> AppResult<Option<u64>> {
+/// Checks a requested page size (`first` or `last`) against the surface's limits.
+pub fn check_size(field: &str, n: Option<i64>, limits: PageLimits) -> AppResult<Option<u64>> {
     match n {
         None => Ok(None),
         Some(n) if (0..=limits.max).contains(&n) => Ok(Some(n as u64)),
