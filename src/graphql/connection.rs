@@ -119,6 +119,7 @@ macro_rules! connection {
             }
         }
 
+        #[doc = concat!("A page of ", $what, ".")]
         #[async_graphql::Object]
         impl $conn {
             /// The edges of this page, each with its cursor.

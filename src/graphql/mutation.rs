@@ -12,6 +12,7 @@ use crate::service::steps;
 #[derive(Default)]
 pub struct Mutation;
 
+/// Changes to sequence steps.
 #[Object]
 impl Mutation {
     /// Creates a step: appended without `order`, inserted (shifting later steps) with it.

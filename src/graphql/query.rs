@@ -67,6 +67,7 @@ fn extras(ctx: &Context<'_>) -> Extras {
     }
 }
 
+/// Everything a signed-in user can read.
 #[Object]
 impl Query {
     /// The user the request's token belongs to.

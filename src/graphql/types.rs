@@ -133,9 +133,9 @@ async fn sequence_access(rc: &RequestCtx, sequence_id: i64) -> Result<Option<Seq
         .map(|s| SequenceAccess::from(&s)))
 }
 
-/// A descriptor of a single step within an automated sequence.
 pub struct SequenceStep(pub sequence_step::Model);
 
+/// A descriptor of a single step within an automated sequence.
 #[Object]
 impl SequenceStep {
     /// The step's unique identifier.
@@ -386,9 +386,9 @@ impl SequenceStep {
     }
 }
 
-/// An ordered series of steps that automates touches with prospects.
 pub struct Sequence(pub sequence::Model);
 
+/// An ordered series of steps that automates touches with prospects.
 #[Object]
 impl Sequence {
     /// The sequence's unique identifier.
@@ -544,9 +544,9 @@ impl Sequence {
     }
 }
 
-/// An object used to track which templates are in use by which sequence steps (an A/B variant).
 pub struct SequenceTemplate(pub sequence_template::Model);
 
+/// An object used to track which templates are in use by which sequence steps (an A/B variant).
 #[Object]
 impl SequenceTemplate {
     /// The sequence template's unique identifier.
@@ -666,9 +666,9 @@ impl SequenceTemplate {
     }
 }
 
-/// Reusable email content.
 pub struct Template(pub template::Model);
 
+/// Reusable email content.
 #[Object]
 impl Template {
     /// The template's unique identifier.
@@ -774,9 +774,9 @@ impl Template {
     }
 }
 
-/// A user of the organisation.
 pub struct User(pub user::Model);
 
+/// A user of the organisation.
 #[Object]
 impl User {
     /// The user's unique identifier.
@@ -850,9 +850,9 @@ impl User {
     }
 }
 
-/// A work item for a user, often created by a sequence step.
 pub struct Task(pub task::Model);
 
+/// A work item for a user, often created by a sequence step.
 #[Object]
 impl Task {
     /// The task's unique identifier.
@@ -951,9 +951,9 @@ impl Task {
     }
 }
 
-/// A logged phone call.
 pub struct Call(pub call::Model);
 
+/// A logged phone call.
 #[Object]
 impl Call {
     /// The call's unique identifier.
@@ -1084,9 +1084,9 @@ impl Call {
     }
 }
 
-/// A platform-related email.
 pub struct Mailing(pub mailing::Model);
 
+/// A platform-related email.
 #[Object]
 impl Mailing {
     /// The mailing's unique identifier.
@@ -1246,9 +1246,9 @@ impl Mailing {
     }
 }
 
-/// A ready-made call purpose that helps categorize call logs.
 pub struct CallPurpose(pub call_purpose::Model);
 
+/// A ready-made call purpose that helps categorize call logs.
 #[Object]
 impl CallPurpose {
     /// The call purpose's unique identifier.
@@ -1298,9 +1298,9 @@ impl CallPurpose {
     }
 }
 
-/// A task priority of the organisation.
 pub struct TaskPriority(pub task_priority::Model);
 
+/// A task priority of the organisation.
 #[Object]
 impl TaskPriority {
     /// The task priority's unique identifier.
