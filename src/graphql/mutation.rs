@@ -19,7 +19,7 @@ impl Mutation {
     async fn create_sequence_step(
         &self,
         ctx: &Context<'_>,
-        input: CreateSequenceStepInput,
+        #[graphql(desc = "The new step.")] input: CreateSequenceStepInput,
     ) -> Result<SequenceStep> {
         let rc = rc(ctx)?;
         let input = input.into_service().map_err(gql)?;
@@ -35,8 +35,8 @@ impl Mutation {
     async fn update_sequence_step(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateSequenceStepInput,
+        #[graphql(desc = "The step to change.")] id: ID,
+        #[graphql(desc = "The changes.")] input: UpdateSequenceStepInput,
     ) -> Result<SequenceStep> {
         let rc = rc(ctx)?;
         let step_id = parse_id("id", &id).map_err(gql)?;
@@ -53,7 +53,7 @@ impl Mutation {
     async fn delete_sequence_step(
         &self,
         ctx: &Context<'_>,
-        #[graphql(name = "id")] step: ID,
+        #[graphql(name = "id", desc = "The step to delete.")] step: ID,
         #[graphql(
             desc = "The `updatedAt` you last read; if the step changed since, nothing is deleted and the error is CONFLICT."
         )]

@@ -80,7 +80,11 @@ impl Query {
     }
 
     /// A sequence step by id; null when it does not exist or is not visible to you.
-    async fn sequence_step(&self, ctx: &Context<'_>, id: ID) -> Result<Option<SequenceStep>> {
+    async fn sequence_step(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The step's id.")] id: ID,
+    ) -> Result<Option<SequenceStep>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
         Ok(one(&*rc.loaders.steps.rel("Query.sequenceStep"), id)
@@ -118,7 +122,11 @@ impl Query {
     }
 
     /// A sequence by id; null when it does not exist or is not visible to you.
-    async fn sequence(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Sequence>> {
+    async fn sequence(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The sequence's id.")] id: ID,
+    ) -> Result<Option<Sequence>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
         Ok(one(&*rc.loaders.sequences.rel("Query.sequence"), id)
@@ -156,7 +164,11 @@ impl Query {
     }
 
     /// A template by id; null when it does not exist or is not shared with you.
-    async fn template(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Template>> {
+    async fn template(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The template's id.")] id: ID,
+    ) -> Result<Option<Template>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
         Ok(one(&*rc.loaders.templates.rel("Query.template"), id)
@@ -194,7 +206,11 @@ impl Query {
     }
 
     /// A user by id.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's id.")] id: ID,
+    ) -> Result<Option<User>> {
         let rc = rc(ctx)?;
         let id = parse_id("id", &id).map_err(gql)?;
         Ok(one(&*rc.loaders.users.rel("Query.user"), id)

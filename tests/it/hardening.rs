@@ -249,3 +249,39 @@ fn schema_graphql_is_what_the_code_builds() {
         "schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test --test it schema` (or `stepgraph schema > schema.graphql`) and commit it"
     );
 }
+
+#[tokio::test]
+async fn every_type_and_field_has_a_description() {
+    let (s, token) = server().await;
+    let q = "{ __schema { types { name kind description fields { name description args { name description } } inputFields { name description } } } }";
+    let res = s.gql(&token, q, json!({})).await;
+    let builtin = ["String", "Int", "Float", "Boolean", "ID"];
+    let mut missing = Vec::new();
+    for t in res.data()["__schema"]["types"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        if name.starts_with("__") || builtin.contains(&name) {
+            continue;
+        }
+        if t["description"].as_str().is_none_or(str::is_empty) {
+            missing.push(name.to_string());
+        }
+        for list in ["fields", "inputFields"] {
+            for f in t[list].as_array().into_iter().flatten() {
+                if f["description"].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{name}.{}", f["name"].as_str().unwrap()));
+                }
+                for a in f["args"].as_array().into_iter().flatten() {
+                    if a["description"].as_str().is_none_or(str::is_empty) {
+                        missing.push(format!(
+                            "{name}.{}({})",
+                            f["name"].as_str().unwrap(),
+                            a["name"].as_str().unwrap()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+    s.finish().await;
+}
