@@ -14,7 +14,7 @@ use crate::graphql::connection::{Total, connection};
 use crate::graphql::context::{RequestCtx, rc};
 use crate::graphql::error::gql;
 use crate::graphql::inputs::SequenceTemplateFilter;
-use crate::graphql::loaders::{ChildKey, one};
+use crate::graphql::loaders::{ByIdPool, ChildKey, Loaders, one};
 use crate::graphql::scalars::{self, Date, id};
 use crate::service::children::ChildList;
 use crate::service::pagination::{self, Cursor, Page};
@@ -111,18 +111,34 @@ macro_rules! child_connection {
     }};
 }
 
+/// Loads the row a to-one relationship points at (through that relationship's own loader)
+/// and wraps it; `None` when the reference is empty or the row is not visible.
+async fn by_id<E, T>(
+    ctx: &Context<'_>,
+    pool: impl FnOnce(&Loaders) -> &ByIdPool<E>,
+    relationship: &'static str,
+    id: Option<i64>,
+    wrap: fn(E::Model) -> T,
+) -> Result<Option<T>>
+where
+    E: sea_orm::EntityTrait,
+    crate::graphql::loaders::ById<E>: async_graphql::dataloader::Loader<
+            i64,
+            Value = E::Model,
+            Error = std::sync::Arc<crate::error::AppError>,
+        >,
+{
+    let Some(id) = id else { return Ok(None) };
+    let loader = pool(&rc(ctx)?.loaders).rel(relationship);
+    Ok(one(&*loader, id).await?.map(wrap))
+}
+
 async fn user_by_id(
     ctx: &Context<'_>,
     relationship: &'static str,
     user_id: Option<i64>,
 ) -> Result<Option<User>> {
-    match user_id {
-        Some(user_id) => {
-            let loader = rc(ctx)?.loaders.users.rel(relationship);
-            Ok(one(&*loader, user_id).await?.map(User))
-        }
-        None => Ok(None),
-    }
+    by_id(ctx, |l| &l.users, relationship, user_id, User).await
 }
 
 async fn sequence_access(rc: &RequestCtx, sequence_id: i64) -> Result<Option<SequenceAccess>> {
@@ -228,12 +244,15 @@ impl SequenceStep {
 
     /// The associated sequence.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Sequence> {
-        let found = one(
-            &*rc(ctx)?.loaders.sequences.rel("SequenceStep.sequence"),
-            self.0.sequence_id,
+        let found = by_id(
+            ctx,
+            |l| &l.sequences,
+            "SequenceStep.sequence",
+            Some(self.0.sequence_id),
+            Sequence,
         )
         .await?;
-        found.map(Sequence).ok_or_else(|| {
+        found.ok_or_else(|| {
             gql(crate::error::AppError::Internal(anyhow::anyhow!(
                 "visible step {} has no visible sequence",
                 self.0.id
@@ -250,33 +269,25 @@ impl SequenceStep {
     }
     /// The default call purpose associated with the sequence step.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
-        match self.0.call_purpose_id {
-            Some(cp) => Ok(one(
-                &*rc(ctx)?
-                    .loaders
-                    .call_purposes
-                    .rel("SequenceStep.callPurpose"),
-                cp,
-            )
-            .await?
-            .map(CallPurpose)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.call_purposes,
+            "SequenceStep.callPurpose",
+            self.0.call_purpose_id,
+            CallPurpose,
+        )
+        .await
     }
     /// The associated task priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
-        match self.0.task_priority_id {
-            Some(tp) => Ok(one(
-                &*rc(ctx)?
-                    .loaders
-                    .task_priorities
-                    .rel("SequenceStep.taskPriority"),
-                tp,
-            )
-            .await?
-            .map(TaskPriority)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.task_priorities,
+            "SequenceStep.taskPriority",
+            self.0.task_priority_id,
+            TaskPriority,
+        )
+        .await
     }
     /// The sequence templates in use by this sequence step (its A/B variants).
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -619,21 +630,25 @@ impl SequenceTemplate {
     }
     /// The sequence step that uses the sequence template.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        Ok(one(
-            &*rc(ctx)?.loaders.steps.rel("SequenceTemplate.sequenceStep"),
-            self.0.sequence_step_id,
+        by_id(
+            ctx,
+            |l| &l.steps,
+            "SequenceTemplate.sequenceStep",
+            Some(self.0.sequence_step_id),
+            SequenceStep,
         )
-        .await?
-        .map(SequenceStep))
+        .await
     }
     /// The template used; null when it is not shared with the current user.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
-        Ok(one(
-            &*rc(ctx)?.loaders.templates.rel("SequenceTemplate.template"),
-            self.0.template_id,
+        by_id(
+            ctx,
+            |l| &l.templates,
+            "SequenceTemplate.template",
+            Some(self.0.template_id),
+            Template,
         )
-        .await?
-        .map(Template))
+        .await
     }
     /// The creator of the sequence template.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -909,33 +924,36 @@ impl Task {
     }
     /// The sequence the task belongs to, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        match self.0.sequence_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Task.sequence"), s)
-                .await?
-                .map(Sequence)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.sequences,
+            "Task.sequence",
+            self.0.sequence_id,
+            Sequence,
+        )
+        .await
     }
     /// The sequence step that created the task, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        match self.0.sequence_step_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Task.sequenceStep"), s)
-                .await?
-                .map(SequenceStep)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.steps,
+            "Task.sequenceStep",
+            self.0.sequence_step_id,
+            SequenceStep,
+        )
+        .await
     }
     /// The task's priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
-        match self.0.task_priority_id {
-            Some(tp) => Ok(one(
-                &*rc(ctx)?.loaders.task_priorities.rel("Task.taskPriority"),
-                tp,
-            )
-            .await?
-            .map(TaskPriority)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.task_priorities,
+            "Task.taskPriority",
+            self.0.task_priority_id,
+            TaskPriority,
+        )
+        .await
     }
     /// The owner of the task.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -1042,41 +1060,40 @@ impl Call {
     }
     /// The purpose of the call.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
-        match self.0.call_purpose_id {
-            Some(cp) => Ok(
-                one(&*rc(ctx)?.loaders.call_purposes.rel("Call.callPurpose"), cp)
-                    .await?
-                    .map(CallPurpose),
-            ),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.call_purposes,
+            "Call.callPurpose",
+            self.0.call_purpose_id,
+            CallPurpose,
+        )
+        .await
     }
     /// The sequence of the call, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        match self.0.sequence_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Call.sequence"), s)
-                .await?
-                .map(Sequence)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.sequences,
+            "Call.sequence",
+            self.0.sequence_id,
+            Sequence,
+        )
+        .await
     }
     /// The sequence step of the call, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        match self.0.sequence_step_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Call.sequenceStep"), s)
-                .await?
-                .map(SequenceStep)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.steps,
+            "Call.sequenceStep",
+            self.0.sequence_step_id,
+            SequenceStep,
+        )
+        .await
     }
     /// The task the call completed.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        match self.0.task_id {
-            Some(t) => Ok(one(&*rc(ctx)?.loaders.tasks.rel("Call.task"), t)
-                .await?
-                .map(Task)),
-            None => Ok(None),
-        }
+        by_id(ctx, |l| &l.tasks, "Call.task", self.0.task_id, Task).await
     }
     /// The user who made the call.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
@@ -1191,54 +1208,51 @@ impl Mailing {
     }
     /// The sequence of the mailing, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        match self.0.sequence_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.sequences.rel("Mailing.sequence"), s)
-                .await?
-                .map(Sequence)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.sequences,
+            "Mailing.sequence",
+            self.0.sequence_id,
+            Sequence,
+        )
+        .await
     }
     /// The sequence step of the mailing, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        match self.0.sequence_step_id {
-            Some(s) => Ok(one(&*rc(ctx)?.loaders.steps.rel("Mailing.sequenceStep"), s)
-                .await?
-                .map(SequenceStep)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.steps,
+            "Mailing.sequenceStep",
+            self.0.sequence_step_id,
+            SequenceStep,
+        )
+        .await
     }
     /// The sequence template (A/B variant) the mailing was sent with, if visible.
     async fn sequence_template(&self, ctx: &Context<'_>) -> Result<Option<SequenceTemplate>> {
-        match self.0.sequence_template_id {
-            Some(s) => Ok(one(
-                &*rc(ctx)?
-                    .loaders
-                    .sequence_templates
-                    .rel("Mailing.sequenceTemplate"),
-                s,
-            )
-            .await?
-            .map(SequenceTemplate)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.sequence_templates,
+            "Mailing.sequenceTemplate",
+            self.0.sequence_template_id,
+            SequenceTemplate,
+        )
+        .await
     }
     /// The template the mailing was sent from, if visible.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
-        match self.0.template_id {
-            Some(t) => Ok(one(&*rc(ctx)?.loaders.templates.rel("Mailing.template"), t)
-                .await?
-                .map(Template)),
-            None => Ok(None),
-        }
+        by_id(
+            ctx,
+            |l| &l.templates,
+            "Mailing.template",
+            self.0.template_id,
+            Template,
+        )
+        .await
     }
     /// The task the mailing belongs to.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        match self.0.task_id {
-            Some(t) => Ok(one(&*rc(ctx)?.loaders.tasks.rel("Mailing.task"), t)
-                .await?
-                .map(Task)),
-            None => Ok(None),
-        }
+        by_id(ctx, |l| &l.tasks, "Mailing.task", self.0.task_id, Task).await
     }
     /// The user who sent the mailing.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
