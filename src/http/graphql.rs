@@ -189,6 +189,13 @@ async fn execute(
     // Each request executes on one thread of the request pool, so its loaders batch
     // deterministically (see `graphql::loaders`); requests still spread over every core.
     let schema = state.schema.clone();
+    let documents: Vec<(String, Option<String>)> = match &batch {
+        BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
+        BatchRequest::Batch(list) => list
+            .iter()
+            .map(|r| (r.query.clone(), r.operation_name.clone()))
+            .collect(),
+    };
     let task = state.request_pool.spawn_pinned(move || async move {
         let batch = match batch {
             BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),
@@ -225,6 +232,7 @@ async fn execute(
             );
         }
     };
+    restore_field_order(&mut response, &documents);
     add_codes(&mut response);
     let body = match serde_json::to_vec(&response) {
         Ok(b) => b,
@@ -253,14 +261,25 @@ async fn execute(
     res
 }
 
+/// The responses of a single or batched request.
+fn responses_mut(response: &mut BatchResponse) -> Vec<&mut async_graphql::Response> {
+    match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(list) => list.iter_mut().collect(),
+    }
+}
+
+/// Puts each response's fields back in query order (see `graphql::response_order`).
+fn restore_field_order(response: &mut BatchResponse, documents: &[(String, Option<String>)]) {
+    for (r, (query, operation)) in responses_mut(response).into_iter().zip(documents) {
+        crate::graphql::response_order::restore(&mut r.data, query, operation.as_deref());
+    }
+}
+
 /// Errors raised by async-graphql itself (parsing, validation, limits, argument coercion)
 /// carry no code; give them one so every error a client sees has `extensions.code`.
 fn add_codes(response: &mut BatchResponse) {
-    let responses: Vec<&mut async_graphql::Response> = match response {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(list) => list.iter_mut().collect(),
-    };
-    for r in responses {
+    for r in responses_mut(response) {
         for err in &mut r.errors {
             let has_code = err
                 .extensions

@@ -569,3 +569,37 @@ async fn a_users_owned_sequences_respect_visibility() {
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn response_fields_follow_the_query_order() {
+    let (s, token) = demo_server().await;
+    // The slow list first in one query and last in the other; the response follows each.
+    for (query, keys) in [
+        (
+            "{ sequenceSteps(first: 20) { nodes { id } totalCount } viewer { name } }",
+            ["sequenceSteps", "nodes", "totalCount", "viewer"],
+        ),
+        (
+            "{ viewer { name } sequenceSteps(first: 20) { totalCount nodes { id } } }",
+            ["viewer", "sequenceSteps", "totalCount", "nodes"],
+        ),
+    ] {
+        for _ in 0..10 {
+            let res = s
+                .http
+                .post(format!("{}/graphql", s.base))
+                .bearer_auth(&token)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            let text = res.text().await.unwrap();
+            let positions: Vec<usize> = keys
+                .iter()
+                .map(|k| text.find(&format!("\"{k}\"")).unwrap())
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{query}: {text}");
+        }
+    }
+    s.finish().await;
+}
