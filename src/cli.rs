@@ -184,12 +184,24 @@ pub fn init_logging(filter: &str) {
         .try_init();
 }
 
-async fn connect(cli: &Cli) -> anyhow::Result<DatabaseConnection> {
-    let mut config = DbConfig::new(&cli.database_url);
-    config.max_connections = cli.db_max_connections.max(2);
-    db::connect(&config)
+/// Opens the database; with `migrate`, applies pending migrations first (every command but
+/// `migrate` itself does, so a fresh database just works).
+async fn open(
+    url: &str,
+    max_connections: u32,
+    migrate: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut config = DbConfig::new(url);
+    config.max_connections = max_connections.max(2);
+    let db = db::connect(&config)
         .await
-        .with_context(|| format!("cannot connect to {}", redact_url(&cli.database_url)))
+        .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+    if migrate {
+        Migrator::up(&db, None)
+            .await
+            .context("applying migrations")?;
+    }
+    Ok(db)
 }
 
 /// The URL without its password, for messages and logs.
@@ -212,49 +224,44 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Schema = cli.command {
-        // The only command that needs no database.
-        print!("{}", crate::graphql::sdl());
-        return Ok(());
-    }
-    let db = connect(&cli).await?;
-    match cli.command {
-        Command::Schema => Ok(()),
-        Command::Serve(args) => {
-            Migrator::up(&db, None)
-                .await
-                .context("applying migrations")?;
-            server::serve(db, args.listen, args.limits(), args.cors_origins, args.demo).await
-        }
-        Command::Migrate { action } => migrate(&db, action).await,
-        Command::Seed(args) => {
-            Migrator::up(&db, None)
-                .await
-                .context("applying migrations")?;
-            let started = std::time::Instant::now();
-            let counts = if args.demo {
-                demo::load(&db).await?
-            } else {
-                let opts = sized::SizedOptions {
-                    sequences: args.sequences.unwrap_or(0),
-                    steps_per_sequence: args.steps_per_sequence.unwrap_or(0),
-                    mailings_per_step: args.mailings_per_step,
-                    tasks_per_step: args.tasks_per_step,
-                    calls_per_step: args.calls_per_step,
-                    seed: args.seed,
-                };
-                sized::load(&db, opts).await?
-            };
-            println!("seeded {counts} in {:.2?}", started.elapsed());
+    let Cli {
+        database_url: url,
+        db_max_connections: max,
+        command,
+        ..
+    } = cli;
+    match command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
             Ok(())
         }
-        Command::Token { action } => {
-            Migrator::up(&db, None)
-                .await
-                .context("applying migrations")?;
-            token(&db, action).await
+        Command::Serve(args) => {
+            let db = open(&url, max, true).await?;
+            server::serve(db, args.listen, args.limits(), args.cors_origins, args.demo).await
         }
+        Command::Migrate { action } => migrate(&open(&url, max, false).await?, action).await,
+        Command::Seed(args) => seed(&open(&url, max, true).await?, args).await,
+        Command::Token { action } => token(&open(&url, max, true).await?, action).await,
     }
+}
+
+async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let counts = if args.demo {
+        demo::load(db).await?
+    } else {
+        let opts = sized::SizedOptions {
+            sequences: args.sequences.unwrap_or(0),
+            steps_per_sequence: args.steps_per_sequence.unwrap_or(0),
+            mailings_per_step: args.mailings_per_step,
+            tasks_per_step: args.tasks_per_step,
+            calls_per_step: args.calls_per_step,
+            seed: args.seed,
+        };
+        sized::load(db, opts).await?
+    };
+    println!("seeded {counts} in {:.2?}", started.elapsed());
+    Ok(())
 }
 
 async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> anyhow::Result<()> {
