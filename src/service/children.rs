@@ -182,6 +182,18 @@ impl ChildList for StepsOfSequence {
     }
 }
 
+/// The by-id ordering of a child list of `$module`'s rows.
+macro_rules! id_ordering {
+    ($module:ident) => {{
+        static ID: SortKey<$module::Model> = SortKey {
+            name: "ID",
+            expr: || Expr::col(($module::Entity, $module::Column::Id)),
+            value: |m| KeyValue::Int(m.id),
+        };
+        Ordering::new([], &ID)
+    }};
+}
+
 macro_rules! child_by_id {
     ($(#[$doc:meta])* $name:ident, $module:ident, $fk:ident, $parent:expr) => {
         $(#[$doc])*
@@ -199,12 +211,7 @@ macro_rules! child_by_id {
                 parent(row)
             }
             fn ordering() -> Ordering<$module::Model> {
-                static ID: SortKey<$module::Model> = SortKey {
-                    name: "ID",
-                    expr: || Expr::col(($module::Entity, $module::Column::Id)).into(),
-                    value: |m| KeyValue::Int(m.id),
-                };
-                Ordering::new([], &ID)
+                id_ordering!($module)
             }
             fn condition(_: &Viewer, _: &()) -> Condition {
                 Condition::all()
@@ -252,12 +259,7 @@ impl ChildList for SequenceTemplatesOfStep {
         row.sequence_step_id
     }
     fn ordering() -> Ordering<sequence_template::Model> {
-        static ID: SortKey<sequence_template::Model> = SortKey {
-            name: "ID",
-            expr: || Expr::col((sequence_template::Entity, sequence_template::Column::Id)),
-            value: |m| KeyValue::Int(m.id),
-        };
-        Ordering::new([], &ID)
+        id_ordering!(sequence_template)
     }
     fn condition(_: &Viewer, filter: &Self::Filter) -> Condition {
         lists::sequence_templates::condition(filter)

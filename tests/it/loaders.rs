@@ -1,7 +1,6 @@
 //! The SQL statement count of a query depends on its shape, not on how many rows it returns.
 
 use serde_json::json;
-use stepgraph::auth::Viewer;
 use stepgraph::seed::sized;
 
 use crate::server::TestServer;
@@ -36,20 +35,8 @@ async fn statement_count_does_not_depend_on_page_size() {
     stepgraph::service::counters::recompute(&t.db)
         .await
         .unwrap();
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let admin = entity::user::Entity::find()
-        .filter(entity::user::Column::Role.eq(entity::enums::Role::Admin))
-        .one(&t.db)
-        .await
-        .unwrap()
-        .unwrap();
     let s = TestServer::start(t).await;
-    let token = s
-        .token(&Viewer {
-            user_id: admin.id,
-            role: admin.role,
-        })
-        .await;
+    let token = s.token_for_role(entity::enums::Role::Admin).await;
 
     let mut counts = Vec::new();
     for n in [5, 50] {

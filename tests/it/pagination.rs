@@ -182,20 +182,8 @@ async fn nested_connections_page_too() {
         seed: 9,
     };
     sized::load(&t.db, opts).await.unwrap();
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let admin = entity::user::Entity::find()
-        .filter(entity::user::Column::Role.eq(entity::enums::Role::Admin))
-        .one(&t.db)
-        .await
-        .unwrap()
-        .unwrap();
     let s = TestServer::start(t).await;
-    let token = s
-        .token(&Viewer {
-            user_id: admin.id,
-            role: admin.role,
-        })
-        .await;
+    let token = s.token_for_role(entity::enums::Role::Admin).await;
     // A sequence's steps in order, 5 at a time, for all three sequences in one query each page.
     let q = "query($c: String) { sequences(first: 3) { nodes { id sequenceSteps(first: 5, after: $c) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { order } } } } }";
     let res = s.gql(&token, q, json!({ "c": null })).await;

@@ -90,6 +90,23 @@ impl TestServer {
             .token
     }
 
+    /// A fresh token for the first user with this role (the sized seed has one admin).
+    pub async fn token_for_role(&self, role: entity::enums::Role) -> String {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let user = entity::user::Entity::find()
+            .filter(entity::user::Column::Role.eq(role))
+            .order_by_asc(entity::user::Column::Id)
+            .one(&self.db.db)
+            .await
+            .unwrap()
+            .expect("a user with that role");
+        self.token(&Viewer {
+            user_id: user.id,
+            role: user.role,
+        })
+        .await
+    }
+
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Gql {
         let res = self
             .http
