@@ -1,22 +1,38 @@
-//! The authorization policy: pure functions over a viewer and a sequence's access facts.
+//! The authorization policy: who may see which rows, and who may change steps.
 //!
 //! Everything that decides or reports access calls into this module: `canWrite`/`canDelete`,
-//! the JSON:API `meta`, list visibility (through [`visible_sequences`], the same rule in SQL)
-//! and mutation enforcement. That is what keeps what a client is told and what is enforced
-//! from drifting apart. Nothing here does I/O.
+//! the JSON:API `meta`, list and relationship visibility, relationship filters and mutation
+//! enforcement. That is what keeps what a client is told and what is enforced from drifting
+//! apart. Nothing here does I/O.
+//!
+//! Every rule is written twice, side by side: as a SQL condition (so invisible rows are removed
+//! by the database before paging or counting) and as a pure function over rows already in
+//! memory. `tests/it/visibility.rs` checks on every backend that the two agree row for row.
 //!
 //! | question | rule |
 //! |---|---|
 //! | see a sequence and its steps | admin; or owner; or share type read_only or shared |
 //! | write a step (or create one in the sequence) | not locked, not a viewer, and (admin, owner or shared) |
 //! | delete a step | not locked, not a viewer, and (admin or owner) |
+//!
+//! | row | visible when |
+//! |---|---|
+//! | sequence template | its step is visible |
+//! | task | its sequence and its step (each when set) are visible, or the viewer owns it |
+//! | call, mailing | its sequence, step, sequence template and task (each when set) are visible, or its user is the viewer |
+//! | template | admin; or owner; or share type read_only or shared; or a visible sequence template uses it |
+//! | user, call purpose, task priority | always (to every signed-in user) |
 
 use entity::enums::{Role, ShareType};
-use entity::{sequence, sequence_step, sequence_template, template};
-use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
+use entity::{call, mailing, sequence, sequence_step, sequence_template, task, template};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use crate::auth::Viewer;
+
+/// The SQL form of a visibility rule: `None` when every row is visible (no condition at all,
+/// so an admin's queries carry no sub-selects), otherwise the condition a row must meet.
+pub type Visible = Option<Condition>;
 
 /// The facts about a sequence that access depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +60,12 @@ fn is_owner(viewer: &Viewer, seq: &SequenceAccess) -> bool {
     viewer.user_id == seq.owner_id
 }
 
-/// Whether the viewer can see the sequence and its steps.
-pub fn can_see(viewer: &Viewer, seq: &SequenceAccess) -> bool {
-    is_admin(viewer)
-        || is_owner(viewer, seq)
-        || matches!(seq.share_type, ShareType::ReadOnly | ShareType::Shared)
+fn is_shared(share_type: ShareType) -> bool {
+    matches!(share_type, ShareType::ReadOnly | ShareType::Shared)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writing steps (pure; the service checks these inside its write transactions).
 
 /// Whether the viewer can change a step of the sequence, or add one to it.
 pub fn can_write_step(viewer: &Viewer, seq: &SequenceAccess) -> bool {
@@ -63,9 +79,81 @@ pub fn can_delete_step(viewer: &Viewer, seq: &SequenceAccess) -> bool {
     !seq.locked && viewer.role != Role::Viewer && (is_admin(viewer) || is_owner(viewer, seq))
 }
 
-/// [`can_see`] as a SQL condition on the `sequences` table, so invisible rows are removed by
-/// the database before any paging or counting. `None` means "everything is visible".
-pub fn visible_sequences_condition(viewer: &Viewer) -> Option<Condition> {
+// ---------------------------------------------------------------------------------------------
+// Seeing rows: the pure rules.
+
+/// Whether the viewer can see the sequence, and so its steps.
+pub fn can_see(viewer: &Viewer, seq: &SequenceAccess) -> bool {
+    is_admin(viewer) || is_owner(viewer, seq) || is_shared(seq.share_type)
+}
+
+/// Whether the viewer can see a sequence template, given whether its step is visible.
+pub fn can_see_sequence_template(step_visible: bool) -> bool {
+    step_visible
+}
+
+/// What the rows a task, call or mailing points at look like to the viewer: for each link,
+/// `None` when it is not set, `Some(visible)` when it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Links {
+    pub sequence: Option<bool>,
+    pub step: Option<bool>,
+    pub sequence_template: Option<bool>,
+    pub task: Option<bool>,
+}
+
+impl Links {
+    fn all_visible(&self) -> bool {
+        [self.sequence, self.step, self.sequence_template, self.task]
+            .into_iter()
+            .all(|link| link.unwrap_or(true))
+    }
+}
+
+/// Whether the viewer can see a task owned by `owner_id` with these links (a task has no
+/// sequence-template or task link; pass `None` for them).
+pub fn can_see_task(viewer: &Viewer, owner_id: Option<i64>, links: Links) -> bool {
+    is_admin(viewer) || owner_id == Some(viewer.user_id) || links.all_visible()
+}
+
+/// Whether the viewer can see a call or a mailing of user `user_id` with these links.
+pub fn can_see_activity(viewer: &Viewer, user_id: Option<i64>, links: Links) -> bool {
+    is_admin(viewer) || user_id == Some(viewer.user_id) || links.all_visible()
+}
+
+/// Whether the viewer can see a template, given whether a visible sequence template uses it.
+pub fn can_see_template(
+    viewer: &Viewer,
+    owner_id: Option<i64>,
+    share_type: ShareType,
+    used_by_visible_sequence_template: bool,
+) -> bool {
+    is_admin(viewer)
+        || owner_id == Some(viewer.user_id)
+        || is_shared(share_type)
+        || used_by_visible_sequence_template
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeing rows: the same rules in SQL. Each function is the condition on its own table.
+
+/// `SELECT id FROM <table> WHERE cond`, for `fk IN (...)`.
+fn sub_ids<E: EntityTrait>(id: E::Column, cond: Condition) -> SelectStatement {
+    E::find().select_only().column(id).filter(cond).into_query()
+}
+
+/// `col IS NULL OR col IN (ids)`: "the row it points at is visible, when set".
+fn when_set(col: impl ColumnTrait, ids: Option<SelectStatement>) -> Condition {
+    match ids {
+        None => Condition::all(),
+        Some(ids) => Condition::any()
+            .add(col.is_null())
+            .add(col.in_subquery(ids)),
+    }
+}
+
+/// Sequences (and so steps) the viewer can see: [`can_see`].
+pub fn sequences(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
@@ -76,50 +164,115 @@ pub fn visible_sequences_condition(viewer: &Viewer) -> Option<Condition> {
     )
 }
 
-/// Templates are shared by the same rule as sequences: admins, owners, and anyone when the
-/// share type is read_only or shared. As a SQL condition on `templates`; `None`: all visible.
-pub fn visible_templates_condition(viewer: &Viewer) -> Option<Condition> {
+fn sequence_ids(viewer: &Viewer) -> Option<SelectStatement> {
+    sequences(viewer).map(|c| sub_ids::<sequence::Entity>(sequence::Column::Id, c))
+}
+
+/// Steps: their sequence is visible.
+pub fn steps(viewer: &Viewer) -> Visible {
+    sequence_ids(viewer)
+        .map(|ids| Condition::all().add(sequence_step::Column::SequenceId.in_subquery(ids)))
+}
+
+fn step_ids(viewer: &Viewer) -> Option<SelectStatement> {
+    steps(viewer).map(|c| sub_ids::<sequence_step::Entity>(sequence_step::Column::Id, c))
+}
+
+/// Sequence templates: their step is visible ([`can_see_sequence_template`]).
+pub fn sequence_templates(viewer: &Viewer) -> Visible {
+    step_ids(viewer)
+        .map(|ids| Condition::all().add(sequence_template::Column::SequenceStepId.in_subquery(ids)))
+}
+
+fn sequence_template_ids(viewer: &Viewer) -> Option<SelectStatement> {
+    sequence_templates(viewer)
+        .map(|c| sub_ids::<sequence_template::Entity>(sequence_template::Column::Id, c))
+}
+
+/// Tasks: [`can_see_task`].
+pub fn tasks(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
     Some(
         Condition::any()
-            .add(template::Column::OwnerId.eq(viewer.user_id))
-            .add(template::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared])),
+            .add(task::Column::OwnerId.eq(viewer.user_id))
+            .add(
+                Condition::all()
+                    .add(when_set(task::Column::SequenceId, sequence_ids(viewer)))
+                    .add(when_set(task::Column::SequenceStepId, step_ids(viewer))),
+            ),
     )
 }
 
-/// [`can_see`] for steps, as a condition on `sequence_steps`: their sequence is visible.
-/// `None` means "everything is visible".
-pub fn visible_steps_condition(viewer: &Viewer) -> Option<Condition> {
-    visible_sequences_condition(viewer)?;
-    Some(
-        Condition::all().add(
-            sequence_step::Column::SequenceId.in_subquery(visible_sequences(viewer).into_query()),
-        ),
-    )
+fn task_ids(viewer: &Viewer) -> Option<SelectStatement> {
+    tasks(viewer).map(|c| sub_ids::<task::Entity>(task::Column::Id, c))
 }
 
-/// Sequence templates are visible with their step, as a condition on `sequence_templates`.
-pub fn visible_sequence_templates_condition(viewer: &Viewer) -> Option<Condition> {
-    let steps = visible_steps_condition(viewer)?;
-    let ids = sequence_step::Entity::find()
-        .select_only()
-        .column(sequence_step::Column::Id)
-        .filter(steps)
-        .into_query();
-    Some(Condition::all().add(sequence_template::Column::SequenceStepId.in_subquery(ids)))
-}
-
-/// The ids of the sequences the viewer can see, as a sub-select for `sequence_id IN (...)`.
-pub fn visible_sequences(viewer: &Viewer) -> Select<sequence::Entity> {
-    let select = sequence::Entity::find()
-        .select_only()
-        .column(sequence::Column::Id);
-    match visible_sequences_condition(viewer) {
-        Some(cond) => select.filter(cond),
-        None => select,
+/// Calls: [`can_see_activity`].
+pub fn calls(viewer: &Viewer) -> Visible {
+    if is_admin(viewer) {
+        return None;
     }
+    Some(
+        Condition::any()
+            .add(call::Column::UserId.eq(viewer.user_id))
+            .add(
+                Condition::all()
+                    .add(when_set(call::Column::SequenceId, sequence_ids(viewer)))
+                    .add(when_set(call::Column::SequenceStepId, step_ids(viewer)))
+                    .add(when_set(call::Column::TaskId, task_ids(viewer))),
+            ),
+    )
+}
+
+/// Mailings: [`can_see_activity`].
+pub fn mailings(viewer: &Viewer) -> Visible {
+    if is_admin(viewer) {
+        return None;
+    }
+    Some(
+        Condition::any()
+            .add(mailing::Column::UserId.eq(viewer.user_id))
+            .add(
+                Condition::all()
+                    .add(when_set(mailing::Column::SequenceId, sequence_ids(viewer)))
+                    .add(when_set(mailing::Column::SequenceStepId, step_ids(viewer)))
+                    .add(when_set(
+                        mailing::Column::SequenceTemplateId,
+                        sequence_template_ids(viewer),
+                    ))
+                    .add(when_set(mailing::Column::TaskId, task_ids(viewer))),
+            ),
+    )
+}
+
+/// Templates: [`can_see_template`].
+pub fn templates(viewer: &Viewer) -> Visible {
+    if is_admin(viewer) {
+        return None;
+    }
+    let mut used = Query::select();
+    used.column((
+        sequence_template::Entity,
+        sequence_template::Column::TemplateId,
+    ))
+    .from(sequence_template::Entity);
+    if let Some(visible) = sequence_templates(viewer) {
+        used.cond_where(visible);
+    }
+    Some(
+        Condition::any()
+            .add(template::Column::OwnerId.eq(viewer.user_id))
+            .add(template::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared]))
+            .add(Expr::col((template::Entity, template::Column::Id)).in_subquery(used)),
+    )
+}
+
+/// Users, call purposes and task priorities: the organisation's directory and settings,
+/// visible to every signed-in user.
+pub fn everyone(_viewer: &Viewer) -> Visible {
+    None
 }
 
 #[cfg(test)]
@@ -164,6 +317,110 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Tasks, calls and mailings: every combination of links, against the rule written out.
+    #[test]
+    fn linked_rows() {
+        let opts = [None, Some(false), Some(true)];
+        for role in [Role::Admin, Role::Member, Role::Viewer] {
+            let v = Viewer {
+                user_id: OTHER,
+                role,
+            };
+            for owner in [None, Some(OWNER), Some(OTHER)] {
+                for sequence in opts {
+                    for step in opts {
+                        for sequence_template in opts {
+                            for task in opts {
+                                let links = Links {
+                                    sequence,
+                                    step,
+                                    sequence_template,
+                                    task,
+                                };
+                                let hidden_link = [sequence, step, sequence_template, task]
+                                    .contains(&Some(false));
+                                let expected =
+                                    role == Role::Admin || owner == Some(OTHER) || !hidden_link;
+                                assert_eq!(can_see_task(&v, owner, links), expected, "{links:?}");
+                                assert_eq!(can_see_activity(&v, owner, links), expected);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn templates_follow_their_use() {
+        let member = Viewer {
+            user_id: OTHER,
+            role: Role::Member,
+        };
+        assert!(!can_see_template(
+            &member,
+            Some(OWNER),
+            ShareType::Private,
+            false
+        ));
+        assert!(can_see_template(
+            &member,
+            Some(OWNER),
+            ShareType::Private,
+            true
+        ));
+        assert!(can_see_template(
+            &member,
+            Some(OTHER),
+            ShareType::Private,
+            false
+        ));
+        assert!(can_see_template(&member, None, ShareType::ReadOnly, false));
+        assert!(!can_see_template(&member, None, ShareType::Private, false));
+        let admin = Viewer {
+            user_id: OTHER,
+            role: Role::Admin,
+        };
+        assert!(can_see_template(&admin, None, ShareType::Private, false));
+        assert!(can_see_sequence_template(true));
+        assert!(!can_see_sequence_template(false));
+    }
+
+    #[test]
+    fn admins_have_no_conditions() {
+        let admin = Viewer {
+            user_id: OTHER,
+            role: Role::Admin,
+        };
+        for visible in [
+            sequences(&admin),
+            steps(&admin),
+            sequence_templates(&admin),
+            tasks(&admin),
+            calls(&admin),
+            mailings(&admin),
+            templates(&admin),
+            everyone(&admin),
+        ] {
+            assert!(visible.is_none());
+        }
+        let member = Viewer {
+            user_id: OTHER,
+            role: Role::Member,
+        };
+        for visible in [
+            sequences(&member),
+            steps(&member),
+            sequence_templates(&member),
+            tasks(&member),
+            calls(&member),
+            mailings(&member),
+            templates(&member),
+        ] {
+            assert!(visible.is_some());
         }
     }
 

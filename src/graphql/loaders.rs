@@ -2,107 +2,84 @@
 //!
 //! Loaders are built for each request (never shared between requests), so they carry the
 //! request's viewer (for visibility) and its metered database handle, and nothing cached for
-//! one user leaks to another. To-one relationships batch ids into one `IN (...)` per relationship;
-//! to-many connections batch parents into one `UNION ALL` query per relationship
-//! ([`crate::service::children`]), so a query's statement count depends on its shape only.
+//! one user leaks to another. [`Loaders`] is a registry, not a list: a loader is created the
+//! first time a relationship (a static of [`crate::service::relations`]) asks for it, keyed by
+//! the relationship's name and the loader's type. To-one relationships batch ids into one
+//! `IN (...)` per relationship; to-many connections batch parents into one `UNION ALL` query per
+//! relationship ([`crate::service::children`]), so a query's statement count depends on its
+//! shape only. Every loader applies its resource's visibility: there is no loader without one.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{
-    call_purpose, sequence, sequence_step, sequence_template, task, task_priority, template, user,
-};
-use sea_orm::sea_query::Condition;
-use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait};
+use sea_orm::DatabaseConnection;
 
-use crate::auth::{Viewer, policy};
+use crate::auth::Viewer;
 use crate::error::AppError;
-use crate::service::children::{self, ChildList};
-use crate::service::lists;
-use crate::service::pagination::{Cursor, Page};
+use crate::service::children::{self, ArgsOf};
+use crate::service::pagination::Page;
+use crate::service::relations::ToMany;
+use crate::service::resource::{self, Resource};
 
-/// Loads rows of `E` by primary key, restricted to what the viewer may see.
-pub struct ById<E: EntityTrait> {
+/// Loads visible rows of `R` by primary key.
+pub struct ById<R: Resource> {
     db: DatabaseConnection,
-    visible: Condition,
-    entity: PhantomData<fn() -> E>,
+    viewer: Viewer,
+    resource: std::marker::PhantomData<fn() -> R>,
 }
 
-impl<E> Loader<i64> for ById<E>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Clone + Send + Sync + 'static,
-    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
-{
-    type Value = E::Model;
+impl<R: Resource> Loader<i64> for ById<R> {
+    type Value = R::Model;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, E::Model>, Self::Error> {
-        lists::by_ids::<E>(&self.db, keys, self.visible.clone())
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, R::Model>, Self::Error> {
+        resource::by_ids::<R>(&self.db, &self.viewer, keys)
             .await
             .map_err(Arc::new)
     }
 }
 
-/// The key of a child page: which parent, and the connection's arguments.
+/// The key of a child page: which parent, and the connection's checked arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ChildKey<F> {
+pub struct ChildKey<A> {
     pub parent: i64,
-    pub first: u64,
-    pub after: Option<Cursor>,
-    pub filter: F,
+    pub args: A,
 }
 
-/// Loads pages of children for many parents; keys with equal arguments share one query.
-pub struct ChildPages<L: ChildList> {
+/// Loads pages of one relationship's children for many parents; keys with equal arguments
+/// share one query.
+pub struct ChildPages<P: Resource, C: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
-    list: PhantomData<fn() -> L>,
+    rel: &'static ToMany<P, C>,
 }
 
-impl<L: ChildList> Loader<ChildKey<L::Filter>> for ChildPages<L> {
-    type Value = Page<L::Model>;
+impl<P: Resource, C: Resource> Loader<ChildKey<ArgsOf<C>>> for ChildPages<P, C> {
+    type Value = Page<C::Model>;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[ChildKey<L::Filter>],
-    ) -> Result<HashMap<ChildKey<L::Filter>, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(u64, Option<Cursor>, L::Filter), Vec<i64>> = HashMap::new();
+        keys: &[ChildKey<ArgsOf<C>>],
+    ) -> Result<HashMap<ChildKey<ArgsOf<C>>, Self::Value>, Self::Error> {
+        let mut groups: HashMap<&ArgsOf<C>, Vec<i64>> = HashMap::new();
         for k in keys {
-            groups
-                .entry((k.first, k.after.clone(), k.filter.clone()))
-                .or_default()
-                .push(k.parent);
+            groups.entry(&k.args).or_default().push(k.parent);
         }
         let mut out = HashMap::new();
-        for ((first, after, filter), parents) in groups {
-            let mut pages = children::pages::<L>(
-                &self.db,
-                &self.viewer,
-                &parents,
-                first,
-                after.as_ref(),
-                &filter,
-            )
-            .await
-            .map_err(Arc::new)?;
-            for parent in parents {
-                let page = pages.remove(&parent).unwrap_or(Page {
-                    rows: Vec::new(),
-                    has_next_page: false,
-                    has_previous_page: false,
-                });
+        for (args, parents) in groups {
+            let pages = children::pages(&self.db, &self.viewer, self.rel, &parents, args)
+                .await
+                .map_err(Arc::new)?;
+            for (parent, page) in pages {
                 out.insert(
                     ChildKey {
                         parent,
-                        first,
-                        after: after.clone(),
-                        filter: filter.clone(),
+                        args: args.clone(),
                     },
                     page,
                 );
@@ -112,35 +89,33 @@ impl<L: ChildList> Loader<ChildKey<L::Filter>> for ChildPages<L> {
     }
 }
 
-/// Counts children for many parents; keys with equal filters share one query.
-pub struct ChildCounts<L: ChildList> {
+/// Counts one relationship's visible children for many parents; keys with equal filters
+/// share one query.
+pub struct ChildCounts<P: Resource, C: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
-    list: PhantomData<fn() -> L>,
+    rel: &'static ToMany<P, C>,
 }
 
-impl<L: ChildList> Loader<(i64, L::Filter)> for ChildCounts<L> {
+impl<P: Resource, C: Resource> Loader<(i64, C::Filter)> for ChildCounts<P, C> {
     type Value = i64;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[(i64, L::Filter)],
-    ) -> Result<HashMap<(i64, L::Filter), i64>, Self::Error> {
-        let mut groups: HashMap<L::Filter, Vec<i64>> = HashMap::new();
+        keys: &[(i64, C::Filter)],
+    ) -> Result<HashMap<(i64, C::Filter), i64>, Self::Error> {
+        let mut groups: HashMap<&C::Filter, Vec<i64>> = HashMap::new();
         for (parent, filter) in keys {
-            groups.entry(filter.clone()).or_default().push(*parent);
+            groups.entry(filter).or_default().push(*parent);
         }
         let mut out = HashMap::new();
         for (filter, parents) in groups {
-            let counts = children::counts::<L>(&self.db, &self.viewer, &parents, &filter)
+            let counts = children::counts(&self.db, &self.viewer, self.rel, &parents, filter)
                 .await
                 .map_err(Arc::new)?;
-            for parent in parents {
-                out.insert(
-                    (parent, filter.clone()),
-                    counts.get(&parent).copied().unwrap_or(0),
-                );
+            for (parent, n) in counts {
+                out.insert((parent, filter.clone()), n);
             }
         }
         Ok(out)
@@ -149,81 +124,78 @@ impl<L: ChildList> Loader<(i64, L::Filter)> for ChildCounts<L> {
 
 pub type Dl<T> = DataLoader<T, HashMapCache>;
 
-/// By-id loaders of one entity, one per relationship that reaches it.
+/// The loaders of one request, created on first use.
 ///
-/// Why not one loader per entity: a shared loader batches whatever keys arrive within its
-/// window, so `Step.creator` and `Task.owner` (ready at different moments) would sometimes
-/// share a statement and sometimes not, and the statement count would depend on timing and
-/// row counts. With one loader per relationship, every relationship at every level costs
-/// exactly one statement: the count depends on the query's shape only.
-pub struct ByIdPool<E: EntityTrait> {
+/// Why one loader per relationship rather than per entity: a shared loader batches whatever
+/// keys arrive within its window, so `SequenceStep.creator` and `Task.owner` (ready at
+/// different moments) would sometimes share a statement and sometimes not, and the statement
+/// count would depend on timing and row counts. With one loader per relationship, every
+/// relationship at every level costs exactly one statement: the count depends on the query's
+/// shape only.
+pub struct Loaders {
     db: DatabaseConnection,
-    visible: Condition,
-    loaders: Mutex<HashMap<&'static str, Arc<Dl<ById<E>>>>>,
+    viewer: Viewer,
+    registry: Mutex<HashMap<(&'static str, TypeId), Arc<dyn Any + Send + Sync>>>,
 }
 
-impl<E: EntityTrait> ByIdPool<E>
-where
-    ById<E>: Send + Sync + 'static,
-{
-    fn new(db: &DatabaseConnection, visible: Condition) -> Self {
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
         Self {
             db: db.clone(),
-            visible,
-            loaders: Mutex::new(HashMap::new()),
+            viewer: *viewer,
+            registry: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The loader for one relationship (`"SequenceStep.creator"`, ...).
-    pub fn rel(&self, relationship: &'static str) -> Arc<Dl<ById<E>>> {
-        let mut loaders = self
-            .loaders
+    fn get<T: Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        make: impl FnOnce() -> T,
+    ) -> Arc<Dl<T>> {
+        let mut registry = self
+            .registry
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        loaders
-            .entry(relationship)
-            .or_insert_with(|| {
-                Arc::new(dl(ById {
-                    db: self.db.clone(),
-                    visible: self.visible.clone(),
-                    entity: PhantomData,
-                }))
-            })
-            .clone()
+        let entry = registry
+            .entry((name, TypeId::of::<T>()))
+            .or_insert_with(|| Arc::new(dl(make())));
+        Arc::clone(entry)
+            .downcast::<Dl<T>>()
+            .unwrap_or_else(|_| unreachable!("the registry is keyed by the loader's type"))
     }
-}
 
-/// Every loader of one request.
-pub struct Loaders {
-    pub users: ByIdPool<user::Entity>,
-    pub sequences: ByIdPool<sequence::Entity>,
-    pub steps: ByIdPool<sequence_step::Entity>,
-    pub templates: ByIdPool<template::Entity>,
-    pub sequence_templates: ByIdPool<sequence_template::Entity>,
-    pub tasks: ByIdPool<task::Entity>,
-    pub call_purposes: ByIdPool<call_purpose::Entity>,
-    pub task_priorities: ByIdPool<task_priority::Entity>,
-    /// `Sequence.sequenceStepCount`, apart from `sequenceSteps.totalCount` (see [`ByIdPool`]).
-    pub step_count_of_sequence: Dl<ChildCounts<children::StepsOfSequence>>,
-    pub steps_of_sequence: Dl<ChildPages<children::StepsOfSequence>>,
-    pub step_counts_of_sequence: Dl<ChildCounts<children::StepsOfSequence>>,
-    pub sequence_templates_of_step: Dl<ChildPages<children::SequenceTemplatesOfStep>>,
-    pub sequence_template_counts_of_step: Dl<ChildCounts<children::SequenceTemplatesOfStep>>,
-    pub tasks_of_step: Dl<ChildPages<children::TasksOfStep>>,
-    pub task_counts_of_step: Dl<ChildCounts<children::TasksOfStep>>,
-    pub calls_of_step: Dl<ChildPages<children::CallsOfStep>>,
-    pub call_counts_of_step: Dl<ChildCounts<children::CallsOfStep>>,
-    pub mailings_of_step: Dl<ChildPages<children::MailingsOfStep>>,
-    pub mailing_counts_of_step: Dl<ChildCounts<children::MailingsOfStep>>,
-    pub mailings_of_sequence_template: Dl<ChildPages<children::MailingsOfSequenceTemplate>>,
-    pub mailing_counts_of_sequence_template: Dl<ChildCounts<children::MailingsOfSequenceTemplate>>,
-    pub sequence_templates_of_template: Dl<ChildPages<children::SequenceTemplatesOfTemplate>>,
-    pub sequence_template_counts_of_template:
-        Dl<ChildCounts<children::SequenceTemplatesOfTemplate>>,
-    pub calls_of_call_purpose: Dl<ChildPages<children::CallsOfCallPurpose>>,
-    pub sequences_of_owner: Dl<ChildPages<children::SequencesOfOwner>>,
-    pub sequence_counts_of_owner: Dl<ChildCounts<children::SequencesOfOwner>>,
-    pub call_counts_of_call_purpose: Dl<ChildCounts<children::CallsOfCallPurpose>>,
+    /// The by-id loader of one relationship or root lookup (`"SequenceStep.creator"`).
+    pub fn by_id<R: Resource>(&self, name: &'static str) -> Arc<Dl<ById<R>>> {
+        self.get(name, || ById {
+            db: self.db.clone(),
+            viewer: self.viewer,
+            resource: std::marker::PhantomData,
+        })
+    }
+
+    /// The page loader of a to-many relationship.
+    pub fn pages<P: Resource, C: Resource>(
+        &self,
+        rel: &'static ToMany<P, C>,
+    ) -> Arc<Dl<ChildPages<P, C>>> {
+        self.get(rel.name, || ChildPages {
+            db: self.db.clone(),
+            viewer: self.viewer,
+            rel,
+        })
+    }
+
+    /// The count loader of a to-many relationship.
+    pub fn counts<P: Resource, C: Resource>(
+        &self,
+        rel: &'static ToMany<P, C>,
+    ) -> Arc<Dl<ChildCounts<P, C>>> {
+        self.get(rel.name, || ChildCounts {
+            db: self.db.clone(),
+            viewer: self.viewer,
+            rel,
+        })
+    }
 }
 
 /// No wall-clock batching window (see [`spawn_local`] for what replaces it).
@@ -258,62 +230,6 @@ fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
     DataLoader::with_cache(loader, spawn_local, HashMapCache::default())
         .delay(DELAY)
         .max_batch_size(MAX_BATCH)
-}
-
-fn pages<L: ChildList>(db: &DatabaseConnection, viewer: &Viewer) -> Dl<ChildPages<L>> {
-    dl(ChildPages {
-        db: db.clone(),
-        viewer: *viewer,
-        list: PhantomData,
-    })
-}
-
-fn counts<L: ChildList>(db: &DatabaseConnection, viewer: &Viewer) -> Dl<ChildCounts<L>> {
-    dl(ChildCounts {
-        db: db.clone(),
-        viewer: *viewer,
-        list: PhantomData,
-    })
-}
-
-impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
-        let all = Condition::all;
-        let visible_sequences = policy::visible_sequences_condition(viewer).unwrap_or_else(all);
-        let visible_templates = policy::visible_templates_condition(viewer).unwrap_or_else(all);
-        let visible_steps = policy::visible_steps_condition(viewer).unwrap_or_else(all);
-        let visible_variants =
-            policy::visible_sequence_templates_condition(viewer).unwrap_or_else(all);
-        Self {
-            users: ByIdPool::new(db, all()),
-            sequences: ByIdPool::new(db, visible_sequences),
-            steps: ByIdPool::new(db, visible_steps),
-            templates: ByIdPool::new(db, visible_templates),
-            sequence_templates: ByIdPool::new(db, visible_variants),
-            tasks: ByIdPool::new(db, all()),
-            call_purposes: ByIdPool::new(db, all()),
-            task_priorities: ByIdPool::new(db, all()),
-            step_count_of_sequence: counts(db, viewer),
-            steps_of_sequence: pages(db, viewer),
-            step_counts_of_sequence: counts(db, viewer),
-            sequence_templates_of_step: pages(db, viewer),
-            sequence_template_counts_of_step: counts(db, viewer),
-            tasks_of_step: pages(db, viewer),
-            task_counts_of_step: counts(db, viewer),
-            calls_of_step: pages(db, viewer),
-            call_counts_of_step: counts(db, viewer),
-            mailings_of_step: pages(db, viewer),
-            mailing_counts_of_step: counts(db, viewer),
-            mailings_of_sequence_template: pages(db, viewer),
-            mailing_counts_of_sequence_template: counts(db, viewer),
-            sequence_templates_of_template: pages(db, viewer),
-            sequence_template_counts_of_template: counts(db, viewer),
-            calls_of_call_purpose: pages(db, viewer),
-            call_counts_of_call_purpose: counts(db, viewer),
-            sequences_of_owner: pages(db, viewer),
-            sequence_counts_of_owner: counts(db, viewer),
-        }
-    }
 }
 
 /// Loads one value, mapping a shared loader error.

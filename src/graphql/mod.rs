@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod resolve;
 pub mod response_order;
 pub mod scalars;
 pub mod types;

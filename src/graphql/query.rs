@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::graphql::connection::{LIMITS, Total, total_from};
 use crate::graphql::context::rc;
 use crate::graphql::error::gql;
 use crate::graphql::inputs::{
@@ -10,62 +9,17 @@ use crate::graphql::inputs::{
     SequenceStepOrder, TemplateFilter, TemplateOrder, UserFilter, UserOrder,
 };
 use crate::graphql::loaders::one;
-use crate::graphql::scalars::parse_id;
+use crate::graphql::resolve::{lookup, page, root_list};
 use crate::graphql::types::{
     CallPurpose, CallPurposeConnection, Sequence, SequenceConnection, SequenceStep,
     SequenceStepConnection, TaskPriority, Template, TemplateConnection, User, UserConnection,
 };
-use crate::service::lists::{self, ListRequest};
+use crate::service::lists;
 use crate::service::pagination::{Extras, PageRequest};
-
-/// The body of a root list field: convert the filter, fetch the page through the service,
-/// and defer the total count until a client selects it.
-macro_rules! root_list {
-    ($ctx:expr, $list:ident, $order:ident, $conn:ident, $node:ident,
-     $filter:expr, $order_by:expr, $first:expr, $after:expr, $last:expr, $before:expr) => {{
-        let rc = rc($ctx)?;
-        let req = ListRequest {
-            filter: $filter.unwrap_or_default().into_service().map_err(gql)?,
-            order_by: $order::to_service(&$order_by),
-            page: page($first, $after, $last, $before),
-            limits: LIMITS,
-            extras: extras($ctx),
-        };
-        let result = lists::$list::list(&rc.db, &rc.viewer, &req)
-            .await
-            .map_err(gql)?;
-        let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
-        let total = Total::new(move || {
-            let (db, filter) = (db.clone(), filter.clone());
-            async move { total_from(lists::$list::count(&db, &viewer, &filter).await) }
-        });
-        Ok($conn::new(result, $node, total))
-    }};
-}
+use crate::service::resource::{self, ListRequest};
 
 #[derive(Default)]
 pub struct Query;
-
-fn page(
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> PageRequest {
-    PageRequest {
-        first: first.map(i64::from),
-        after,
-        last: last.map(i64::from),
-        before,
-    }
-}
-
-/// Computes the costly page fact only when the client selected `pageInfo`.
-fn extras(ctx: &Context<'_>) -> Extras {
-    Extras {
-        opposite_page_fact: ctx.look_ahead().field("pageInfo").exists(),
-    }
-}
 
 /// Everything a signed-in user can read.
 #[Object]
@@ -73,10 +27,13 @@ impl Query {
     /// The user the request's token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
         let rc = rc(ctx)?;
-        one(&*rc.loaders.users.rel("Query.viewer"), rc.viewer.user_id)
-            .await?
-            .map(User)
-            .ok_or_else(|| gql(crate::error::AppError::Unauthenticated))
+        one(
+            &*rc.loaders.by_id::<lists::Users>("Query.viewer"),
+            rc.viewer.user_id,
+        )
+        .await?
+        .map(User)
+        .ok_or_else(|| gql(crate::error::AppError::Unauthenticated))
     }
 
     /// A sequence step by id; null when it does not exist or is not visible to you.
@@ -85,11 +42,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The step's id.")] id: ID,
     ) -> Result<Option<SequenceStep>> {
-        let rc = rc(ctx)?;
-        let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&*rc.loaders.steps.rel("Query.sequenceStep"), id)
-            .await?
-            .map(SequenceStep))
+        lookup::<lists::Steps, SequenceStep>(ctx, "Query.sequenceStep", &id).await
     }
 
     /// Sequence steps you can see, filtered, ordered and paginated (keyset cursors).
@@ -106,19 +59,14 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceStepConnection> {
-        root_list!(
+        let (page, total) = root_list::<lists::Steps>(
             ctx,
-            steps,
-            SequenceStepOrder,
-            SequenceStepConnection,
-            SequenceStep,
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before
+            filter.unwrap_or_default().into_service().map_err(gql)?,
+            SequenceStepOrder::to_service(&order_by),
+            page(first, after, last, before),
         )
+        .await?;
+        Ok(SequenceStepConnection::new(page, SequenceStep, total))
     }
 
     /// A sequence by id; null when it does not exist or is not visible to you.
@@ -127,11 +75,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The sequence's id.")] id: ID,
     ) -> Result<Option<Sequence>> {
-        let rc = rc(ctx)?;
-        let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&*rc.loaders.sequences.rel("Query.sequence"), id)
-            .await?
-            .map(Sequence))
+        lookup::<lists::Sequences, Sequence>(ctx, "Query.sequence", &id).await
     }
 
     /// Sequences you can see, filtered, ordered and paginated.
@@ -148,19 +92,14 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceConnection> {
-        root_list!(
+        let (page, total) = root_list::<lists::Sequences>(
             ctx,
-            sequences,
-            SequenceOrder,
-            SequenceConnection,
-            Sequence,
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before
+            filter.unwrap_or_default().into_service().map_err(gql)?,
+            SequenceOrder::to_service(&order_by),
+            page(first, after, last, before),
         )
+        .await?;
+        Ok(SequenceConnection::new(page, Sequence, total))
     }
 
     /// A template by id; null when it does not exist or is not shared with you.
@@ -169,11 +108,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The template's id.")] id: ID,
     ) -> Result<Option<Template>> {
-        let rc = rc(ctx)?;
-        let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&*rc.loaders.templates.rel("Query.template"), id)
-            .await?
-            .map(Template))
+        lookup::<lists::Templates, Template>(ctx, "Query.template", &id).await
     }
 
     /// Templates you can see, filtered, ordered and paginated.
@@ -190,19 +125,14 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<TemplateConnection> {
-        root_list!(
+        let (page, total) = root_list::<lists::Templates>(
             ctx,
-            templates,
-            TemplateOrder,
-            TemplateConnection,
-            Template,
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before
+            filter.unwrap_or_default().into_service().map_err(gql)?,
+            TemplateOrder::to_service(&order_by),
+            page(first, after, last, before),
         )
+        .await?;
+        Ok(TemplateConnection::new(page, Template, total))
     }
 
     /// A user by id.
@@ -211,11 +141,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The user's id.")] id: ID,
     ) -> Result<Option<User>> {
-        let rc = rc(ctx)?;
-        let id = parse_id("id", &id).map_err(gql)?;
-        Ok(one(&*rc.loaders.users.rel("Query.user"), id)
-            .await?
-            .map(User))
+        lookup::<lists::Users, User>(ctx, "Query.user", &id).await
     }
 
     /// The organisation's users, filtered, ordered and paginated.
@@ -232,19 +158,14 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<UserConnection> {
-        root_list!(
+        let (page, total) = root_list::<lists::Users>(
             ctx,
-            users,
-            UserOrder,
-            UserConnection,
-            User,
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before
+            filter.unwrap_or_default().into_service().map_err(gql)?,
+            UserOrder::to_service(&order_by),
+            page(first, after, last, before),
         )
+        .await?;
+        Ok(UserConnection::new(page, User, total))
     }
 
     /// The organisation's call purposes, ordered and paginated.
@@ -263,29 +184,40 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<CallPurposeConnection> {
-        root_list!(
+        let (page, total) = root_list::<lists::CallPurposes>(
             ctx,
-            call_purposes,
-            CallPurposeOrder,
-            CallPurposeConnection,
-            CallPurpose,
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before
+            filter.unwrap_or_default().into_service().map_err(gql)?,
+            CallPurposeOrder::to_service(&order_by),
+            page(first, after, last, before),
         )
+        .await?;
+        Ok(CallPurposeConnection::new(page, CallPurpose, total))
     }
 
     /// The organisation's task priorities, heaviest first.
     async fn task_priorities(&self, ctx: &Context<'_>) -> Result<Vec<TaskPriority>> {
         let rc = rc(ctx)?;
-        Ok(lists::task_priorities(&rc.db)
+        let heaviest_first = vec![(
+            lists::task_priorities::Sort::Weight,
+            crate::service::pagination::Direction::Desc,
+        )];
+        let req = ListRequest::<lists::TaskPriorities> {
+            filter: Default::default(),
+            order_by: heaviest_first,
+            page: PageRequest::default(),
+            limits: crate::service::pagination::PageLimits {
+                default: 1000,
+                max: 1000,
+            },
+            extras: Extras::default(),
+        };
+        let page = resource::list(&rc.db, &rc.viewer, &req)
             .await
-            .map_err(gql)?
+            .map_err(gql)?;
+        Ok(page
+            .rows
             .into_iter()
-            .map(TaskPriority)
+            .map(|(m, _)| TaskPriority(m))
             .collect())
     }
 }

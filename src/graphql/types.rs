@@ -10,14 +10,13 @@ use entity::{
 };
 
 use crate::auth::policy::{self, SequenceAccess};
-use crate::graphql::connection::{Total, connection};
-use crate::graphql::context::{RequestCtx, rc};
+use crate::graphql::connection::connection;
+use crate::graphql::context::rc;
 use crate::graphql::error::gql;
 use crate::graphql::inputs::SequenceTemplateFilter;
-use crate::graphql::loaders::{ByIdPool, ChildKey, Loaders, one};
+use crate::graphql::resolve::{child_count, page, to_many, to_one, to_one_required};
 use crate::graphql::scalars::{self, Date, id};
-use crate::service::children::ChildList;
-use crate::service::pagination::{self, Cursor, Page};
+use crate::service::relations as rel;
 use crate::service::steps::display_name;
 
 connection!(
@@ -55,101 +54,19 @@ fn tags(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
-/// The arguments of a nested connection, checked and turned into a loader key.
-fn child_key<L: ChildList>(
-    parent: i64,
-    first: Option<i32>,
-    after: Option<String>,
-    filter: L::Filter,
-) -> Result<ChildKey<L::Filter>> {
-    let limits = crate::graphql::connection::LIMITS;
-    let first = pagination::check_size("first", first.map(i64::from), limits)
-        .map_err(gql)?
-        .unwrap_or(limits.default as u64);
-    let after = match after {
-        Some(text) => {
-            let cursor = Cursor::decode("after", &text).map_err(gql)?;
-            L::ordering().check("after", &cursor).map_err(gql)?;
-            Some(cursor)
-        }
-        None => None,
-    };
-    Ok(ChildKey {
-        parent,
-        first,
-        after,
-        filter,
-    })
-}
-
-fn empty<M>() -> Page<M> {
-    Page {
-        rows: Vec::new(),
-        has_next_page: false,
-        has_previous_page: false,
-    }
-}
-
-/// Builds a nested connection: one page from the page loader, a deferred count from the count
-/// loader; both batch across every parent in the response.
-macro_rules! child_connection {
-    ($ctx:expr, $list:ty, $pages:ident, $counts:ident, $conn:ident, $node:ident,
-     $parent:expr, $first:expr, $after:expr, $filter:expr) => {{
-        let rc = rc($ctx)?;
-        let key = child_key::<$list>($parent, $first, $after, $filter)?;
-        let page = one(&rc.loaders.$pages, key.clone())
-            .await?
-            .unwrap_or_else(empty);
-        let loaders = rc.loaders.clone();
-        let count_key = (key.parent, key.filter.clone());
-        let total = Total::new(move || {
-            let loaders = loaders.clone();
-            let count_key = count_key.clone();
-            async move { Ok(one(&loaders.$counts, count_key).await?.unwrap_or(0)) }
-        });
-        Ok($conn::new(page, $node, total))
-    }};
-}
-
-/// Loads the row a to-one relationship points at (through that relationship's own loader)
-/// and wraps it; `None` when the reference is empty or the row is not visible.
-async fn by_id<E, T>(
-    ctx: &Context<'_>,
-    pool: impl FnOnce(&Loaders) -> &ByIdPool<E>,
-    relationship: &'static str,
-    id: Option<i64>,
-    wrap: fn(E::Model) -> T,
-) -> Result<Option<T>>
-where
-    E: sea_orm::EntityTrait,
-    crate::graphql::loaders::ById<E>: async_graphql::dataloader::Loader<
-            i64,
-            Value = E::Model,
-            Error = std::sync::Arc<crate::error::AppError>,
-        >,
-{
-    let Some(id) = id else { return Ok(None) };
-    let loader = pool(&rc(ctx)?.loaders).rel(relationship);
-    Ok(one(&*loader, id).await?.map(wrap))
-}
-
-async fn user_by_id(
-    ctx: &Context<'_>,
-    relationship: &'static str,
-    user_id: Option<i64>,
-) -> Result<Option<User>> {
-    by_id(ctx, |l| &l.users, relationship, user_id, User).await
-}
-
-async fn sequence_access(rc: &RequestCtx, sequence_id: i64) -> Result<Option<SequenceAccess>> {
+async fn sequence_access(ctx: &Context<'_>, step: &sequence_step::Model) -> Result<SequenceAccess> {
     // The same loader as `SequenceStep.sequence`: resolved at the same moment, one statement.
-    let loader = rc.loaders.sequences.rel("SequenceStep.sequence");
-    Ok(one(&*loader, sequence_id)
-        .await?
-        .map(|s| SequenceAccess::from(&s)))
+    let seq: Sequence = to_one_required(ctx, &rel::STEP_SEQUENCE, step).await?;
+    Ok(SequenceAccess::from(&seq.0))
 }
 
 pub struct SequenceStep(pub sequence_step::Model);
+
+impl From<sequence_step::Model> for SequenceStep {
+    fn from(model: sequence_step::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A descriptor of a single step within an automated sequence.
 #[Object]
@@ -244,50 +161,23 @@ impl SequenceStep {
 
     /// The associated sequence.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Sequence> {
-        let found = by_id(
-            ctx,
-            |l| &l.sequences,
-            "SequenceStep.sequence",
-            Some(self.0.sequence_id),
-            Sequence,
-        )
-        .await?;
-        found.ok_or_else(|| {
-            gql(crate::error::AppError::Internal(anyhow::anyhow!(
-                "visible step {} has no visible sequence",
-                self.0.id
-            )))
-        })
+        to_one_required(ctx, &rel::STEP_SEQUENCE, &self.0).await
     }
     /// The creator of the sequence step.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "SequenceStep.creator", self.0.creator_id).await
+        to_one(ctx, &rel::STEP_CREATOR, &self.0).await
     }
     /// The most recent updater of the sequence step.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "SequenceStep.updater", self.0.updater_id).await
+        to_one(ctx, &rel::STEP_UPDATER, &self.0).await
     }
     /// The default call purpose associated with the sequence step.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
-        by_id(
-            ctx,
-            |l| &l.call_purposes,
-            "SequenceStep.callPurpose",
-            self.0.call_purpose_id,
-            CallPurpose,
-        )
-        .await
+        to_one(ctx, &rel::STEP_CALL_PURPOSE, &self.0).await
     }
     /// The associated task priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
-        by_id(
-            ctx,
-            |l| &l.task_priorities,
-            "SequenceStep.taskPriority",
-            self.0.task_priority_id,
-            TaskPriority,
-        )
-        .await
+        to_one(ctx, &rel::STEP_TASK_PRIORITY, &self.0).await
     }
     /// The sequence templates in use by this sequence step (its A/B variants).
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -305,18 +195,20 @@ impl SequenceStep {
             .transpose()
             .map_err(gql)?
             .unwrap_or_default();
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::SequenceTemplatesOfStep,
-            sequence_templates_of_step,
-            sequence_template_counts_of_step,
-            SequenceTemplateConnection,
-            SequenceTemplate,
+            &rel::STEP_SEQUENCE_TEMPLATES,
             self.0.id,
-            first,
-            after,
-            filter
+            filter,
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(SequenceTemplateConnection::new(
+            page,
+            SequenceTemplate,
+            total,
+        ))
     }
     /// The tasks associated with the sequence step.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -326,18 +218,16 @@ impl SequenceStep {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<TaskConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::TasksOfStep,
-            tasks_of_step,
-            task_counts_of_step,
-            TaskConnection,
-            Task,
+            &rel::STEP_TASKS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(TaskConnection::new(page, Task, total))
     }
     /// The calls associated with the sequence step.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -347,18 +237,16 @@ impl SequenceStep {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<CallConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::CallsOfStep,
-            calls_of_step,
-            call_counts_of_step,
-            CallConnection,
-            Call,
+            &rel::STEP_CALLS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(CallConnection::new(page, Call, total))
     }
     /// The mailings associated with the sequence step.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -368,36 +256,36 @@ impl SequenceStep {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<MailingConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::MailingsOfStep,
-            mailings_of_step,
-            mailing_counts_of_step,
-            MailingConnection,
-            Mailing,
+            &rel::STEP_MAILINGS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(MailingConnection::new(page, Mailing, total))
     }
     /// Whether the current user may change this step (same rule as the update mutation).
     async fn can_write(&self, ctx: &Context<'_>) -> Result<bool> {
-        let rc = rc(ctx)?;
-        Ok(sequence_access(rc, self.0.sequence_id)
-            .await?
-            .is_some_and(|s| policy::can_write_step(&rc.viewer, &s)))
+        let seq = sequence_access(ctx, &self.0).await?;
+        Ok(policy::can_write_step(&rc(ctx)?.viewer, &seq))
     }
     /// Whether the current user may delete this step (same rule as the delete mutation).
     async fn can_delete(&self, ctx: &Context<'_>) -> Result<bool> {
-        let rc = rc(ctx)?;
-        Ok(sequence_access(rc, self.0.sequence_id)
-            .await?
-            .is_some_and(|s| policy::can_delete_step(&rc.viewer, &s)))
+        let seq = sequence_access(ctx, &self.0).await?;
+        Ok(policy::can_delete_step(&rc(ctx)?.viewer, &seq))
     }
 }
 
 pub struct Sequence(pub sequence::Model);
+
+impl From<sequence::Model> for Sequence {
+    fn from(model: sequence::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// An ordered series of steps that automates touches with prospects.
 #[Object]
@@ -499,24 +387,20 @@ impl Sequence {
         self.0.updated_at
     }
     /// The owner of the sequence.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Sequence.owner", Some(self.0.owner_id)).await
+    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        to_one_required(ctx, &rel::SEQUENCE_OWNER, &self.0).await
     }
     /// The creator of the sequence.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Sequence.creator", self.0.creator_id).await
+        to_one(ctx, &rel::SEQUENCE_CREATOR, &self.0).await
     }
     /// The most recent updater of the sequence.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Sequence.updater", self.0.updater_id).await
+        to_one(ctx, &rel::SEQUENCE_UPDATER, &self.0).await
     }
     /// The number of steps in the sequence.
     async fn sequence_step_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(
-            one(&rc(ctx)?.loaders.step_count_of_sequence, (self.0.id, ()))
-                .await?
-                .unwrap_or(0),
-        )
+        child_count(ctx, &rel::SEQUENCE_STEP_COUNT, self.0.id).await
     }
     /// The steps of the sequence, in order.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -526,18 +410,16 @@ impl Sequence {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<SequenceStepConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::StepsOfSequence,
-            steps_of_sequence,
-            step_counts_of_sequence,
-            SequenceStepConnection,
-            SequenceStep,
+            &rel::SEQUENCE_STEPS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(SequenceStepConnection::new(page, SequenceStep, total))
     }
     /// Whether the current user may add, change or reorder this sequence's steps.
     async fn can_write_steps(&self, ctx: &Context<'_>) -> Result<bool> {
@@ -556,6 +438,12 @@ impl Sequence {
 }
 
 pub struct SequenceTemplate(pub sequence_template::Model);
+
+impl From<sequence_template::Model> for SequenceTemplate {
+    fn from(model: sequence_template::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// An object used to track which templates are in use by which sequence steps (an A/B variant).
 #[Object]
@@ -629,34 +517,20 @@ impl SequenceTemplate {
         self.0.updated_at
     }
     /// The sequence step that uses the sequence template.
-    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        by_id(
-            ctx,
-            |l| &l.steps,
-            "SequenceTemplate.sequenceStep",
-            Some(self.0.sequence_step_id),
-            SequenceStep,
-        )
-        .await
+    async fn sequence_step(&self, ctx: &Context<'_>) -> Result<SequenceStep> {
+        to_one_required(ctx, &rel::SEQUENCE_TEMPLATE_STEP, &self.0).await
     }
-    /// The template used; null when it is not shared with the current user.
-    async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
-        by_id(
-            ctx,
-            |l| &l.templates,
-            "SequenceTemplate.template",
-            Some(self.0.template_id),
-            Template,
-        )
-        .await
+    /// The template used (visible whenever the sequence template is).
+    async fn template(&self, ctx: &Context<'_>) -> Result<Template> {
+        to_one_required(ctx, &rel::SEQUENCE_TEMPLATE_TEMPLATE, &self.0).await
     }
     /// The creator of the sequence template.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "SequenceTemplate.creator", self.0.creator_id).await
+        to_one(ctx, &rel::SEQUENCE_TEMPLATE_CREATOR, &self.0).await
     }
     /// The most recent updater of the sequence template.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "SequenceTemplate.updater", self.0.updater_id).await
+        to_one(ctx, &rel::SEQUENCE_TEMPLATE_UPDATER, &self.0).await
     }
     /// The mailings sent with this variant.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -666,22 +540,26 @@ impl SequenceTemplate {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<MailingConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::MailingsOfSequenceTemplate,
-            mailings_of_sequence_template,
-            mailing_counts_of_sequence_template,
-            MailingConnection,
-            Mailing,
+            &rel::SEQUENCE_TEMPLATE_MAILINGS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(MailingConnection::new(page, Mailing, total))
     }
 }
 
 pub struct Template(pub template::Model);
+
+impl From<template::Model> for Template {
+    fn from(model: template::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// Reusable email content.
 #[Object]
@@ -756,15 +634,15 @@ impl Template {
     }
     /// The owner of the template.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Template.owner", self.0.owner_id).await
+        to_one(ctx, &rel::TEMPLATE_OWNER, &self.0).await
     }
     /// The creator of the template.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Template.creator", self.0.creator_id).await
+        to_one(ctx, &rel::TEMPLATE_CREATOR, &self.0).await
     }
     /// The most recent updater of the template.
     async fn updater(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Template.updater", self.0.updater_id).await
+        to_one(ctx, &rel::TEMPLATE_UPDATER, &self.0).await
     }
     /// The sequence steps using this template, as sequence templates.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -774,22 +652,30 @@ impl Template {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<SequenceTemplateConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::SequenceTemplatesOfTemplate,
-            sequence_templates_of_template,
-            sequence_template_counts_of_template,
-            SequenceTemplateConnection,
-            SequenceTemplate,
+            &rel::TEMPLATE_SEQUENCE_TEMPLATES,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(SequenceTemplateConnection::new(
+            page,
+            SequenceTemplate,
+            total,
+        ))
     }
 }
 
 pub struct User(pub user::Model);
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A user of the organisation.
 #[Object]
@@ -850,22 +736,26 @@ impl User {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<SequenceConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::SequencesOfOwner,
-            sequences_of_owner,
-            sequence_counts_of_owner,
-            SequenceConnection,
-            Sequence,
+            &rel::USER_OWNED_SEQUENCES,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(SequenceConnection::new(page, Sequence, total))
     }
 }
 
 pub struct Task(pub task::Model);
+
+impl From<task::Model> for Task {
+    fn from(model: task::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A work item for a user, often created by a sequence step.
 #[Object]
@@ -924,52 +814,37 @@ impl Task {
     }
     /// The sequence the task belongs to, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        by_id(
-            ctx,
-            |l| &l.sequences,
-            "Task.sequence",
-            self.0.sequence_id,
-            Sequence,
-        )
-        .await
+        to_one(ctx, &rel::TASK_SEQUENCE, &self.0).await
     }
     /// The sequence step that created the task, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        by_id(
-            ctx,
-            |l| &l.steps,
-            "Task.sequenceStep",
-            self.0.sequence_step_id,
-            SequenceStep,
-        )
-        .await
+        to_one(ctx, &rel::TASK_STEP, &self.0).await
     }
     /// The task's priority.
     async fn task_priority(&self, ctx: &Context<'_>) -> Result<Option<TaskPriority>> {
-        by_id(
-            ctx,
-            |l| &l.task_priorities,
-            "Task.taskPriority",
-            self.0.task_priority_id,
-            TaskPriority,
-        )
-        .await
+        to_one(ctx, &rel::TASK_PRIORITY, &self.0).await
     }
     /// The owner of the task.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Task.owner", self.0.owner_id).await
+        to_one(ctx, &rel::TASK_OWNER, &self.0).await
     }
     /// The creator of the task.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Task.creator", self.0.creator_id).await
+        to_one(ctx, &rel::TASK_CREATOR, &self.0).await
     }
     /// The user who completed the task.
     async fn completer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Task.completer", self.0.completer_id).await
+        to_one(ctx, &rel::TASK_COMPLETER, &self.0).await
     }
 }
 
 pub struct Call(pub call::Model);
+
+impl From<call::Model> for Call {
+    fn from(model: call::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A logged phone call.
 #[Object]
@@ -1060,48 +935,33 @@ impl Call {
     }
     /// The purpose of the call.
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
-        by_id(
-            ctx,
-            |l| &l.call_purposes,
-            "Call.callPurpose",
-            self.0.call_purpose_id,
-            CallPurpose,
-        )
-        .await
+        to_one(ctx, &rel::CALL_CALL_PURPOSE, &self.0).await
     }
     /// The sequence of the call, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        by_id(
-            ctx,
-            |l| &l.sequences,
-            "Call.sequence",
-            self.0.sequence_id,
-            Sequence,
-        )
-        .await
+        to_one(ctx, &rel::CALL_SEQUENCE, &self.0).await
     }
     /// The sequence step of the call, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        by_id(
-            ctx,
-            |l| &l.steps,
-            "Call.sequenceStep",
-            self.0.sequence_step_id,
-            SequenceStep,
-        )
-        .await
+        to_one(ctx, &rel::CALL_STEP, &self.0).await
     }
     /// The task the call completed.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        by_id(ctx, |l| &l.tasks, "Call.task", self.0.task_id, Task).await
+        to_one(ctx, &rel::CALL_TASK, &self.0).await
     }
     /// The user who made the call.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Call.user", self.0.user_id).await
+        to_one(ctx, &rel::CALL_USER, &self.0).await
     }
 }
 
 pub struct Mailing(pub mailing::Model);
+
+impl From<mailing::Model> for Mailing {
+    fn from(model: mailing::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A platform-related email.
 #[Object]
@@ -1208,59 +1068,37 @@ impl Mailing {
     }
     /// The sequence of the mailing, if visible.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
-        by_id(
-            ctx,
-            |l| &l.sequences,
-            "Mailing.sequence",
-            self.0.sequence_id,
-            Sequence,
-        )
-        .await
+        to_one(ctx, &rel::MAILING_SEQUENCE, &self.0).await
     }
     /// The sequence step of the mailing, if visible.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
-        by_id(
-            ctx,
-            |l| &l.steps,
-            "Mailing.sequenceStep",
-            self.0.sequence_step_id,
-            SequenceStep,
-        )
-        .await
+        to_one(ctx, &rel::MAILING_STEP, &self.0).await
     }
     /// The sequence template (A/B variant) the mailing was sent with, if visible.
     async fn sequence_template(&self, ctx: &Context<'_>) -> Result<Option<SequenceTemplate>> {
-        by_id(
-            ctx,
-            |l| &l.sequence_templates,
-            "Mailing.sequenceTemplate",
-            self.0.sequence_template_id,
-            SequenceTemplate,
-        )
-        .await
+        to_one(ctx, &rel::MAILING_SEQUENCE_TEMPLATE, &self.0).await
     }
     /// The template the mailing was sent from, if visible.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
-        by_id(
-            ctx,
-            |l| &l.templates,
-            "Mailing.template",
-            self.0.template_id,
-            Template,
-        )
-        .await
+        to_one(ctx, &rel::MAILING_TEMPLATE, &self.0).await
     }
     /// The task the mailing belongs to.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        by_id(ctx, |l| &l.tasks, "Mailing.task", self.0.task_id, Task).await
+        to_one(ctx, &rel::MAILING_TASK, &self.0).await
     }
     /// The user who sent the mailing.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "Mailing.user", self.0.user_id).await
+        to_one(ctx, &rel::MAILING_USER, &self.0).await
     }
 }
 
 pub struct CallPurpose(pub call_purpose::Model);
+
+impl From<call_purpose::Model> for CallPurpose {
+    fn from(model: call_purpose::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A ready-made call purpose that helps categorize call logs.
 #[Object]
@@ -1287,7 +1125,7 @@ impl CallPurpose {
     }
     /// The creator of the call purpose.
     async fn creator(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        user_by_id(ctx, "CallPurpose.creator", self.0.creator_id).await
+        to_one(ctx, &rel::CALL_PURPOSE_CREATOR, &self.0).await
     }
     /// The calls with this purpose.
     #[graphql(complexity = "crate::graphql::connection::cost(first, None, child_complexity)")]
@@ -1297,22 +1135,26 @@ impl CallPurpose {
         #[graphql(desc = "How many to return (default 50, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
     ) -> Result<CallConnection> {
-        child_connection!(
+        let (page, total) = to_many(
             ctx,
-            crate::service::children::CallsOfCallPurpose,
-            calls_of_call_purpose,
-            call_counts_of_call_purpose,
-            CallConnection,
-            Call,
+            &rel::CALL_PURPOSE_CALLS,
             self.0.id,
-            first,
-            after,
-            ()
+            Default::default(),
+            Vec::new(),
+            page(first, after, None, None),
         )
+        .await?;
+        Ok(CallConnection::new(page, Call, total))
     }
 }
 
 pub struct TaskPriority(pub task_priority::Model);
+
+impl From<task_priority::Model> for TaskPriority {
+    fn from(model: task_priority::Model) -> Self {
+        Self(model)
+    }
+}
 
 /// A task priority of the organisation.
 #[Object]

@@ -1,84 +1,60 @@
-//! Filtered, ordered, paginated lists of every resource, with visibility applied in SQL.
-//!
-//! Each resource has a filter struct (transport-agnostic), a sort-field enum whose variants
-//! name every sortable scalar attribute, and `list`/`count` functions. Visibility comes from
-//! [`crate::auth::policy`] and is part of the `WHERE` clause, so invisible rows are never
-//! paged over or counted.
+//! The resources of the model: for each entity its filter (transport-agnostic), its sort keys
+//! and its [`Resource`] impl, whose `visible` is the entity's rule from
+//! [`crate::auth::policy`]. The generic list, count and lookup functions are in
+//! [`crate::service::resource`]; relationships are declared in [`crate::service::relations`].
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::enums::{Role, SequenceType, ShareType, StepType};
+use entity::enums::{
+    CallDirection, CallOutcome, MailingState, Role, SequenceType, ShareType, StepType, TaskAction,
+    TaskState,
+};
 use entity::{
-    call, call_purpose, sequence, sequence_step, sequence_template, task, task_priority, template,
-    user,
+    call, call_purpose, mailing, sequence, sequence_step, sequence_template, task, task_priority,
+    template, user,
 };
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
-};
+use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
+use sea_orm::{ActiveEnum, ColumnTrait};
 
 use crate::auth::Viewer;
-use crate::auth::policy;
-use crate::error::AppResult;
+use crate::auth::policy::{self, Visible};
 use crate::service::filters::{Range, any_of, equals, within};
-use crate::service::pagination::{
-    self, Direction, Extras, KeyValue, Page, PageLimits, PageRequest, SortKey, coalesced,
-};
+use crate::service::pagination::{KeyValue, SortField, SortKey, coalesced};
+use crate::service::relations as rel;
+use crate::service::resource::Resource;
 
-/// A list request: filter, ordering and page.
-#[derive(Debug, Clone)]
-pub struct ListRequest<F, S> {
-    pub filter: F,
-    pub order_by: Vec<(S, Direction)>,
-    pub page: PageRequest,
-    pub limits: PageLimits,
-    pub extras: Extras,
-}
+pub use call_purposes::CallPurposes;
+pub use calls::Calls;
+pub use mailings::Mailings;
+pub use sequence_templates::SequenceTemplates;
+pub use sequences::Sequences;
+pub use steps::Steps;
+pub use task_priorities::TaskPriorities;
+pub use tasks::Tasks;
+pub use templates::Templates;
+pub use users::Users;
 
 fn col(c: impl sea_orm::ColumnTrait) -> SimpleExpr {
     Expr::col((c.entity_name(), c))
 }
 
-/// Generates, for one resource module: the `Sort` enum of its sortable attributes (each with
-/// its SQL expression and in-memory value), `ordering`, and `list`/`count` over the module's
-/// `select(viewer, filter)`, which is where its filter and visibility live.
+/// Declares the sortable attributes of one resource module: the `Sort` enum (its variants are
+/// the API's sort fields; `Id` is required, it breaks every tie) with each key's SQL expression
+/// and in-memory value. A table, nothing more: the module's `Resource` impl points at it.
 macro_rules! sort_keys {
     ($model:ty; $( $variant:ident => $name:literal, $expr:expr, $value:expr; )*) => {
         /// The sortable attributes.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Sort { $( $variant, )* }
 
-        impl Sort {
-            pub fn key(self) -> &'static SortKey<$model> {
+        impl SortField for Sort {
+            type Model = $model;
+            const ID: Self = Sort::Id;
+            fn key(self) -> &'static SortKey<$model> {
                 match self { $( Sort::$variant => {
                     static KEY: SortKey<$model> = SortKey { name: $name, expr: $expr, value: $value };
                     &KEY
                 } )* }
             }
-        }
-
-        /// The ordering for a request: the requested keys, then the id.
-        pub fn ordering(order_by: &[(Sort, crate::service::pagination::Direction)]) -> crate::service::pagination::Ordering<$model> {
-            crate::service::pagination::Ordering::new(
-                order_by.iter().map(|(s, d)| (s.key(), *d)),
-                Sort::Id.key(),
-            )
-        }
-
-        /// One page of what the viewer can see of this list.
-        pub async fn list(
-            db: &impl ConnectionTrait,
-            viewer: &Viewer,
-            req: &ListRequest<Filter, Sort>,
-        ) -> AppResult<Page<$model>> {
-            let ordering = ordering(&req.order_by);
-            pagination::fetch(db, select(viewer, &req.filter), &ordering, &req.page, req.limits, req.extras)
-                .await
-        }
-
-        /// How many rows the viewer can see match the filter (ignoring pages).
-        pub async fn count(db: &impl ConnectionTrait, viewer: &Viewer, f: &Filter) -> AppResult<u64> {
-            Ok(select(viewer, f).count(db).await?)
         }
     };
 }
@@ -87,17 +63,52 @@ fn int(v: i32) -> KeyValue {
     KeyValue::Int(i64::from(v))
 }
 
+fn enum_value<E: ActiveEnum<Value = String>>(e: E) -> KeyValue {
+    KeyValue::Str(e.to_value())
+}
+
+/// The earliest instant, below every stored timestamp; the sort sentinel for missing ones.
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(0, 0).expect("BUG: epoch is valid")
+}
+
+/// `fk IN (ids)` for a filter by related ids: the related rows themselves are not read, so
+/// nothing about them is revealed.
+fn ids_condition(column: impl ColumnTrait, ids: &[i64]) -> Condition {
+    Condition::all().add(column.is_in(ids.iter().copied()))
+}
+
 /// Sequence steps.
 pub mod steps {
     use super::*;
     use sequence_step::{Column as C, Model};
+
+    /// The step resource.
+    pub struct Steps;
+
+    impl Resource for Steps {
+        type Entity = sequence_step::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "sequenceStep";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::steps(viewer)
+        }
+        fn condition(viewer: &Viewer, f: &Filter) -> Condition {
+            condition(viewer, f)
+        }
+    }
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
         Order => "ORDER", || col(C::Order), |m| int(m.order);
         // "Step #<order> (<type>)": sorted by its number, as a person reads it (#2 before #10).
         DisplayName => "DISPLAY_NAME", || col(C::Order), |m| int(m.order);
-        StepType => "STEP_TYPE", || col(C::StepType), |m| KeyValue::Str(step_type_value(m.step_type));
+        StepType => "STEP_TYPE", || col(C::StepType), |m| enum_value(m.step_type);
         Interval => "INTERVAL", || coalesced(col(C::Interval), -1), |m| int(m.interval.unwrap_or(-1));
         Date => "DATE", || coalesced(col(C::Date), min_date()), |m| KeyValue::Date(m.date.unwrap_or_else(min_date));
         TaskNote => "TASK_NOTE", || coalesced(col(C::TaskNote), ""), |m| KeyValue::Str(m.task_note.clone().unwrap_or_default());
@@ -120,11 +131,6 @@ pub mod steps {
     /// The sentinel below every real date, for sorting steps without one.
     pub fn min_date() -> NaiveDate {
         NaiveDate::from_ymd_opt(1, 1, 1).expect("BUG: valid date")
-    }
-
-    fn step_type_value(t: StepType) -> String {
-        use sea_orm::ActiveEnum;
-        t.to_value()
     }
 
     /// Filters on the step's sequence (the seed allows id, enabledAt and name).
@@ -155,8 +161,9 @@ pub mod steps {
         pub updater_ids: Option<Vec<i64>>,
     }
 
-    /// The filter as a condition on `sequence_steps` (visibility not included).
-    pub fn condition(f: &Filter) -> Condition {
+    /// The filter as a condition on `sequence_steps`. Filters over a relationship go through
+    /// its declaration, which applies the related rows' visibility.
+    pub fn condition(viewer: &Viewer, f: &Filter) -> Condition {
         let mut cond = Condition::all();
         cond = any_of(cond, C::Id, &f.ids);
         cond = any_of(cond, C::StepType, &f.step_types);
@@ -175,65 +182,54 @@ pub mod steps {
             inner = any_of(inner, sequence::Column::Id, &s.ids);
             inner = within(inner, sequence::Column::EnabledAt, &s.enabled_at);
             inner = any_of(inner, sequence::Column::Name, &s.names);
-            let ids = sequence::Entity::find()
-                .select_only()
-                .column(sequence::Column::Id)
-                .filter(inner)
-                .into_query();
-            cond = cond.add(C::SequenceId.in_subquery(ids));
+            cond = cond.add(rel::STEP_SEQUENCE.matches(viewer, inner));
         }
         if let Some(st) = &f.sequence_templates {
-            cond = cond.add(exists_child(
-                sequence_template::Entity,
-                sequence_template::Column::SequenceStepId,
-                super::sequence_templates::condition(st),
-            ));
+            let inner = super::sequence_templates::condition(viewer, st);
+            cond = cond.add(rel::STEP_SEQUENCE_TEMPLATES.exists(viewer, inner));
         }
         if let Some(ids) = &f.call_ids {
-            cond = cond.add(exists_child(
-                call::Entity,
-                call::Column::SequenceStepId,
-                Condition::all().add(call::Column::Id.is_in(ids.iter().copied())),
-            ));
+            let inner = ids_condition(call::Column::Id, ids);
+            cond = cond.add(rel::STEP_CALLS.exists(viewer, inner));
         }
         if let Some(ids) = &f.task_ids {
-            cond = cond.add(exists_child(
-                task::Entity,
-                task::Column::SequenceStepId,
-                Condition::all().add(task::Column::Id.is_in(ids.iter().copied())),
-            ));
+            let inner = ids_condition(task::Column::Id, ids);
+            cond = cond.add(rel::STEP_TASKS.exists(viewer, inner));
         }
         cond
     }
-
-    /// `EXISTS (SELECT 1 FROM child WHERE child.fk = sequence_steps.id AND ...)`.
-    fn exists_child<E: EntityTrait>(
-        entity: E,
-        fk: impl ColumnTrait,
-        cond: Condition,
-    ) -> SimpleExpr {
-        let mut sub = Query::select();
-        sub.expr(Expr::value(1))
-            .from(entity)
-            .and_where(Expr::col((fk.entity_name(), fk)).equals((sequence_step::Entity, C::Id)))
-            .cond_where(cond);
-        Expr::exists(sub)
-    }
-
-    /// The visible steps matching a filter.
-    pub fn select(viewer: &Viewer, f: &Filter) -> Select<sequence_step::Entity> {
-        let mut cond = condition(f);
-        if let Some(visible) = policy::visible_steps_condition(viewer) {
-            cond = cond.add(visible);
-        }
-        sequence_step::Entity::find().filter(cond)
-    }
 }
 
-/// Sequence templates (filters only: they are listed under their step or template).
+/// Sequence templates: a step's use of a template (its A/B variants).
 pub mod sequence_templates {
     use super::*;
-    use sequence_template::Column as C;
+    use sequence_template::{Column as C, Model};
+
+    /// The sequence-template resource.
+    pub struct SequenceTemplates;
+
+    impl Resource for SequenceTemplates {
+        type Entity = sequence_template::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "sequenceTemplate";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::sequence_templates(viewer)
+        }
+        fn condition(viewer: &Viewer, f: &Filter) -> Condition {
+            condition(viewer, f)
+        }
+    }
+
+    sort_keys! { Model;
+        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
 
     /// Any filterable attribute of a sequence template.
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -248,7 +244,7 @@ pub mod sequence_templates {
         pub creator_ids: Option<Vec<i64>>,
     }
 
-    pub fn condition(f: &Filter) -> Condition {
+    pub fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
         let mut cond = Condition::all();
         cond = any_of(cond, C::Id, &f.ids);
         cond = equals(cond, C::IsReply, &f.is_reply);
@@ -266,6 +262,37 @@ pub mod sequence_templates {
 pub mod sequences {
     use super::*;
     use sequence::{Column as C, Model};
+
+    /// The sequence resource.
+    pub struct Sequences;
+
+    impl Resource for Sequences {
+        type Entity = sequence::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "sequence";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::sequences(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Name, &f.names);
+            cond = any_of(cond, C::SequenceType, &f.sequence_types);
+            cond = any_of(cond, C::ShareType, &f.share_types);
+            cond = equals(cond, C::Enabled, &f.enabled);
+            cond = equals(cond, C::Locked, &f.locked);
+            cond = within(cond, C::EnabledAt, &f.enabled_at);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
+            cond = any_of(cond, C::OwnerId, &f.owner_ids);
+            cond
+        }
+    }
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
@@ -289,35 +316,40 @@ pub mod sequences {
         pub updated_at: Option<Range<DateTime<Utc>>>,
         pub owner_ids: Option<Vec<i64>>,
     }
-
-    pub fn select(viewer: &Viewer, f: &Filter) -> Select<sequence::Entity> {
-        let mut cond = Condition::all();
-        cond = any_of(cond, C::Id, &f.ids);
-        cond = any_of(cond, C::Name, &f.names);
-        cond = any_of(cond, C::SequenceType, &f.sequence_types);
-        cond = any_of(cond, C::ShareType, &f.share_types);
-        cond = equals(cond, C::Enabled, &f.enabled);
-        cond = equals(cond, C::Locked, &f.locked);
-        cond = within(cond, C::EnabledAt, &f.enabled_at);
-        cond = within(cond, C::CreatedAt, &f.created_at);
-        cond = within(cond, C::UpdatedAt, &f.updated_at);
-        cond = any_of(cond, C::OwnerId, &f.owner_ids);
-        if let Some(visible) = policy::visible_sequences_condition(viewer) {
-            cond = cond.add(visible);
-        }
-        sequence::Entity::find().filter(cond)
-    }
-}
-
-/// The earliest instant, below every stored timestamp; the sort sentinel for missing ones.
-pub fn epoch() -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp(0, 0).expect("BUG: epoch is valid")
 }
 
 /// Templates.
 pub mod templates {
     use super::*;
     use template::{Column as C, Model};
+
+    /// The template resource.
+    pub struct Templates;
+
+    impl Resource for Templates {
+        type Entity = template::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "template";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::templates(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Name, &f.names);
+            cond = any_of(cond, C::ShareType, &f.share_types);
+            cond = equals(cond, C::Archived, &f.archived);
+            cond = any_of(cond, C::OwnerId, &f.owner_ids);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
+            cond
+        }
+    }
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
@@ -336,27 +368,37 @@ pub mod templates {
         pub created_at: Option<Range<DateTime<Utc>>>,
         pub updated_at: Option<Range<DateTime<Utc>>>,
     }
-
-    pub fn select(viewer: &Viewer, f: &Filter) -> Select<template::Entity> {
-        let mut cond = Condition::all();
-        cond = any_of(cond, C::Id, &f.ids);
-        cond = any_of(cond, C::Name, &f.names);
-        cond = any_of(cond, C::ShareType, &f.share_types);
-        cond = equals(cond, C::Archived, &f.archived);
-        cond = any_of(cond, C::OwnerId, &f.owner_ids);
-        cond = within(cond, C::CreatedAt, &f.created_at);
-        cond = within(cond, C::UpdatedAt, &f.updated_at);
-        if let Some(visible) = policy::visible_templates_condition(viewer) {
-            cond = cond.add(visible);
-        }
-        template::Entity::find().filter(cond)
-    }
 }
 
 /// Users: every signed-in user can see the directory.
 pub mod users {
     use super::*;
     use user::{Column as C, Model};
+
+    /// The user resource.
+    pub struct Users;
+
+    impl Resource for Users {
+        type Entity = user::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "user";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::everyone(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Email, &f.emails);
+            cond = any_of(cond, C::Role, &f.roles);
+            cond = equals(cond, C::Locked, &f.locked);
+            cond
+        }
+    }
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
@@ -374,22 +416,35 @@ pub mod users {
         pub roles: Option<Vec<Role>>,
         pub locked: Option<bool>,
     }
-
-    /// Every signed-in user sees the whole directory.
-    pub fn select(_viewer: &Viewer, f: &Filter) -> Select<user::Entity> {
-        let mut cond = Condition::all();
-        cond = any_of(cond, C::Id, &f.ids);
-        cond = any_of(cond, C::Email, &f.emails);
-        cond = any_of(cond, C::Role, &f.roles);
-        cond = equals(cond, C::Locked, &f.locked);
-        user::Entity::find().filter(cond)
-    }
 }
 
 /// Call purposes: an organisation-wide list.
 pub mod call_purposes {
     use super::*;
     use call_purpose::{Column as C, Model};
+
+    /// The call-purpose resource.
+    pub struct CallPurposes;
+
+    impl Resource for CallPurposes {
+        type Entity = call_purpose::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "callPurpose";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::everyone(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Name, &f.names);
+            cond
+        }
+    }
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
@@ -404,50 +459,236 @@ pub mod call_purposes {
         pub ids: Option<Vec<i64>>,
         pub names: Option<Vec<String>>,
     }
+}
 
-    /// Every signed-in user sees the whole list.
-    pub fn select(_viewer: &Viewer, f: &Filter) -> Select<call_purpose::Entity> {
-        let mut cond = Condition::all();
-        cond = any_of(cond, C::Id, &f.ids);
-        cond = any_of(cond, C::Name, &f.names);
-        call_purpose::Entity::find().filter(cond)
+/// Task priorities: an organisation-wide list.
+pub mod task_priorities {
+    use super::*;
+    use task_priority::{Column as C, Model};
+
+    /// The task-priority resource.
+    pub struct TaskPriorities;
+
+    impl Resource for TaskPriorities {
+        type Entity = task_priority::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "taskPriority";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::everyone(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Name, &f.names);
+            cond
+        }
+    }
+
+    sort_keys! { Model;
+        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        Name => "NAME", || col(C::Name), |m| KeyValue::Str(m.name.clone());
+        Weight => "WEIGHT", || col(C::Weight), |m| int(m.weight);
+        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+    pub struct Filter {
+        pub ids: Option<Vec<i64>>,
+        pub names: Option<Vec<String>>,
     }
 }
 
-/// Rows of `E` by id (its single-column primary key), restricted by `visible` (a condition
-/// from [`crate::auth::policy`]), keyed by id. Missing and invisible ids are simply absent.
-pub async fn by_ids<E>(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-    visible: Condition,
-) -> AppResult<std::collections::HashMap<i64, E::Model>>
-where
-    E: EntityTrait,
-{
-    use sea_orm::{Iterable, ModelTrait, PrimaryKeyToColumn};
-    let pk = E::PrimaryKey::iter()
-        .next()
-        .expect("BUG: every entity has a primary key");
-    let pk = pk.into_column();
-    let rows = E::find()
-        .filter(pk.is_in(ids.iter().copied()))
-        .filter(visible)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| match row.get(pk) {
-            sea_orm::Value::BigInt(Some(id)) => Some((id, row)),
-            _ => None,
-        })
-        .collect())
+/// Tasks.
+pub mod tasks {
+    use super::*;
+    use task::{Column as C, Model};
+
+    /// The task resource.
+    pub struct Tasks;
+
+    impl Resource for Tasks {
+        type Entity = task::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "task";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::tasks(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::State, &f.states);
+            cond = any_of(cond, C::Action, &f.actions);
+            cond = equals(cond, C::Completed, &f.completed);
+            cond = within(cond, C::DueAt, &f.due_at);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
+            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
+            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
+            cond = any_of(cond, C::TaskPriorityId, &f.task_priority_ids);
+            cond = any_of(cond, C::OwnerId, &f.owner_ids);
+            cond
+        }
+    }
+
+    sort_keys! { Model;
+        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        State => "STATE", || col(C::State), |m| enum_value(m.state);
+        Action => "ACTION", || col(C::Action), |m| enum_value(m.action);
+        DueAt => "DUE_AT", || coalesced(col(C::DueAt), epoch()), |m| KeyValue::Time(m.due_at.unwrap_or_else(epoch));
+        ScheduledAt => "SCHEDULED_AT", || coalesced(col(C::ScheduledAt), epoch()), |m| KeyValue::Time(m.scheduled_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), epoch()), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+    pub struct Filter {
+        pub ids: Option<Vec<i64>>,
+        pub states: Option<Vec<TaskState>>,
+        pub actions: Option<Vec<TaskAction>>,
+        pub completed: Option<bool>,
+        pub due_at: Option<Range<DateTime<Utc>>>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
+        pub sequence_ids: Option<Vec<i64>>,
+        pub sequence_step_ids: Option<Vec<i64>>,
+        pub task_priority_ids: Option<Vec<i64>>,
+        pub owner_ids: Option<Vec<i64>>,
+    }
 }
 
-/// Task priorities, heaviest first (a short, fixed list: no paging).
-pub async fn task_priorities(db: &impl ConnectionTrait) -> AppResult<Vec<task_priority::Model>> {
-    Ok(task_priority::Entity::find()
-        .order_by_desc(task_priority::Column::Weight)
-        .order_by_asc(task_priority::Column::Id)
-        .all(db)
-        .await?)
+/// Calls.
+pub mod calls {
+    use super::*;
+    use call::{Column as C, Model};
+
+    /// The call resource.
+    pub struct Calls;
+
+    impl Resource for Calls {
+        type Entity = call::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "call";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::calls(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::Direction, &f.directions);
+            cond = any_of(cond, C::Outcome, &f.outcomes);
+            cond = within(cond, C::DialedAt, &f.dialed_at);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
+            cond = any_of(cond, C::CallPurposeId, &f.call_purpose_ids);
+            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
+            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
+            cond = any_of(cond, C::TaskId, &f.task_ids);
+            cond = any_of(cond, C::UserId, &f.user_ids);
+            cond
+        }
+    }
+
+    sort_keys! { Model;
+        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        Direction => "DIRECTION", || col(C::Direction), |m| enum_value(m.direction);
+        DialedAt => "DIALED_AT", || coalesced(col(C::DialedAt), epoch()), |m| KeyValue::Time(m.dialed_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), epoch()), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+    pub struct Filter {
+        pub ids: Option<Vec<i64>>,
+        pub directions: Option<Vec<CallDirection>>,
+        pub outcomes: Option<Vec<CallOutcome>>,
+        pub dialed_at: Option<Range<DateTime<Utc>>>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
+        pub call_purpose_ids: Option<Vec<i64>>,
+        pub sequence_ids: Option<Vec<i64>>,
+        pub sequence_step_ids: Option<Vec<i64>>,
+        pub task_ids: Option<Vec<i64>>,
+        pub user_ids: Option<Vec<i64>>,
+    }
+}
+
+/// Mailings.
+pub mod mailings {
+    use super::*;
+    use mailing::{Column as C, Model};
+
+    /// The mailing resource.
+    pub struct Mailings;
+
+    impl Resource for Mailings {
+        type Entity = mailing::Entity;
+        type Model = Model;
+        type Filter = Filter;
+        type Sort = Sort;
+        const NAME: &'static str = "mailing";
+        fn id(row: &Model) -> i64 {
+            row.id
+        }
+        fn visible(viewer: &Viewer) -> Visible {
+            policy::mailings(viewer)
+        }
+        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+            let mut cond = Condition::all();
+            cond = any_of(cond, C::Id, &f.ids);
+            cond = any_of(cond, C::State, &f.states);
+            cond = within(cond, C::DeliveredAt, &f.delivered_at);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
+            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
+            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
+            cond = any_of(cond, C::SequenceTemplateId, &f.sequence_template_ids);
+            cond = any_of(cond, C::TemplateId, &f.template_ids);
+            cond = any_of(cond, C::TaskId, &f.task_ids);
+            cond = any_of(cond, C::UserId, &f.user_ids);
+            cond
+        }
+    }
+
+    sort_keys! { Model;
+        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        State => "STATE", || col(C::State), |m| enum_value(m.state);
+        DeliveredAt => "DELIVERED_AT", || coalesced(col(C::DeliveredAt), epoch()), |m| KeyValue::Time(m.delivered_at.unwrap_or_else(epoch));
+        OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
+        ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
+        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+    pub struct Filter {
+        pub ids: Option<Vec<i64>>,
+        pub states: Option<Vec<MailingState>>,
+        pub delivered_at: Option<Range<DateTime<Utc>>>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
+        pub sequence_ids: Option<Vec<i64>>,
+        pub sequence_step_ids: Option<Vec<i64>>,
+        pub sequence_template_ids: Option<Vec<i64>>,
+        pub template_ids: Option<Vec<i64>>,
+        pub task_ids: Option<Vec<i64>>,
+        pub user_ids: Option<Vec<i64>>,
+    }
 }

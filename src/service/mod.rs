@@ -9,6 +9,8 @@ pub mod counters;
 pub mod filters;
 pub mod lists;
 pub mod pagination;
+pub mod relations;
+pub mod resource;
 pub mod steps;
 
 /// A change to one field of a partial update: the three states a JSON or GraphQL client can

@@ -74,6 +74,15 @@ pub struct SortKey<M> {
     pub value: fn(&M) -> KeyValue,
 }
 
+/// The sortable attributes of one resource: an enum declared by `sort_keys!`, each variant
+/// with its [`SortKey`].
+pub trait SortField: Copy + std::fmt::Debug + std::hash::Hash + Eq + Send + Sync + 'static {
+    type Model: 'static;
+    /// The primary key, the tiebreak of every ordering.
+    const ID: Self;
+    fn key(self) -> &'static SortKey<Self::Model>;
+}
+
 /// A position in an ordered list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
@@ -143,11 +152,6 @@ impl<M> Ordering<M> {
         }
     }
 
-    /// Rows strictly after `cursor`, as a condition.
-    pub fn after_condition(&self, cursor: &Cursor) -> Condition {
-        self.beyond(cursor, false)
-    }
-
     /// Refuses a cursor made by another ordering; `field` names the argument.
     pub fn check(&self, field: &str, cursor: &Cursor) -> AppResult<()> {
         if cursor.signature != self.signature() || cursor.values.len() != self.keys.len() {
@@ -160,7 +164,7 @@ impl<M> Ordering<M> {
     }
 
     /// Rows strictly after `cursor` in this ordering (`reverse`: strictly before).
-    fn beyond(&self, cursor: &Cursor, reverse: bool) -> Condition {
+    pub fn beyond(&self, cursor: &Cursor, reverse: bool) -> Condition {
         let mut any = Condition::any();
         for i in 0..self.keys.len() {
             let mut all = Condition::all();
@@ -177,23 +181,6 @@ impl<M> Ordering<M> {
             any = any.add(all);
         }
         any
-    }
-
-    /// Orders two rows as this ordering does (for orderings over numeric, date and time keys,
-    /// whose order does not depend on a database collation).
-    pub fn compare(&self, a: &M, b: &M) -> std::cmp::Ordering {
-        for (key, dir) in &self.keys {
-            let ord = (key.value)(a).cmp(&(key.value)(b));
-            let ord = if *dir == Direction::Desc {
-                ord.reverse()
-            } else {
-                ord
-            };
-            if ord != std::cmp::Ordering::Equal {
-                return ord;
-            }
-        }
-        std::cmp::Ordering::Equal
     }
 
     /// Adds this ordering's ORDER BY (`reverse`: every direction flipped).
@@ -256,6 +243,109 @@ pub fn check_size(field: &str, n: Option<i64>, limits: PageLimits) -> AppResult<
     }
 }
 
+/// A checked page request: its size, direction and cursors, validated against an ordering.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// How many rows the page holds at most.
+    pub size: u64,
+    /// `last`/`before`: the page ends at the far end (or at `before`).
+    pub backwards: bool,
+    pub after: Option<Cursor>,
+    pub before: Option<Cursor>,
+}
+
+impl Window {
+    /// Checks sizes and cursors (a cursor from another ordering is refused).
+    pub fn parse<M>(
+        req: &PageRequest,
+        ordering: &Ordering<M>,
+        limits: PageLimits,
+    ) -> AppResult<Self> {
+        let first = check_size("first", req.first, limits)?;
+        let last = check_size("last", req.last, limits)?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::invalid(
+                "last",
+                "pass either first or last, not both",
+            ));
+        }
+        let cursor = |field: &str, text: &Option<String>| -> AppResult<Option<Cursor>> {
+            let Some(text) = text else { return Ok(None) };
+            let cursor = Cursor::decode(field, text)?;
+            ordering.check(field, &cursor)?;
+            Ok(Some(cursor))
+        };
+        let after = cursor("after", &req.after)?;
+        let before = cursor("before", &req.before)?;
+        let backwards = last.is_some();
+        let size = match (first, last) {
+            (_, Some(n)) | (Some(n), None) => n,
+            (None, None) => limits.default as u64,
+        };
+        Ok(Self {
+            size,
+            backwards,
+            after,
+            before,
+        })
+    }
+
+    /// The rows between the cursors.
+    pub fn between<M>(&self, ordering: &Ordering<M>) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(c) = &self.after {
+            cond = cond.add(ordering.beyond(c, false));
+        }
+        if let Some(c) = &self.before {
+            cond = cond.add(ordering.beyond(c, true));
+        }
+        cond
+    }
+
+    /// The cursor on the near side of the page (`after` forwards, `before` backwards): the
+    /// page fact on that side (`hasPreviousPage` forwards, `hasNextPage` backwards) asks
+    /// whether any row lies at or beyond it, with [`Window::behind`].
+    pub fn start(&self) -> Option<&Cursor> {
+        if self.backwards {
+            self.before.as_ref()
+        } else {
+            self.after.as_ref()
+        }
+    }
+
+    /// The rows on the far side of [`Window::start`].
+    pub fn behind<M>(&self, ordering: &Ordering<M>, start: &Cursor) -> Condition {
+        Condition::not(ordering.beyond(start, self.backwards))
+    }
+
+    /// Turns at most `size + 1` rows, fetched in the window's direction (reversed when
+    /// backwards), into a page in the ordering's direction.
+    pub fn page<M>(&self, ordering: &Ordering<M>, mut rows: Vec<M>, behind: bool) -> Page<M> {
+        let more = rows.len() as u64 > self.size;
+        rows.truncate(self.size as usize);
+        if self.backwards {
+            rows.reverse();
+        }
+        let (has_next_page, has_previous_page) = if self.backwards {
+            (behind, more)
+        } else {
+            (more, behind)
+        };
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                let cursor = ordering.cursor_of(&row);
+                (row, cursor)
+            })
+            .collect();
+        Page {
+            rows,
+            has_next_page,
+            has_previous_page,
+        }
+    }
+}
+
 /// Fetches one page of `base` in `ordering`.
 pub async fn fetch<E, M>(
     db: &impl ConnectionTrait,
@@ -269,85 +359,27 @@ where
     E: EntityTrait<Model = M>,
     M: FromQueryResult + Send + Sync,
 {
-    let first = check_size("first", req.first, limits)?;
-    let last = check_size("last", req.last, limits)?;
-    if first.is_some() && last.is_some() {
-        return Err(AppError::invalid(
-            "last",
-            "pass either first or last, not both",
-        ));
-    }
-    let after = req
-        .after
-        .as_deref()
-        .map(|c| Cursor::decode("after", c))
-        .transpose()?;
-    let before = req
-        .before
-        .as_deref()
-        .map(|c| Cursor::decode("before", c))
-        .transpose()?;
-    if let Some(c) = &after {
-        ordering.check("after", c)?;
-    }
-    if let Some(c) = &before {
-        ordering.check("before", c)?;
-    }
-
-    let mut window = base.clone();
-    if let Some(c) = &after {
-        window = window.filter(ordering.beyond(c, false));
-    }
-    if let Some(c) = &before {
-        window = window.filter(ordering.beyond(c, true));
-    }
-
-    let backwards = last.is_some();
-    let size = if backwards {
-        last.unwrap_or(0)
-    } else {
-        first.unwrap_or(limits.default as u64)
-    };
-    let mut rows: Vec<M> = ordering
-        .apply(window, backwards)
-        .limit(size + 1)
+    let window = Window::parse(req, ordering, limits)?;
+    let rows: Vec<M> = ordering
+        .apply(
+            base.clone().filter(window.between(ordering)),
+            window.backwards,
+        )
+        .limit(window.size + 1)
         .all(db)
         .await?;
-    let more = rows.len() as u64 > size;
-    rows.truncate(size as usize);
-    if backwards {
-        rows.reverse();
-    }
-
     // The fact on the far side of the cursor we started from: is there anything there?
-    let opposite = match (backwards, &after, &before) {
-        (false, Some(c), _) | (true, _, Some(c)) if extras.opposite_page_fact => {
-            let behind = base
-                .filter(Condition::not(ordering.beyond(c, backwards)))
+    let behind = match window.start() {
+        Some(c) if extras.opposite_page_fact => {
+            base.filter(window.behind(ordering, c))
                 .limit(1)
                 .count(db)
-                .await?;
-            behind > 0
+                .await?
+                > 0
         }
         _ => false,
     };
-    let (has_next_page, has_previous_page) = if backwards {
-        (opposite, more)
-    } else {
-        (more, opposite)
-    };
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            let cursor = ordering.cursor_of(&row);
-            (row, cursor)
-        })
-        .collect();
-    Ok(Page {
-        rows,
-        has_next_page,
-        has_previous_page,
-    })
+    Ok(window.page(ordering, rows, behind))
 }
 
 /// `COALESCE(col, sentinel)`: the sort expression of a nullable column.

@@ -28,6 +28,8 @@ use crate::auth::policy::{self, SequenceAccess};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::Patch;
+use crate::service::lists::Steps;
+use crate::service::resource;
 use crate::time::now;
 
 /// The longest `taskNote` accepted, in characters.
@@ -97,14 +99,7 @@ pub async fn get(
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<sequence_step::Model> {
-    let mut select = sequence_step::Entity::find_by_id(id);
-    if let Some(visible) = policy::visible_steps_condition(viewer) {
-        select = select.filter(visible);
-    }
-    select
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("sequenceStep", id))
+    resource::get::<Steps>(db, viewer, id).await
 }
 
 /// Creates a step, appending it or inserting it at the requested order.

@@ -1,0 +1,162 @@
+//! The generic resolvers every field of the schema is written with: root lookups and lists
+//! ([`lookup`], [`root_list`]) and relationships ([`to_one`], [`to_one_required`],
+//! [`to_many`]). Each goes through the request's loaders or the service's generic list
+//! functions, so visibility and batching come with it; an object type's resolver only names
+//! the relationship (a static of [`crate::service::relations`]) and wraps the result.
+
+use async_graphql::{Context, ID, Result};
+
+use crate::error::AppError;
+use crate::graphql::connection::{LIMITS, Total, total_from};
+use crate::graphql::context::rc;
+use crate::graphql::error::gql;
+use crate::graphql::loaders::{ChildKey, one};
+use crate::graphql::scalars::parse_id;
+use crate::service::children;
+use crate::service::pagination::{Direction, Extras, Page, PageRequest};
+use crate::service::relations::{ToMany, ToOne};
+use crate::service::resource::{self, ListRequest, Resource};
+
+/// The page arguments of a connection field.
+pub fn page(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageRequest {
+    PageRequest {
+        first: first.map(i64::from),
+        after,
+        last: last.map(i64::from),
+        before,
+    }
+}
+
+/// Whether the client selected `pageInfo` (its far-side fact costs a query).
+fn page_info_selected(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("pageInfo").exists()
+}
+
+/// A root lookup by id (`Query.sequenceStep(id:)`): `None` when the row does not exist or the
+/// viewer cannot see it, which look the same.
+pub async fn lookup<R: Resource, N: From<R::Model>>(
+    ctx: &Context<'_>,
+    name: &'static str,
+    id: &ID,
+) -> Result<Option<N>> {
+    let rc = rc(ctx)?;
+    let id = parse_id("id", id).map_err(gql)?;
+    Ok(one(&*rc.loaders.by_id::<R>(name), id).await?.map(N::from))
+}
+
+/// A root list: one page through the service, and a `totalCount` deferred until selected.
+pub async fn root_list<R: Resource>(
+    ctx: &Context<'_>,
+    filter: R::Filter,
+    order_by: Vec<(R::Sort, Direction)>,
+    page: PageRequest,
+) -> Result<(Page<R::Model>, Total)> {
+    let rc = rc(ctx)?;
+    let req = ListRequest::<R> {
+        filter,
+        order_by,
+        page,
+        limits: LIMITS,
+        extras: Extras {
+            opposite_page_fact: page_info_selected(ctx),
+        },
+    };
+    let result = resource::list::<R>(&rc.db, &rc.viewer, &req)
+        .await
+        .map_err(gql)?;
+    let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
+    let total = Total::new(move || {
+        let (db, filter) = (db.clone(), filter.clone());
+        async move { total_from(resource::count::<R>(&db, &viewer, &filter).await) }
+    });
+    Ok((result, total))
+}
+
+/// A to-one relationship that may be empty: `None` when the key is not set or when the viewer
+/// cannot see the target (the field's description says so).
+pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
+    ctx: &Context<'_>,
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+) -> Result<Option<N>> {
+    let Some(id) = (rel.key)(parent) else {
+        return Ok(None);
+    };
+    let loader = rc(ctx)?.loaders.by_id::<T>(rel.name);
+    Ok(one(&*loader, id).await?.map(N::from))
+}
+
+/// A to-one relationship the schema declares non-null: the foreign key is NOT NULL and the
+/// policy makes the target visible whenever the parent is. A missing target breaks that
+/// invariant and is reported as an internal error, never as a silent null.
+pub async fn to_one_required<P: Resource, T: Resource, N: From<T::Model>>(
+    ctx: &Context<'_>,
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+) -> Result<N> {
+    to_one(ctx, rel, parent).await?.ok_or_else(|| {
+        gql(AppError::Internal(anyhow::anyhow!(
+            "{}: the target of a visible {} {} is missing or hidden",
+            rel.name,
+            P::NAME,
+            P::id(parent)
+        )))
+    })
+}
+
+/// A to-many relationship as a connection: one page from the relationship's page loader and a
+/// deferred count from its count loader; both batch across every parent in the response.
+pub async fn to_many<P: Resource, C: Resource>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+    filter: C::Filter,
+    order_by: Vec<(C::Sort, Direction)>,
+    page: PageRequest,
+) -> Result<(Page<C::Model>, Total)> {
+    let rc = rc(ctx)?;
+    let args = children::args(
+        rel,
+        filter,
+        order_by,
+        &page,
+        LIMITS,
+        page_info_selected(ctx),
+    )
+    .map_err(gql)?;
+    let filter = args.filter.clone();
+    let page = one(&*rc.loaders.pages(rel), ChildKey { parent, args })
+        .await?
+        .unwrap_or(Page {
+            rows: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        });
+    let loaders = rc.loaders.clone();
+    let total = Total::new(move || {
+        let (loaders, filter) = (loaders.clone(), filter.clone());
+        async move {
+            Ok(one(&*loaders.counts(rel), (parent, filter))
+                .await?
+                .unwrap_or(0))
+        }
+    });
+    Ok((page, total))
+}
+
+/// The number of visible children, alone (`Sequence.sequenceStepCount`).
+pub async fn child_count<P: Resource, C: Resource>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+) -> Result<i64> {
+    let loaders = &rc(ctx)?.loaders;
+    Ok(one(&*loaders.counts(rel), (parent, C::Filter::default()))
+        .await?
+        .unwrap_or(0))
+}

@@ -1,0 +1,137 @@
+//! What every listable entity is to the service layer, and the generic functions over it.
+//!
+//! A [`Resource`] names an entity's table, its filter, its sort keys and, above all, its
+//! visibility rule from [`crate::auth::policy`]: the trait has no default for `visible`, so an
+//! entity cannot be listed, loaded by id or reached through a relationship without one. Every
+//! read path of both APIs goes through the functions here (root lists, counts, lookups) or
+//! through [`crate::service::relations`] (to-one and to-many relationships, relationship
+//! filters), and each of them applies `R::visible` in SQL, before paging or counting.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, Select,
+};
+
+use crate::auth::Viewer;
+use crate::auth::policy::Visible;
+use crate::error::{AppError, AppResult};
+use crate::service::pagination::{
+    self, Direction, Extras, Ordering, Page, PageLimits, PageRequest, SortField,
+};
+
+/// One entity as the APIs see it.
+pub trait Resource: Send + Sync + 'static {
+    type Entity: EntityTrait<Model = Self::Model>;
+    type Model: FromQueryResult + Clone + Send + Sync + 'static;
+    /// The list filter (transport-agnostic; adapters convert their wire input into it).
+    type Filter: Clone + Default + Debug + Hash + Eq + Send + Sync + 'static;
+    /// The sortable attributes (declared with `sort_keys!` in [`crate::service::lists`]).
+    type Sort: SortField<Model = Self::Model>;
+
+    /// The resource's name in error messages, as both APIs spell it (`sequenceStep`).
+    const NAME: &'static str;
+
+    /// The primary key of a row.
+    fn id(row: &Self::Model) -> i64;
+    /// Which rows the viewer may see: always a function of [`crate::auth::policy`].
+    fn visible(viewer: &Viewer) -> Visible;
+    /// The filter as a condition on the entity's table. It takes the viewer because a filter
+    /// over a relationship must consider only rows the viewer can see.
+    fn condition(viewer: &Viewer, filter: &Self::Filter) -> Condition;
+
+    /// The primary-key column (every table has a single-column integer key).
+    fn id_column() -> <Self::Entity as EntityTrait>::Column {
+        use sea_orm::{Iterable, PrimaryKeyToColumn};
+        <Self::Entity as EntityTrait>::PrimaryKey::iter()
+            .next()
+            .expect("BUG: every entity has a primary key")
+            .into_column()
+    }
+}
+
+/// A list request: filter, ordering and page.
+#[derive(Debug, Clone)]
+pub struct ListRequest<R: Resource> {
+    pub filter: R::Filter,
+    pub order_by: Vec<(R::Sort, Direction)>,
+    pub page: PageRequest,
+    pub limits: PageLimits,
+    pub extras: Extras,
+}
+
+/// The ordering for a request: the requested keys, then the id.
+pub fn ordering<R: Resource>(order_by: &[(R::Sort, Direction)]) -> Ordering<R::Model> {
+    Ordering::new(
+        order_by.iter().map(|(s, d)| (s.key(), *d)),
+        R::Sort::ID.key(),
+    )
+}
+
+/// Adds the viewer's visibility of `R` to a condition.
+pub fn and_visible<R: Resource>(viewer: &Viewer, cond: Condition) -> Condition {
+    match R::visible(viewer) {
+        Some(visible) => cond.add(visible),
+        None => cond,
+    }
+}
+
+/// The rows of `R` the viewer can see that match the filter.
+pub fn select<R: Resource>(viewer: &Viewer, filter: &R::Filter) -> Select<R::Entity> {
+    R::Entity::find().filter(and_visible::<R>(viewer, R::condition(viewer, filter)))
+}
+
+/// One page of what the viewer can see of the list.
+pub async fn list<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    req: &ListRequest<R>,
+) -> AppResult<Page<R::Model>> {
+    pagination::fetch(
+        db,
+        select::<R>(viewer, &req.filter),
+        &ordering::<R>(&req.order_by),
+        &req.page,
+        req.limits,
+        req.extras,
+    )
+    .await
+}
+
+/// How many rows the viewer can see match the filter (ignoring pages).
+pub async fn count<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &R::Filter,
+) -> AppResult<u64> {
+    Ok(select::<R>(viewer, filter).count(db).await?)
+}
+
+/// The visible rows among `ids`, keyed by id; missing and invisible ids are simply absent.
+pub async fn by_ids<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, R::Model>> {
+    let cond = Condition::all().add(R::id_column().is_in(ids.iter().copied()));
+    let rows = R::Entity::find()
+        .filter(and_visible::<R>(viewer, cond))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
+}
+
+/// One visible row; an invisible row is reported exactly like a missing one (NOT_FOUND).
+pub async fn get<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<R::Model> {
+    by_ids::<R>(db, viewer, &[id])
+        .await?
+        .remove(&id)
+        .ok_or_else(|| AppError::not_found(R::NAME, id))
+}
