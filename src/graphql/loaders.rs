@@ -135,8 +135,11 @@ pub type Dl<T> = DataLoader<T, HashMapCache>;
 pub struct Loaders {
     db: DatabaseConnection,
     viewer: Viewer,
-    registry: Mutex<HashMap<(&'static str, TypeId), Arc<dyn Any + Send + Sync>>>,
+    registry: Mutex<HashMap<(&'static str, TypeId), AnyLoader>>,
 }
+
+/// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by.
+type AnyLoader = Arc<dyn Any + Send + Sync>;
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {

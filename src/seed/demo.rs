@@ -164,6 +164,18 @@ fn build(ids: &mut IdAlloc) -> Dataset {
         ("Webinar recording", "The recording you asked for", max),
         ("Renewal reminder", "Your renewal is coming up", ada),
         ("Partner check-in", "Checking in on our partnership", max),
+        // Mia's own A/B pair for her private "Executive intro": private templates that only a
+        // private sequence uses, so nobody else may see them.
+        (
+            "Executive intro: variant A",
+            "A note for {{first_name}}",
+            mia,
+        ),
+        (
+            "Executive intro: variant B",
+            "{{first_name}}, a short intro",
+            mia,
+        ),
     ];
     for (i, (name, subject, owner)) in templates.iter().enumerate() {
         d.templates.push(template::Model {
@@ -172,7 +184,14 @@ fn build(ids: &mut IdAlloc) -> Dataset {
             subject: Some((*subject).into()),
             body_html: Some(format!("<p>Hi {{{{first_name}}}},</p><p>{subject}</p>")),
             body_text: Some(format!("Hi {{{{first_name}}}},\n\n{subject}")),
-            share_type: ShareType::Shared,
+            // Mia's break-up email is private but used in her shared sequence, so its readers
+            // see it through that use; her "Executive intro" pair is private and used only
+            // there, so nobody else may see it.
+            share_type: if [3, 8, 9].contains(&i) {
+                ShareType::Private
+            } else {
+                ShareType::Shared
+            },
             archived: false,
             archived_at: None,
             track_links: true,
@@ -235,7 +254,7 @@ fn build(ids: &mut IdAlloc) -> Dataset {
             false,
             mia,
             vec![
-                s(ManualEmail, 0, &[0]),
+                s(ManualEmail, 0, &[8, 9]),
                 Step {
                     note: Some("Reference the intro email."),
                     ..s(Call, DAY, &[])
@@ -408,6 +427,13 @@ fn build(ids: &mut IdAlloc) -> Dataset {
             }
             d.steps.push(st);
 
+            // Tasks get their ids first: manual emails and calls are made from the step's
+            // first task.
+            let first_task = (plan.step_type != AutoEmail).then_some(ids.task);
+            // In Mia's private "Executive intro", Max was handed the pending task and made one
+            // of the calls: rows of a sequence he cannot see that are still his own.
+            let guest = (si == 1).then_some(max);
+
             let mut variant_ids = Vec::new();
             for &ti in plan.templates {
                 let id = ids.sequence_template;
@@ -435,6 +461,7 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                         sequence_step_id: step_id,
                         sequence_template_id: variant,
                         template_id,
+                        task_id: first_task.filter(|_| plan.step_type == ManualEmail),
                         user_id: Some(owner),
                     };
                     let id = ids.mailing;
@@ -475,7 +502,7 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                         sequence_id: Some(seq_id),
                         sequence_step_id: Some(step_id),
                         task_priority_id: Some(priority(if j == 0 { 0 } else { 2 })),
-                        owner_id: Some(owner),
+                        owner_id: Some(if done { owner } else { guest.unwrap_or(owner) }),
                         creator_id: Some(owner),
                         completer_id: done.then_some(owner),
                         created_at: at,
@@ -533,8 +560,12 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                         call_purpose_id: Some(purpose(j as i64)),
                         sequence_id: Some(seq_id),
                         sequence_step_id: Some(step_id),
-                        task_id: None,
-                        user_id: Some(owner),
+                        task_id: first_task,
+                        user_id: Some(if answered {
+                            owner
+                        } else {
+                            guest.unwrap_or(owner)
+                        }),
                         created_at: dialed,
                         updated_at: dialed,
                     });

@@ -294,6 +294,8 @@ pub struct MailingOrigin {
     pub sequence_step_id: i64,
     pub sequence_template_id: Option<i64>,
     pub template_id: Option<i64>,
+    /// The task the mailing was sent for (manual emails are sent from a task).
+    pub task_id: Option<i64>,
     pub user_id: Option<i64>,
 }
 
@@ -348,7 +350,7 @@ pub fn mailing_in_state(
         sequence_step_id: Some(origin.sequence_step_id),
         sequence_template_id: origin.sequence_template_id,
         template_id: origin.template_id,
-        task_id: None,
+        task_id: origin.task_id,
         user_id: origin.user_id,
         created_at: at,
         updated_at: at,

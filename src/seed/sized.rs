@@ -311,6 +311,7 @@ fn build_sequence(
                 sequence_step_id: step_id,
                 sequence_template_id: variant,
                 template_id,
+                task_id: None,
                 user_id: Some(owner),
             };
             let opted_out = rng.chance(5);

@@ -17,3 +17,4 @@ mod server;
 mod steps;
 mod support;
 mod tokens;
+mod visibility;
