@@ -82,6 +82,11 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     n.saturating_mul(child).saturating_add(1)
 }
 
+/// A connection type built from a service page (implemented by `connection!`).
+pub trait FromPage<M> {
+    fn from_page(page: Page<M>, total: Total) -> Self;
+}
+
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
         #[doc = concat!("An edge in a connection of ", $what, ".")]
@@ -116,6 +121,18 @@ macro_rules! connection {
                     page_info,
                     total,
                 }
+            }
+        }
+
+        impl<M> $crate::graphql::connection::FromPage<M> for $conn
+        where
+            $node: From<M>,
+        {
+            fn from_page(
+                page: $crate::service::pagination::Page<M>,
+                total: $crate::graphql::connection::Total,
+            ) -> Self {
+                Self::new(page, |m| <$node as From<M>>::from(m), total)
             }
         }
 

@@ -1,14 +1,13 @@
 //! Input types: filters, orderings and mutation inputs, each converted into the service
 //! layer's own types (so validation lives in one place).
 
-use async_graphql::{Enum, ID, InputObject, MaybeUndefined};
+use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
-use crate::graphql::scalars::{self, Date, OrderDirection, parse_id, parse_ids};
+use crate::graphql::scalars::{self, Date, parse_id, parse_ids};
 use crate::service::Patch;
 use crate::service::filters::Range;
-use crate::service::lists;
 use crate::service::pagination::Direction;
 use crate::service::steps::{NewStep, StepChanges};
 
@@ -41,16 +40,16 @@ pub struct DateRange {
 #[derive(InputObject, Clone, Debug)]
 pub struct DateTimeRange {
     /// The earliest instant included.
-    pub min: Option<DateTime<Utc>>,
+    pub min: Option<scalars::DateTime>,
     /// The latest instant included.
-    pub max: Option<DateTime<Utc>>,
+    pub max: Option<scalars::DateTime>,
 }
 
-fn int_range(field: &str, r: Option<IntRange>) -> Result<Option<Range<i32>>, AppError> {
+pub(crate) fn int_range(field: &str, r: Option<IntRange>) -> Result<Option<Range<i32>>, AppError> {
     r.map(|r| range(field, r.min, r.max)).transpose()
 }
 
-fn date_range(
+pub(crate) fn date_range(
     field: &str,
     r: Option<DateRange>,
 ) -> Result<Option<Range<chrono::NaiveDate>>, AppError> {
@@ -58,11 +57,12 @@ fn date_range(
         .transpose()
 }
 
-fn time_range(
+pub(crate) fn time_range(
     field: &str,
     r: Option<DateTimeRange>,
 ) -> Result<Option<Range<DateTime<Utc>>>, AppError> {
-    r.map(|r| range(field, r.min, r.max)).transpose()
+    r.map(|r| range(field, r.min.map(|t| t.0), r.max.map(|t| t.0)))
+        .transpose()
 }
 
 fn range<T: PartialOrd>(field: &str, min: Option<T>, max: Option<T>) -> Result<Range<T>, AppError> {
@@ -74,140 +74,32 @@ fn range<T: PartialOrd>(field: &str, min: Option<T>, max: Option<T>) -> Result<R
     Ok(Range { min, max })
 }
 
-fn ids(field: &str, f: Option<IdFilter>) -> Result<Option<Vec<i64>>, AppError> {
+pub(crate) fn ids(field: &str, f: Option<IdFilter>) -> Result<Option<Vec<i64>>, AppError> {
     f.map(|f| parse_ids(field, &f.id)).transpose()
 }
 
-fn id_list(field: &str, v: Option<Vec<ID>>) -> Result<Option<Vec<i64>>, AppError> {
+pub(crate) fn id_list(field: &str, v: Option<Vec<ID>>) -> Result<Option<Vec<i64>>, AppError> {
     v.map(|v| parse_ids(field, &v)).transpose()
 }
 
-/// Filters a step by its sequence (the attributes the seed allows: id, enabledAt, name).
-#[derive(InputObject, Clone, Debug)]
-pub struct SequenceRefFilter {
-    /// Any of these sequence ids.
-    pub id: Option<Vec<ID>>,
-    /// Sequences enabled within this range.
-    pub enabled_at: Option<DateTimeRange>,
-    /// Any of these exact names.
-    pub name: Option<Vec<String>>,
+/// A filter input of the schema: converted (and checked) into its resource's service filter.
+pub trait FilterInput: Default {
+    type Service;
+    fn into_service(self) -> Result<Self::Service, AppError>;
 }
 
-/// Filters sequence templates by any of their filterable attributes.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct SequenceTemplateFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Sent as a reply, or as a new thread.
-    pub is_reply: Option<bool>,
-    /// Active or not.
-    pub enabled: Option<bool>,
-    /// Enabled within this range.
-    pub enabled_at: Option<DateTimeRange>,
-    /// Created within this range.
-    pub created_at: Option<DateTimeRange>,
-    /// Updated within this range.
-    pub updated_at: Option<DateTimeRange>,
-    /// Using any of these templates.
-    pub template: Option<IdFilter>,
-    /// Created by any of these users.
-    pub creator: Option<IdFilter>,
+/// An ordering input of the schema: one key of a resource's ordering.
+pub trait OrderInput: Sized {
+    type Sort;
+    fn to_service(list: &Option<Vec<Self>>) -> Vec<(Self::Sort, Direction)>;
 }
 
-impl SequenceTemplateFilter {
-    pub fn into_service(self) -> Result<lists::sequence_templates::Filter, AppError> {
-        Ok(lists::sequence_templates::Filter {
-            ids: id_list("sequenceTemplates.id", self.id)?,
-            is_reply: self.is_reply,
-            enabled: self.enabled,
-            enabled_at: time_range("sequenceTemplates.enabledAt", self.enabled_at)?,
-            created_at: time_range("sequenceTemplates.createdAt", self.created_at)?,
-            updated_at: time_range("sequenceTemplates.updatedAt", self.updated_at)?,
-            template_ids: ids("sequenceTemplates.template.id", self.template)?,
-            creator_ids: ids("sequenceTemplates.creator.id", self.creator)?,
-        })
-    }
-}
-
-/// Filters steps. A list matches any of its values (OR); the fields all apply (AND); ranges
-/// include both ends. (Mailings cannot be used as a filter, as in Outreach.)
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct SequenceStepFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Any of these step types.
-    pub step_type: Option<Vec<scalars::StepType>>,
-    /// Order within this range.
-    pub order: Option<IntRange>,
-    /// Interval (seconds) within this range.
-    pub interval: Option<IntRange>,
-    /// Date within this range.
-    pub date: Option<DateRange>,
-    /// Autoskip delay (seconds) within this range.
-    pub task_autoskip_delay: Option<IntRange>,
-    /// Created within this range.
-    pub created_at: Option<DateTimeRange>,
-    /// Updated within this range.
-    pub updated_at: Option<DateTimeRange>,
-    /// By the step's sequence: id, enabledAt or name.
-    pub sequence: Option<SequenceRefFilter>,
-    /// Steps having at least one sequence template matching this filter.
-    pub sequence_templates: Option<SequenceTemplateFilter>,
-    /// By call purpose id.
-    pub call_purpose: Option<IdFilter>,
-    /// Steps having at least one of these calls.
-    pub calls: Option<IdFilter>,
-    /// By creator id.
-    pub creator: Option<IdFilter>,
-    /// By task priority id.
-    pub task_priority: Option<IdFilter>,
-    /// Steps having at least one of these tasks.
-    pub tasks: Option<IdFilter>,
-    /// By updater id.
-    pub updater: Option<IdFilter>,
-}
-
-impl SequenceStepFilter {
-    pub fn into_service(self) -> Result<lists::steps::Filter, AppError> {
-        Ok(lists::steps::Filter {
-            ids: id_list("filter.id", self.id)?,
-            step_types: self
-                .step_type
-                .map(|v| v.into_iter().map(Into::into).collect()),
-            order: int_range("filter.order", self.order)?,
-            interval: int_range("filter.interval", self.interval)?,
-            date: date_range("filter.date", self.date)?,
-            task_autoskip_delay: int_range("filter.taskAutoskipDelay", self.task_autoskip_delay)?,
-            created_at: time_range("filter.createdAt", self.created_at)?,
-            updated_at: time_range("filter.updatedAt", self.updated_at)?,
-            sequence: self
-                .sequence
-                .map(|s| -> Result<_, AppError> {
-                    Ok(lists::steps::SequenceRef {
-                        ids: id_list("filter.sequence.id", s.id)?,
-                        enabled_at: time_range("filter.sequence.enabledAt", s.enabled_at)?,
-                        names: s.name,
-                    })
-                })
-                .transpose()?,
-            sequence_templates: self
-                .sequence_templates
-                .map(|f| f.into_service())
-                .transpose()?,
-            call_purpose_ids: ids("filter.callPurpose.id", self.call_purpose)?,
-            call_ids: ids("filter.calls.id", self.calls)?,
-            creator_ids: ids("filter.creator.id", self.creator)?,
-            task_priority_ids: ids("filter.taskPriority.id", self.task_priority)?,
-            task_ids: ids("filter.tasks.id", self.tasks)?,
-            updater_ids: ids("filter.updater.id", self.updater)?,
-        })
-    }
-}
-
+/// Declares an ordering input: the enum of sortable fields (mapped onto the service's `Sort`)
+/// and the `{ field, direction }` input.
 macro_rules! order_input {
     ($(#[$doc:meta])* $input:ident, $field:ident, $sort:path { $( $(#[$vdoc:meta])* $variant:ident ),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
         pub enum $field { $( $(#[$vdoc])* $variant ),* }
 
         impl From<$field> for $sort {
@@ -218,175 +110,24 @@ macro_rules! order_input {
 
         /// One key of an ordering; later keys break ties of earlier ones, and the id always
         /// breaks the last tie.
-        #[derive(InputObject, Clone, Copy, Debug)]
+        #[derive(async_graphql::InputObject, Clone, Copy, Debug)]
         pub struct $input {
             /// The attribute to sort by.
             pub field: $field,
             /// The direction, ascending by default.
             #[graphql(default)]
-            pub direction: OrderDirection,
+            pub direction: $crate::graphql::scalars::OrderDirection,
         }
 
-        impl $input {
-            pub fn to_service(list: &Option<Vec<$input>>) -> Vec<($sort, Direction)> {
+        impl $crate::graphql::inputs::OrderInput for $input {
+            type Sort = $sort;
+            fn to_service(list: &Option<Vec<$input>>) -> Vec<($sort, $crate::service::pagination::Direction)> {
                 list.iter().flatten().map(|o| (o.field.into(), o.direction.into())).collect()
             }
         }
     };
 }
-
-order_input!(
-    /// The attributes steps can be sorted by.
-    SequenceStepOrder, SequenceStepOrderField, lists::steps::Sort {
-        Id, Order,
-        /// By the number in the display name ("Step #2" before "Step #10"), like ORDER.
-        DisplayName,
-        StepType, Interval, Date, TaskNote, TaskAutoskipDelay, CreatedAt, UpdatedAt,
-        BounceCount, ClickCount, DeliverCount, FailureCount, NegativeReplyCount, NeutralReplyCount,
-        OpenCount, OptOutCount, PositiveReplyCount, ReplyCount, ScheduleCount,
-    }
-);
-order_input!(
-    /// The attributes sequences can be sorted by.
-    SequenceOrder, SequenceOrderField, lists::sequences::Sort {
-        Id, Name, CreatedAt, UpdatedAt, EnabledAt, LastUsedAt,
-    }
-);
-order_input!(
-    /// The attributes templates can be sorted by.
-    TemplateOrder, TemplateOrderField, lists::templates::Sort { Id, Name, CreatedAt, UpdatedAt }
-);
-order_input!(
-    /// The attributes users can be sorted by.
-    UserOrder, UserOrderField, lists::users::Sort { Id, Email, FirstName, LastName, CreatedAt, UpdatedAt }
-);
-order_input!(
-    /// The attributes call purposes can be sorted by.
-    CallPurposeOrder, CallPurposeOrderField, lists::call_purposes::Sort { Id, Name, Order, CreatedAt, UpdatedAt }
-);
-
-/// Filters sequences.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct SequenceFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Any of these exact names.
-    pub name: Option<Vec<String>>,
-    /// Any of these sequence types.
-    pub sequence_type: Option<Vec<scalars::SequenceType>>,
-    /// Any of these share types.
-    pub share_type: Option<Vec<scalars::ShareType>>,
-    /// Enabled or not.
-    pub enabled: Option<bool>,
-    /// Locked (archived) or not.
-    pub locked: Option<bool>,
-    /// Enabled within this range.
-    pub enabled_at: Option<DateTimeRange>,
-    /// Created within this range.
-    pub created_at: Option<DateTimeRange>,
-    /// Updated within this range.
-    pub updated_at: Option<DateTimeRange>,
-    /// Owned by any of these users.
-    pub owner: Option<IdFilter>,
-}
-
-impl SequenceFilter {
-    pub fn into_service(self) -> Result<lists::sequences::Filter, AppError> {
-        Ok(lists::sequences::Filter {
-            ids: id_list("filter.id", self.id)?,
-            names: self.name,
-            sequence_types: self
-                .sequence_type
-                .map(|v| v.into_iter().map(Into::into).collect()),
-            share_types: self
-                .share_type
-                .map(|v| v.into_iter().map(Into::into).collect()),
-            enabled: self.enabled,
-            locked: self.locked,
-            enabled_at: time_range("filter.enabledAt", self.enabled_at)?,
-            created_at: time_range("filter.createdAt", self.created_at)?,
-            updated_at: time_range("filter.updatedAt", self.updated_at)?,
-            owner_ids: ids("filter.owner.id", self.owner)?,
-        })
-    }
-}
-
-/// Filters templates.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct TemplateFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Any of these exact names.
-    pub name: Option<Vec<String>>,
-    /// Any of these share types.
-    pub share_type: Option<Vec<scalars::ShareType>>,
-    /// Archived or not.
-    pub archived: Option<bool>,
-    /// Owned by any of these users.
-    pub owner: Option<IdFilter>,
-    /// Created within this range.
-    pub created_at: Option<DateTimeRange>,
-    /// Updated within this range.
-    pub updated_at: Option<DateTimeRange>,
-}
-
-impl TemplateFilter {
-    pub fn into_service(self) -> Result<lists::templates::Filter, AppError> {
-        Ok(lists::templates::Filter {
-            ids: id_list("filter.id", self.id)?,
-            names: self.name,
-            share_types: self
-                .share_type
-                .map(|v| v.into_iter().map(Into::into).collect()),
-            archived: self.archived,
-            owner_ids: ids("filter.owner.id", self.owner)?,
-            created_at: time_range("filter.createdAt", self.created_at)?,
-            updated_at: time_range("filter.updatedAt", self.updated_at)?,
-        })
-    }
-}
-
-/// Filters users.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct UserFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Any of these email addresses.
-    pub email: Option<Vec<String>>,
-    /// Any of these roles.
-    pub role: Option<Vec<scalars::Role>>,
-    /// Deactivated or not.
-    pub locked: Option<bool>,
-}
-
-impl UserFilter {
-    pub fn into_service(self) -> Result<lists::users::Filter, AppError> {
-        Ok(lists::users::Filter {
-            ids: id_list("filter.id", self.id)?,
-            emails: self.email,
-            roles: self.role.map(|v| v.into_iter().map(Into::into).collect()),
-            locked: self.locked,
-        })
-    }
-}
-
-/// Filters call purposes.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct CallPurposeFilter {
-    /// Any of these ids.
-    pub id: Option<Vec<ID>>,
-    /// Any of these exact names.
-    pub name: Option<Vec<String>>,
-}
-
-impl CallPurposeFilter {
-    pub fn into_service(self) -> Result<lists::call_purposes::Filter, AppError> {
-        Ok(lists::call_purposes::Filter {
-            ids: id_list("filter.id", self.id)?,
-            names: self.name,
-        })
-    }
-}
+pub(crate) use order_input;
 
 /// A new step. Without `order` it is appended; with `order` it is inserted there and later
 /// steps move down.
@@ -455,7 +196,7 @@ pub struct UpdateSequenceStepInput {
     pub task_priority_id: MaybeUndefined<ID>,
     /// The `updatedAt` you last read. If the step has changed since, the update fails with
     /// CONFLICT and changes nothing (protection against lost updates).
-    pub expected_updated_at: Option<DateTime<Utc>>,
+    pub expected_updated_at: Option<scalars::DateTime>,
 }
 
 fn patch<T, U>(
@@ -480,7 +221,7 @@ impl UpdateSequenceStepInput {
             task_autoskip_delay: patch(self.task_autoskip_delay, Ok)?,
             call_purpose_id: patch(self.call_purpose_id, |i| parse_id("callPurposeId", &i))?,
             task_priority_id: patch(self.task_priority_id, |i| parse_id("taskPriorityId", &i))?,
-            expected_updated_at: self.expected_updated_at,
+            expected_updated_at: self.expected_updated_at.map(|t| t.0),
         })
     }
 }

@@ -57,11 +57,17 @@ impl Mutation {
         #[graphql(
             desc = "The `updatedAt` you last read; if the step changed since, nothing is deleted and the error is CONFLICT."
         )]
-        expected_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+        expected_updated_at: Option<crate::graphql::scalars::DateTime>,
     ) -> Result<ID> {
         let rc = rc(ctx)?;
         let step_id = parse_id("id", &step).map_err(gql)?;
-        let deleted = steps::delete(&rc.db, &rc.viewer, step_id, expected_updated_at).await;
+        let deleted = steps::delete(
+            &rc.db,
+            &rc.viewer,
+            step_id,
+            expected_updated_at.map(|t| t.0),
+        )
+        .await;
         Ok(id(deleted.map_err(gql)?))
     }
 }

@@ -1,22 +1,14 @@
-//! The root query fields.
+//! The root query fields: for every entity a lookup by id and a connection, plus `viewer`.
+//! Each is one call of a generic resolver of [`crate::graphql::resolve`].
 
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::context::rc;
 use crate::graphql::error::gql;
-use crate::graphql::inputs::{
-    CallPurposeFilter, CallPurposeOrder, SequenceFilter, SequenceOrder, SequenceStepFilter,
-    SequenceStepOrder, TemplateFilter, TemplateOrder, UserFilter, UserOrder,
-};
 use crate::graphql::loaders::one;
-use crate::graphql::resolve::{lookup, page, root_list};
-use crate::graphql::types::{
-    CallPurpose, CallPurposeConnection, Sequence, SequenceConnection, SequenceStep,
-    SequenceStepConnection, TaskPriority, Template, TemplateConnection, User, UserConnection,
-};
+use crate::graphql::resolve::{lookup, page, root_connection};
+use crate::graphql::types::*;
 use crate::service::lists;
-use crate::service::pagination::{Extras, PageRequest};
-use crate::service::resource::{self, ListRequest};
 
 #[derive(Default)]
 pub struct Query;
@@ -40,18 +32,20 @@ impl Query {
     async fn sequence_step(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The step's id.")] id: ID,
+        #[graphql(desc = "The sequence step's id.")] id: ID,
     ) -> Result<Option<SequenceStep>> {
-        lookup::<lists::Steps, SequenceStep>(ctx, "Query.sequenceStep", &id).await
+        lookup::<lists::Steps, _>(ctx, "Query.sequenceStep", &id).await
     }
 
-    /// Sequence steps you can see, filtered, ordered and paginated (keyset cursors).
+    /// The sequence steps you can see, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn sequence_steps(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only steps matching this filter.")] filter: Option<SequenceStepFilter>,
+        #[graphql(desc = "Only sequence steps matching this filter.")] filter: Option<
+            SequenceStepFilter,
+        >,
         #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
         order_by: Option<Vec<SequenceStepOrder>>,
         #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
@@ -59,14 +53,8 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceStepConnection> {
-        let (page, total) = root_list::<lists::Steps>(
-            ctx,
-            filter.unwrap_or_default().into_service().map_err(gql)?,
-            SequenceStepOrder::to_service(&order_by),
-            page(first, after, last, before),
-        )
-        .await?;
-        Ok(SequenceStepConnection::new(page, SequenceStep, total))
+        let page = page(first, after, last, before);
+        root_connection::<lists::Steps, _, _, _>(ctx, filter, order_by, page).await
     }
 
     /// A sequence by id; null when it does not exist or is not visible to you.
@@ -75,10 +63,10 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "The sequence's id.")] id: ID,
     ) -> Result<Option<Sequence>> {
-        lookup::<lists::Sequences, Sequence>(ctx, "Query.sequence", &id).await
+        lookup::<lists::Sequences, _>(ctx, "Query.sequence", &id).await
     }
 
-    /// Sequences you can see, filtered, ordered and paginated.
+    /// The sequences you can see, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn sequences(
@@ -92,26 +80,49 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<SequenceConnection> {
-        let (page, total) = root_list::<lists::Sequences>(
-            ctx,
-            filter.unwrap_or_default().into_service().map_err(gql)?,
-            SequenceOrder::to_service(&order_by),
-            page(first, after, last, before),
-        )
-        .await?;
-        Ok(SequenceConnection::new(page, Sequence, total))
+        let page = page(first, after, last, before);
+        root_connection::<lists::Sequences, _, _, _>(ctx, filter, order_by, page).await
     }
 
-    /// A template by id; null when it does not exist or is not shared with you.
+    /// A sequence template by id; null when it does not exist or is not visible to you.
+    async fn sequence_template(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The sequence template's id.")] id: ID,
+    ) -> Result<Option<SequenceTemplate>> {
+        lookup::<lists::SequenceTemplates, _>(ctx, "Query.sequenceTemplate", &id).await
+    }
+
+    /// The sequence templates (uses of templates by steps) you can see, filtered, ordered and paginated (keyset cursors).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn sequence_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequence templates matching this filter.")] filter: Option<
+            SequenceTemplateFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceTemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceTemplateConnection> {
+        let page = page(first, after, last, before);
+        root_connection::<lists::SequenceTemplates, _, _, _>(ctx, filter, order_by, page).await
+    }
+
+    /// A template by id; null when it does not exist or is not visible to you.
     async fn template(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The template's id.")] id: ID,
     ) -> Result<Option<Template>> {
-        lookup::<lists::Templates, Template>(ctx, "Query.template", &id).await
+        lookup::<lists::Templates, _>(ctx, "Query.template", &id).await
     }
 
-    /// Templates you can see, filtered, ordered and paginated.
+    /// The templates you can see, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn templates(
@@ -125,26 +136,20 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<TemplateConnection> {
-        let (page, total) = root_list::<lists::Templates>(
-            ctx,
-            filter.unwrap_or_default().into_service().map_err(gql)?,
-            TemplateOrder::to_service(&order_by),
-            page(first, after, last, before),
-        )
-        .await?;
-        Ok(TemplateConnection::new(page, Template, total))
+        let page = page(first, after, last, before);
+        root_connection::<lists::Templates, _, _, _>(ctx, filter, order_by, page).await
     }
 
-    /// A user by id.
+    /// A user by id; null when it does not exist.
     async fn user(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The user's id.")] id: ID,
     ) -> Result<Option<User>> {
-        lookup::<lists::Users, User>(ctx, "Query.user", &id).await
+        lookup::<lists::Users, _>(ctx, "Query.user", &id).await
     }
 
-    /// The organisation's users, filtered, ordered and paginated.
+    /// The the organisation's users, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn users(
@@ -158,17 +163,101 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<UserConnection> {
-        let (page, total) = root_list::<lists::Users>(
-            ctx,
-            filter.unwrap_or_default().into_service().map_err(gql)?,
-            UserOrder::to_service(&order_by),
-            page(first, after, last, before),
-        )
-        .await?;
-        Ok(UserConnection::new(page, User, total))
+        let page = page(first, after, last, before);
+        root_connection::<lists::Users, _, _, _>(ctx, filter, order_by, page).await
     }
 
-    /// The organisation's call purposes, ordered and paginated.
+    /// A task by id; null when it does not exist or is not visible to you.
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's id.")] id: ID,
+    ) -> Result<Option<Task>> {
+        lookup::<lists::Tasks, _>(ctx, "Query.task", &id).await
+    }
+
+    /// The tasks you can see, filtered, ordered and paginated (keyset cursors).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only tasks matching this filter.")] filter: Option<TaskFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TaskOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TaskConnection> {
+        let page = page(first, after, last, before);
+        root_connection::<lists::Tasks, _, _, _>(ctx, filter, order_by, page).await
+    }
+
+    /// A call by id; null when it does not exist or is not visible to you.
+    async fn call(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The call's id.")] id: ID,
+    ) -> Result<Option<Call>> {
+        lookup::<lists::Calls, _>(ctx, "Query.call", &id).await
+    }
+
+    /// The calls you can see, filtered, ordered and paginated (keyset cursors).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only calls matching this filter.")] filter: Option<CallFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<CallOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<CallConnection> {
+        let page = page(first, after, last, before);
+        root_connection::<lists::Calls, _, _, _>(ctx, filter, order_by, page).await
+    }
+
+    /// A mailing by id; null when it does not exist or is not visible to you.
+    async fn mailing(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mailing's id.")] id: ID,
+    ) -> Result<Option<Mailing>> {
+        lookup::<lists::Mailings, _>(ctx, "Query.mailing", &id).await
+    }
+
+    /// The mailings you can see, filtered, ordered and paginated (keyset cursors).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn mailings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only mailings matching this filter.")] filter: Option<MailingFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<MailingOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<MailingConnection> {
+        let page = page(first, after, last, before);
+        root_connection::<lists::Mailings, _, _, _>(ctx, filter, order_by, page).await
+    }
+
+    /// A call purpose by id; null when it does not exist.
+    async fn call_purpose(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The call purpose's id.")] id: ID,
+    ) -> Result<Option<CallPurpose>> {
+        lookup::<lists::CallPurposes, _>(ctx, "Query.callPurpose", &id).await
+    }
+
+    /// The the organisation's call purposes, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn call_purposes(
@@ -184,40 +273,36 @@ impl Query {
         #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
     ) -> Result<CallPurposeConnection> {
-        let (page, total) = root_list::<lists::CallPurposes>(
-            ctx,
-            filter.unwrap_or_default().into_service().map_err(gql)?,
-            CallPurposeOrder::to_service(&order_by),
-            page(first, after, last, before),
-        )
-        .await?;
-        Ok(CallPurposeConnection::new(page, CallPurpose, total))
+        let page = page(first, after, last, before);
+        root_connection::<lists::CallPurposes, _, _, _>(ctx, filter, order_by, page).await
     }
 
-    /// The organisation's task priorities, heaviest first.
-    async fn task_priorities(&self, ctx: &Context<'_>) -> Result<Vec<TaskPriority>> {
-        let rc = rc(ctx)?;
-        let heaviest_first = vec![(
-            lists::task_priorities::Sort::Weight,
-            crate::service::pagination::Direction::Desc,
-        )];
-        let req = ListRequest::<lists::TaskPriorities> {
-            filter: Default::default(),
-            order_by: heaviest_first,
-            page: PageRequest::default(),
-            limits: crate::service::pagination::PageLimits {
-                default: 1000,
-                max: 1000,
-            },
-            extras: Extras::default(),
-        };
-        let page = resource::list(&rc.db, &rc.viewer, &req)
-            .await
-            .map_err(gql)?;
-        Ok(page
-            .rows
-            .into_iter()
-            .map(|(m, _)| TaskPriority(m))
-            .collect())
+    /// A task priority by id; null when it does not exist.
+    async fn task_priority(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task priority's id.")] id: ID,
+    ) -> Result<Option<TaskPriority>> {
+        lookup::<lists::TaskPriorities, _>(ctx, "Query.taskPriority", &id).await
+    }
+
+    /// The the organisation's task priorities, filtered, ordered and paginated (keyset cursors).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn task_priorities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only task priorities matching this filter.")] filter: Option<
+            TaskPriorityFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TaskPriorityOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TaskPriorityConnection> {
+        let page = page(first, after, last, before);
+        root_connection::<lists::TaskPriorities, _, _, _>(ctx, filter, order_by, page).await
     }
 }

@@ -7,9 +7,10 @@
 use async_graphql::{Context, ID, Result};
 
 use crate::error::AppError;
-use crate::graphql::connection::{LIMITS, Total, total_from};
+use crate::graphql::connection::{FromPage, LIMITS, Total, total_from};
 use crate::graphql::context::rc;
 use crate::graphql::error::gql;
+use crate::graphql::inputs::{FilterInput, OrderInput};
 use crate::graphql::loaders::{ChildKey, one};
 use crate::graphql::scalars::parse_id;
 use crate::service::children;
@@ -159,4 +160,44 @@ pub async fn child_count<P: Resource, C: Resource>(
     Ok(one(&*loaders.counts(rel), (parent, C::Filter::default()))
         .await?
         .unwrap_or(0))
+}
+
+/// A root connection field (`Query.tasks(filter:, orderBy:, first:, ...)`).
+pub async fn root_connection<R, F, O, Conn>(
+    ctx: &Context<'_>,
+    filter: Option<F>,
+    order_by: Option<Vec<O>>,
+    page: PageRequest,
+) -> Result<Conn>
+where
+    R: Resource,
+    F: FilterInput<Service = R::Filter>,
+    O: OrderInput<Sort = R::Sort>,
+    Conn: FromPage<R::Model>,
+{
+    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+    let (page, total) = root_list::<R>(ctx, filter, O::to_service(&order_by), page).await?;
+    Ok(Conn::from_page(page, total))
+}
+
+/// A nested connection field (`SequenceStep.tasks(filter:, orderBy:, first:, ...)`): the
+/// same arguments as the root list of its entity, over one relationship's children.
+pub async fn nested_connection<P, C, F, O, Conn>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+    filter: Option<F>,
+    order_by: Option<Vec<O>>,
+    page: PageRequest,
+) -> Result<Conn>
+where
+    P: Resource,
+    C: Resource,
+    F: FilterInput<Service = C::Filter>,
+    O: OrderInput<Sort = C::Sort>,
+    Conn: FromPage<C::Model>,
+{
+    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+    let (page, total) = to_many(ctx, rel, parent, filter, O::to_service(&order_by), page).await?;
+    Ok(Conn::from_page(page, total))
 }

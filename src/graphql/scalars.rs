@@ -82,6 +82,90 @@ remote_enum!(
     CallOutcome = "enums::CallOutcome" { Answered, NotAnswered }
 );
 
+/// An enum whose values the reference documents but the database stores as free strings (the
+/// columns predate a check constraint): each variant with its stored spelling. A stored value
+/// outside the documented set is answered as null and logged, never guessed.
+macro_rules! stored_string_enum {
+    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $stored:literal ),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $( $(#[$vdoc])* $variant ),* }
+
+        impl $name {
+            /// The variant stored as `value`, if it is one of the documented values.
+            pub fn from_stored(value: &str) -> Option<Self> {
+                let found = match value { $( $stored => Some(Self::$variant), )* _ => None };
+                if found.is_none() {
+                    tracing::warn!(
+                        value,
+                        "stored {} outside the documented values",
+                        stringify!($name)
+                    );
+                }
+                found
+            }
+        }
+    };
+}
+
+stored_string_enum!(
+    /// What a call did to the prospect's place in the sequence.
+    CallSequenceAction {
+        /// Move on to the next step.
+        Advance = "Advance",
+        /// Finish the sequence.
+        Finish = "Finish",
+        /// Finish the sequence: no reply.
+        FinishNoReply = "Finish - No Reply",
+        /// Finish the sequence: the prospect replied.
+        FinishReplied = "Finish - Replied",
+    }
+);
+stored_string_enum!(
+    /// How a call was placed.
+    UserCallType {
+        /// Through a bridge (the user's own phone is called first).
+        Bridge = "bridge",
+        /// Over voice over IP.
+        Voip = "voip",
+    }
+);
+stored_string_enum!(
+    /// Why a task exists.
+    TaskType {
+        /// A follow-up the user set for themselves.
+        FollowUp = "follow_up",
+        /// Created by hand (every task created through the API).
+        Manual = "manual",
+        /// Follow up on a mailing without a reply.
+        NoReply = "no_reply",
+        /// Follow up on an opened sequence mailing.
+        SequenceOpen = "sequence_open",
+        /// Follow up on a clicked sequence mailing.
+        SequenceClick = "sequence_click",
+        /// A call step of a sequence.
+        SequenceStepCall = "sequence_step_call",
+        /// A manual email step of a sequence.
+        SequenceStepEmail = "sequence_step_email",
+        /// A LinkedIn step: interact with a post.
+        SequenceStepLinkedinInteractWithPost = "sequence_step_linkedin_interact_with_post",
+        /// A LinkedIn step of another kind.
+        SequenceStepLinkedinOther = "sequence_step_linkedin_other",
+        /// A LinkedIn step: send a connection request.
+        SequenceStepLinkedinSendConnectionRequest = "sequence_step_linkedin_send_connection_request",
+        /// A LinkedIn step: send a message.
+        SequenceStepLinkedinSendMessage = "sequence_step_linkedin_send_message",
+        /// A LinkedIn step: view the profile.
+        SequenceStepLinkedinViewProfile = "sequence_step_linkedin_view_profile",
+        /// An SMS step of a sequence.
+        SequenceStepSms = "sequence_step_sms",
+        /// A task step of a sequence.
+        SequenceStepTask = "sequence_step_task",
+        /// A general touch point.
+        Touch = "touch",
+    }
+);
+
 /// Sort direction.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum OrderDirection {
@@ -121,6 +205,34 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An instant, as an RFC 3339 date-time string in UTC with up to microsecond precision
+/// (`2026-11-28T09:30:00Z`, `2026-11-28T09:30:00.123456Z`). Input may carry any offset; it is
+/// converted to UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+
+/// An instant, as an RFC 3339 date-time string in UTC (`2026-11-28T09:30:00Z`); input may
+/// carry any offset and is converted to UTC.
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| DateTime(t.with_timezone(&chrono::Utc)))
+                .map_err(|_| {
+                    InputValueError::custom(format!(
+                        "{s:?} is not an RFC 3339 date-time like 2026-11-28T09:30:00Z"
+                    ))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
     }
 }
 

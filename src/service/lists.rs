@@ -227,8 +227,12 @@ pub mod sequence_templates {
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
+        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), epoch()), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
+        ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
+        ReplyCount => "REPLY_COUNT", || col(C::ReplyCount), |m| int(m.reply_count);
     }
 
     /// Any filterable attribute of a sequence template.
@@ -242,6 +246,7 @@ pub mod sequence_templates {
         pub updated_at: Option<Range<DateTime<Utc>>>,
         pub template_ids: Option<Vec<i64>>,
         pub creator_ids: Option<Vec<i64>>,
+        pub sequence_step_ids: Option<Vec<i64>>,
     }
 
     pub fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
@@ -254,6 +259,7 @@ pub mod sequence_templates {
         cond = within(cond, C::UpdatedAt, &f.updated_at);
         cond = any_of(cond, C::TemplateId, &f.template_ids);
         cond = any_of(cond, C::CreatorId, &f.creator_ids);
+        cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
         cond
     }
 }

@@ -18,6 +18,14 @@ use entity::{
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
+use call::Column as CallCol;
+use mailing::Column as MailCol;
+use sequence::Column as SeqCol;
+use sequence_step::Column as StepCol;
+use sequence_template::Column as StCol;
+use task::Column as TaskCol;
+use template::Column as TplCol;
+
 use crate::auth::Viewer;
 use crate::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
@@ -107,7 +115,6 @@ type Rel1<P, T> = ToOne<P, T>;
 type RelN<P, C> = ToMany<P, C>;
 
 // --- SequenceStep --------------------------------------------------------------------------
-use sequence_step::Column as StepCol;
 pub static STEP_SEQUENCE: Rel1<Steps, Sequences> = ToOne::new(
     "SequenceStep.sequence",
     StepCol::SequenceId,
@@ -159,7 +166,6 @@ pub static STEP_MAILINGS: RelN<Steps, Mailings> = ToMany::new(
 );
 
 // --- Sequence ------------------------------------------------------------------------------
-use sequence::Column as SeqCol;
 pub static SEQUENCE_OWNER: Rel1<Sequences, Users> =
     ToOne::new("Sequence.owner", SeqCol::OwnerId, |m: &sequence::Model| {
         Some(m.owner_id)
@@ -188,9 +194,26 @@ pub static SEQUENCE_STEP_COUNT: RelN<Sequences, Steps> = ToMany::new(
     |m: &sequence_step::Model| Some(m.sequence_id),
     &[],
 );
+pub static SEQUENCE_TASKS: RelN<Sequences, Tasks> = ToMany::new(
+    "Sequence.tasks",
+    TaskCol::SequenceId,
+    |m: &task::Model| m.sequence_id,
+    &[],
+);
+pub static SEQUENCE_CALLS: RelN<Sequences, Calls> = ToMany::new(
+    "Sequence.calls",
+    CallCol::SequenceId,
+    |m: &call::Model| m.sequence_id,
+    &[],
+);
+pub static SEQUENCE_MAILINGS: RelN<Sequences, Mailings> = ToMany::new(
+    "Sequence.mailings",
+    MailCol::SequenceId,
+    |m: &mailing::Model| m.sequence_id,
+    &[],
+);
 
 // --- SequenceTemplate ----------------------------------------------------------------------
-use sequence_template::Column as StCol;
 pub static SEQUENCE_TEMPLATE_STEP: Rel1<SequenceTemplates, Steps> = ToOne::new(
     "SequenceTemplate.sequenceStep",
     StCol::SequenceStepId,
@@ -219,7 +242,6 @@ pub static SEQUENCE_TEMPLATE_MAILINGS: RelN<SequenceTemplates, Mailings> = ToMan
 );
 
 // --- Template ------------------------------------------------------------------------------
-use template::Column as TplCol;
 pub static TEMPLATE_OWNER: Rel1<Templates, Users> =
     ToOne::new("Template.owner", TplCol::OwnerId, |m: &template::Model| {
         m.owner_id
@@ -240,6 +262,12 @@ pub static TEMPLATE_SEQUENCE_TEMPLATES: RelN<Templates, SequenceTemplates> = ToM
     |m: &sequence_template::Model| Some(m.template_id),
     &[],
 );
+pub static TEMPLATE_MAILINGS: RelN<Templates, Mailings> = ToMany::new(
+    "Template.mailings",
+    MailCol::TemplateId,
+    |m: &mailing::Model| m.template_id,
+    &[],
+);
 
 // --- User ----------------------------------------------------------------------------------
 pub static USER_OWNED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
@@ -248,9 +276,26 @@ pub static USER_OWNED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
     |m: &sequence::Model| Some(m.owner_id),
     &[],
 );
+pub static USER_OWNED_TASKS: RelN<Users, Tasks> = ToMany::new(
+    "User.ownedTasks",
+    TaskCol::OwnerId,
+    |m: &task::Model| m.owner_id,
+    &[],
+);
+pub static USER_CALLS: RelN<Users, Calls> = ToMany::new(
+    "User.calls",
+    CallCol::UserId,
+    |m: &call::Model| m.user_id,
+    &[],
+);
+pub static USER_MAILINGS: RelN<Users, Mailings> = ToMany::new(
+    "User.mailings",
+    MailCol::UserId,
+    |m: &mailing::Model| m.user_id,
+    &[],
+);
 
 // --- Task ----------------------------------------------------------------------------------
-use task::Column as TaskCol;
 pub static TASK_SEQUENCE: Rel1<Tasks, Sequences> =
     ToOne::new("Task.sequence", TaskCol::SequenceId, |m: &task::Model| {
         m.sequence_id
@@ -275,9 +320,20 @@ pub static TASK_COMPLETER: Rel1<Tasks, Users> =
     ToOne::new("Task.completer", TaskCol::CompleterId, |m: &task::Model| {
         m.completer_id
     });
+pub static TASK_CALLS: RelN<Tasks, Calls> = ToMany::new(
+    "Task.calls",
+    CallCol::TaskId,
+    |m: &call::Model| m.task_id,
+    &[],
+);
+pub static TASK_MAILINGS: RelN<Tasks, Mailings> = ToMany::new(
+    "Task.mailings",
+    MailCol::TaskId,
+    |m: &mailing::Model| m.task_id,
+    &[],
+);
 
 // --- Call ----------------------------------------------------------------------------------
-use call::Column as CallCol;
 pub static CALL_CALL_PURPOSE: Rel1<Calls, CallPurposes> = ToOne::new(
     "Call.callPurpose",
     CallCol::CallPurposeId,
@@ -298,7 +354,6 @@ pub static CALL_USER: Rel1<Calls, Users> =
     ToOne::new("Call.user", CallCol::UserId, |m: &call::Model| m.user_id);
 
 // --- Mailing -------------------------------------------------------------------------------
-use mailing::Column as MailCol;
 pub static MAILING_SEQUENCE: Rel1<Mailings, Sequences> = ToOne::new(
     "Mailing.sequence",
     MailCol::SequenceId,
@@ -338,5 +393,25 @@ pub static CALL_PURPOSE_CALLS: RelN<CallPurposes, Calls> = ToMany::new(
     "CallPurpose.calls",
     CallCol::CallPurposeId,
     |m: &call::Model| m.call_purpose_id,
+    &[],
+);
+pub static CALL_PURPOSE_STEPS: RelN<CallPurposes, Steps> = ToMany::new(
+    "CallPurpose.sequenceSteps",
+    StepCol::CallPurposeId,
+    |m: &sequence_step::Model| m.call_purpose_id,
+    &[],
+);
+
+// --- TaskPriority --------------------------------------------------------------------------
+pub static TASK_PRIORITY_STEPS: RelN<TaskPriorities, Steps> = ToMany::new(
+    "TaskPriority.sequenceSteps",
+    StepCol::TaskPriorityId,
+    |m: &sequence_step::Model| m.task_priority_id,
+    &[],
+);
+pub static TASK_PRIORITY_TASKS: RelN<TaskPriorities, Tasks> = ToMany::new(
+    "TaskPriority.tasks",
+    TaskCol::TaskPriorityId,
+    |m: &task::Model| m.task_priority_id,
     &[],
 );

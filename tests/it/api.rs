@@ -98,16 +98,16 @@ async fn a_step_shows_every_attribute_and_relationship() {
     );
     // The viewer and the reference lists.
     let res = s
-        .gql(&token, "{ viewer { email role name } taskPriorities { name } callPurposes(orderBy: [{field: ORDER}]) { totalCount nodes { name } } users { totalCount } templates(first: 2) { nodes { name } } sequences(filter: {locked: true}) { nodes { name canWriteSteps } } }", json!({}))
+        .gql(&token, "{ viewer { email role name } taskPriorities(orderBy: [{field: WEIGHT, direction: DESC}]) { nodes { name } } callPurposes(orderBy: [{field: ORDER}]) { totalCount nodes { name } } users { totalCount } templates(first: 2) { nodes { name } } sequences(filter: {locked: true}) { nodes { name canWrite } } }", json!({}))
         .await;
     let data = res.data();
     assert_eq!(data["viewer"]["role"], "MEMBER");
     assert_eq!(data["viewer"]["name"], "Mia Member");
-    assert_eq!(data["taskPriorities"][0]["name"], "High");
+    assert_eq!(data["taskPriorities"]["nodes"][0]["name"], "High");
     assert_eq!(data["callPurposes"]["totalCount"], 4);
     assert_eq!(data["callPurposes"]["nodes"][0]["name"], "Initial Contact");
     assert_eq!(data["users"]["totalCount"], 4);
-    assert_eq!(data["sequences"]["nodes"][0]["canWriteSteps"], false);
+    assert_eq!(data["sequences"]["nodes"][0]["canWrite"], false);
     s.finish().await;
 }
 

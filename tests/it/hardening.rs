@@ -49,7 +49,7 @@ async fn transport_rules() {
         .unwrap();
     assert_eq!(res.status(), 405);
     // Batches: a small one runs, an oversized one is refused.
-    let two = json!([{ "query": "{ viewer { id } }" }, { "query": "{ taskPriorities { id } }" }]);
+    let two = json!([{ "query": "{ viewer { id } }" }, { "query": "{ taskPriorities { nodes { id } } }" }]);
     let res = TestServer::read(
         s.http
             .post(&url)
