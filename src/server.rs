@@ -202,7 +202,7 @@ pub async fn serve(
     let mut state = AppState::new(db, limits);
     state.cors_origins = cors_origins;
     if demo_data {
-        state.graphiql_token = prepare_demo(&state.db).await?;
+        state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }
     let listener = TcpListener::bind(listen)
         .await
@@ -216,16 +216,28 @@ pub async fn serve(
     Ok(())
 }
 
-/// Loads the demo data into an empty database and prints one fresh token per role. Returns
-/// the member's token, to pre-fill in GraphiQL.
-async fn prepare_demo(db: &DatabaseConnection) -> anyhow::Result<Option<String>> {
-    if user::Entity::find().count(db).await? > 0 {
-        println!("the database already has data; --demo loads nothing and creates no tokens");
+/// Loads the demo data into an empty database, then prints one fresh token per role, on every
+/// start: only token hashes are stored, so the way to hand a newcomer working tokens again is
+/// to issue new ones (labelled `demo`; `stepgraph token list` shows them). Returns the member's
+/// token to pre-fill in GraphiQL, unless the server listens beyond this machine: a page
+/// anyone on the network can open must not hand out a live token.
+async fn prepare_demo(
+    db: &DatabaseConnection,
+    listen: SocketAddr,
+) -> anyhow::Result<Option<String>> {
+    if user::Entity::find().count(db).await? == 0 {
+        let counts = demo::load(db).await?;
+        println!("loaded demo data: {counts}");
+    } else if demo::is_loaded(db).await? {
+        println!("the demo data is already loaded");
+    } else {
+        println!(
+            "the database holds other data: --demo loads nothing and issues no tokens \
+             (create one with `stepgraph token create --user EMAIL`)"
+        );
         return Ok(None);
     }
-    let counts = demo::load(db).await?;
-    println!("loaded demo data: {counts}");
-    println!("one token per role (each shown once):");
+    println!("one fresh token per role (each shown once):");
     let mut prefill = None;
     for (email, role) in demo::DEMO_USERS {
         let issued = tokens::create(db, email, Some("demo".into())).await?;
@@ -238,5 +250,13 @@ async fn prepare_demo(db: &DatabaseConnection) -> anyhow::Result<Option<String>>
             prefill = Some(issued.token);
         }
     }
-    Ok(prefill)
+    if listen.ip().is_loopback() {
+        Ok(prefill)
+    } else {
+        println!(
+            "GraphiQL is not pre-filled with a token: {} is reachable from other machines",
+            listen.ip()
+        );
+        Ok(None)
+    }
 }

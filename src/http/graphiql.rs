@@ -1,9 +1,11 @@
 //! The GraphiQL playground page and its assets.
 //!
-//! The JavaScript and CSS are embedded at build time when `graphiql/fetch-assets.sh` has run
-//! (see build.rs), so the page works with no internet access; otherwise it loads the same
-//! pinned versions from a CDN. The page is public: it holds no data, and every query it sends
-//! carries the token typed into its header editor.
+//! The JavaScript and CSS are embedded at build time (see build.rs: from `graphiql/vendor/`
+//! or fetched from the npm registry, checked against pinned hashes), so the page works with
+//! no internet access. A build without them loads the same pinned versions from a CDN, with
+//! `integrity` attributes so the browser runs nothing else. The page is public: it holds no
+//! data, and every query it sends carries the token in its header editor (pre-filled only by
+//! `serve --demo` on a loopback address).
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -39,9 +41,25 @@ fn js_string(s: &str) -> String {
         .replace("</", "<\\/")
 }
 
+/// The `integrity` and `crossorigin` attributes of a CDN asset (nothing when served locally).
+fn integrity(sri: &str) -> String {
+    if offline() {
+        String::new()
+    } else {
+        format!(r#" integrity="{sri}" crossorigin="anonymous""#)
+    }
+}
+
 /// `GET /graphiql`.
 pub async fn page(State(state): State<AppState>) -> Html<String> {
     let [css, react, react_dom, graphiql] = if offline() { LOCAL } else { CDN };
+    let [css_sri, react_sri, react_dom_sri, graphiql_sri] = [
+        assets::GRAPHIQL_CSS_SRI,
+        assets::REACT_JS_SRI,
+        assets::REACT_DOM_JS_SRI,
+        assets::GRAPHIQL_JS_SRI,
+    ]
+    .map(integrity);
     let headers = match &state.graphiql_token {
         Some(token) => format!("{{\n  \"Authorization\": \"Bearer {token}\"\n}}"),
         None => {
@@ -56,14 +74,14 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>stepgraph GraphiQL</title>
-<link rel="stylesheet" href="{css}">
+<link rel="stylesheet" href="{css}"{css_sri}>
 <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
 </head>
 <body>
 <div id="graphiql">Loading GraphiQL…</div>
-<script src="{react}"></script>
-<script src="{react_dom}"></script>
-<script src="{graphiql}"></script>
+<script src="{react}"{react_sri}></script>
+<script src="{react_dom}"{react_dom_sri}></script>
+<script src="{graphiql}"{graphiql_sri}></script>
 <script>
 const fetcher = GraphiQL.createFetcher({{ url: "/graphql" }});
 const root = ReactDOM.createRoot(document.getElementById("graphiql"));

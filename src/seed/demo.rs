@@ -59,6 +59,17 @@ where
     .await
 }
 
+/// Whether the database holds the demo data (its users are all there).
+pub async fn is_loaded<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let emails = DEMO_USERS.map(|(email, _)| email);
+    let found = user::Entity::find()
+        .filter(user::Column::Email.is_in(emails))
+        .count(db)
+        .await?;
+    Ok(found == DEMO_USERS.len() as u64)
+}
+
 struct Step {
     step_type: StepType,
     interval: Option<i32>,

@@ -121,13 +121,35 @@ fn migrate_seed_token_and_schema_commands() {
     assert!(!cli.ok(&["migrate", "status"]).contains("pending"));
 }
 
-#[test]
-fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
-    let cli = Cli::new();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
+/// One HTTP/1.1 request to a local port; the whole response as text.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
     };
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// What one `serve --demo` run showed: its standard output and the GraphiQL page, and whether
+/// the token pre-filled in that page answered a GraphQL query.
+struct DemoRun {
+    stdout: String,
+    page: String,
+    prefilled_token_works: bool,
+}
+
+/// Starts `serve --demo` on `host`, reads GraphiQL, tries its token, then stops the server
+/// with SIGTERM and checks it exits cleanly.
+fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
         .args([
             "--database-url",
@@ -137,30 +159,47 @@ fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
             "serve",
             "--demo",
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            &format!("{host}:{port}"),
         ])
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for readiness.
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            if buf.starts_with("HTTP/1.1 200") {
-                ready = true;
-                break;
-            }
+    let ready = (0..200).any(|_| {
+        let up = http(
+            port,
+            "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .starts_with("HTTP/1.1 200");
+        if !up {
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        up
+    });
     assert!(ready, "the server became ready");
+    let page = http(
+        port,
+        "GET /graphiql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let prefilled_token_works = match page.split("Bearer ").nth(1) {
+        Some(rest) if rest.starts_with("sgt_") => {
+            let token: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let body = r#"{"query":"{ viewer { email } }"}"#;
+            let res = http(
+                port,
+                &format!(
+                    "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+            );
+            res.starts_with("HTTP/1.1 200") && res.contains("mia.member@example.com")
+        }
+        _ => false,
+    };
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -176,12 +215,54 @@ fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    DemoRun {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        page,
+        prefilled_token_works,
+    }
+}
+
+#[test]
+fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
+    let cli = Cli::new();
+    let first = serve_demo(&cli, "127.0.0.1");
     for role in ["admin", "member", "viewer"] {
         assert!(
-            stdout.contains(&format!("  {role}")),
-            "a token per role: {stdout}"
+            first.stdout.contains(&format!("  {role}")),
+            "a token per role: {}",
+            first.stdout
         );
     }
-    assert!(stdout.contains("Authorization: Bearer sgt_") && stdout.contains("/graphiql"));
+    assert!(
+        first.stdout.contains("Authorization: Bearer sgt_") && first.stdout.contains("/graphiql")
+    );
+    assert!(first.stdout.contains("loaded demo data"));
+    assert!(
+        first.prefilled_token_works,
+        "GraphiQL is pre-filled with a working token"
+    );
+
+    // A second start on the same database: the data stays, fresh tokens are printed again and
+    // GraphiQL is pre-filled with one that works.
+    let second = serve_demo(&cli, "127.0.0.1");
+    assert!(
+        second.stdout.contains("already loaded"),
+        "{}",
+        second.stdout
+    );
+    assert!(second.stdout.contains("Authorization: Bearer sgt_"));
+    assert!(
+        second.prefilled_token_works,
+        "the second start's token works too"
+    );
+
+    // Listening beyond loopback: tokens are printed, but the page carries none.
+    let open = serve_demo(&cli, "0.0.0.0");
+    assert!(open.stdout.contains("Authorization: Bearer sgt_"));
+    assert!(open.page.starts_with("HTTP/1.1 200"));
+    assert!(
+        !open.page.contains("sgt_"),
+        "no token in a page others can open"
+    );
+    assert!(!open.prefilled_token_works);
 }

@@ -184,6 +184,15 @@ async fn public_pages() {
         let js = get("/graphiql/assets/graphiql.min.js").await.unwrap();
         assert_eq!(js.status(), 200);
         assert!(js.bytes().await.unwrap().len() > 100_000);
+    } else {
+        // Built without the assets (no npm): every outside file must carry its pinned hash.
+        let tags = html.matches("unpkg.com").count();
+        assert_eq!(tags, 4, "{html}");
+        assert_eq!(
+            html.matches(r#"integrity="sha384-"#).count(),
+            tags,
+            "every CDN asset is pinned by its hash: {html}"
+        );
     }
     assert_eq!(
         get("/graphiql/assets/../../etc/passwd")
