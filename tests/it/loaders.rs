@@ -9,6 +9,13 @@ use crate::support::TestDb;
 /// A list of steps selecting every relationship, two levels deep (shared with the benchmark).
 pub const TWO_LEVELS: &str = include_str!("../../bench/two_levels.graphql");
 
+/// Nested connections with `last`, `orderBy` and `filter`.
+const NESTED_ARGS: &str = r#"query($n: Int) { sequenceSteps(first: $n) { nodes { id
+    mailings(last: 2, orderBy: [{field: DELIVERED_AT, direction: DESC}], filter: {state: [DELIVERED, OPENED, REPLIED, BOUNCED]}) {
+        totalCount pageInfo { hasPreviousPage } nodes { id state } }
+    tasks(last: 1, orderBy: [{field: DUE_AT}], filter: {completed: false}) { nodes { id owner { id } } }
+} } }"#;
+
 #[tokio::test]
 async fn statement_count_does_not_depend_on_page_size() {
     let t = TestDb::new().await;
@@ -72,5 +79,28 @@ async fn statement_count_does_not_depend_on_page_size() {
         2 + 7 + 6 + 7 + 18,
         "one statement per relationship per level"
     );
+
+    // Nested connections with the full argument set (`last`, `orderBy`, `filter`) batch the
+    // same way: one statement per relationship per level, whatever the arguments.
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        let res = s.gql(&token, NESTED_ARGS, json!({ "n": n })).await;
+        let nodes = res.data()["sequenceSteps"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert!(nodes.iter().all(|s| {
+            let m = s["mailings"]["nodes"].as_array().unwrap();
+            m.len() <= 2 && s["mailings"]["totalCount"].as_i64().unwrap() >= m.len() as i64
+        }));
+        assert!(
+            nodes
+                .iter()
+                .any(|s| s["mailings"]["nodes"].as_array().unwrap().len() == 2),
+            "the filter keeps some mailings"
+        );
+        counts.push(res.statements.expect("x-sql-statements header"));
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    // The list; mailings page and count; tasks page and their owners.
+    assert_eq!(counts[0], 1 + 2 + 2, "{counts:?}");
     s.finish().await;
 }

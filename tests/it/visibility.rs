@@ -6,7 +6,7 @@
 //! without touching this file. What a viewer must never receive is written out here from the
 //! SPEC's table, independently of `auth::policy`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use entity::enums::{Role, ShareType};
 use entity::{call, mailing, sequence, sequence_step, sequence_template, task, template, user};
