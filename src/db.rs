@@ -5,13 +5,33 @@
 //! the pool gets more than one connection (sea-orm would default SQLite to one, serialising
 //! every reader behind every writer).
 
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
 };
+
+/// The backend this process talks to: one database URL per process (see [`connect`]).
+static BACKEND: OnceLock<DbBackend> = OnceLock::new();
+
+/// A timestamp as a bound parameter of a condition (a range filter, a cursor, a sort
+/// sentinel).
+///
+/// Why not `Value::from(t)`: the MySQL driver binds a `DateTime<Utc>` as a TIMESTAMP, whose
+/// range is 1970-01-01 00:00:01 to 2038-01-19, and MariaDB turns anything outside it (the
+/// epoch, a filter up to 2040) into the zero date, so comparisons silently go wrong. Our MySQL
+/// columns are `DATETIME(6)` holding UTC, so there the parameter is a naive UTC DATETIME.
+pub fn timestamp_param(t: DateTime<Utc>) -> Value {
+    match BACKEND.get() {
+        Some(DbBackend::MySql) => Value::from(t.naive_utc()),
+        _ => Value::from(t),
+    }
+}
 
 /// Pool settings; the defaults suit a small server and the test suite.
 #[derive(Debug, Clone)]
@@ -45,6 +65,15 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         )));
     }
     let url = url.replacen("mariadb://", "mysql://", 1);
+    let backend = if sqlite {
+        DbBackend::Sqlite
+    } else if url.starts_with("mysql://") {
+        DbBackend::MySql
+    } else {
+        DbBackend::Postgres
+    };
+    // The first connection decides; a process serves one database.
+    let _ = BACKEND.set(backend);
     let mut opts = ConnectOptions::new(url);
     opts.max_connections(config.max_connections)
         .min_connections(0)

@@ -13,15 +13,39 @@ pub struct Range<T> {
     pub max: Option<T>,
 }
 
-impl<T: Into<Value> + Clone> Range<T> {
+/// A value compared with a column in SQL (timestamps need care on MySQL, see
+/// [`crate::db::timestamp_param`]).
+pub trait Param: Clone {
+    fn param(self) -> Value;
+}
+
+impl Param for i32 {
+    fn param(self) -> Value {
+        self.into()
+    }
+}
+
+impl Param for chrono::NaiveDate {
+    fn param(self) -> Value {
+        self.into()
+    }
+}
+
+impl Param for chrono::DateTime<chrono::Utc> {
+    fn param(self) -> Value {
+        crate::db::timestamp_param(self)
+    }
+}
+
+impl<T: Param> Range<T> {
     /// `min <= col <= max` on a column.
     pub fn on(&self, col: impl ColumnTrait) -> Condition {
         let mut cond = Condition::all();
         if let Some(min) = &self.min {
-            cond = cond.add(col.gte(min.clone()));
+            cond = cond.add(col.gte(min.clone().param()));
         }
         if let Some(max) = &self.max {
-            cond = cond.add(col.lte(max.clone()));
+            cond = cond.add(col.lte(max.clone().param()));
         }
         cond
     }
@@ -40,7 +64,7 @@ pub fn any_of<V: Into<Value> + Clone>(
 }
 
 /// Adds a range condition when the range is given.
-pub fn within<T: Into<Value> + Clone>(
+pub fn within<T: Param>(
     cond: Condition,
     col: impl ColumnTrait,
     range: &Option<Range<T>>,

@@ -17,6 +17,7 @@ use sea_orm::{ActiveEnum, ColumnTrait};
 
 use crate::auth::Viewer;
 use crate::auth::policy::{self, Visible};
+use crate::db::timestamp_param;
 use crate::service::filters::{Range, any_of, equals, within};
 use crate::service::pagination::{KeyValue, SortField, SortKey, coalesced};
 use crate::service::relations as rel;
@@ -227,7 +228,7 @@ pub mod sequence_templates {
 
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), epoch()), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
+        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
         OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
@@ -305,8 +306,8 @@ pub mod sequences {
         Name => "NAME", || col(C::Name), |m| KeyValue::Str(m.name.clone());
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
-        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), epoch()), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
-        LastUsedAt => "LAST_USED_AT", || coalesced(col(C::LastUsedAt), epoch()), |m| KeyValue::Time(m.last_used_at.unwrap_or_else(epoch));
+        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
+        LastUsedAt => "LAST_USED_AT", || coalesced(col(C::LastUsedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.last_used_at.unwrap_or_else(epoch));
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -551,9 +552,9 @@ pub mod tasks {
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
         State => "STATE", || col(C::State), |m| enum_value(m.state);
         Action => "ACTION", || col(C::Action), |m| enum_value(m.action);
-        DueAt => "DUE_AT", || coalesced(col(C::DueAt), epoch()), |m| KeyValue::Time(m.due_at.unwrap_or_else(epoch));
-        ScheduledAt => "SCHEDULED_AT", || coalesced(col(C::ScheduledAt), epoch()), |m| KeyValue::Time(m.scheduled_at.unwrap_or_else(epoch));
-        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), epoch()), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        DueAt => "DUE_AT", || coalesced(col(C::DueAt), timestamp_param(epoch())), |m| KeyValue::Time(m.due_at.unwrap_or_else(epoch));
+        ScheduledAt => "SCHEDULED_AT", || coalesced(col(C::ScheduledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.scheduled_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
@@ -614,8 +615,8 @@ pub mod calls {
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
         Direction => "DIRECTION", || col(C::Direction), |m| enum_value(m.direction);
-        DialedAt => "DIALED_AT", || coalesced(col(C::DialedAt), epoch()), |m| KeyValue::Time(m.dialed_at.unwrap_or_else(epoch));
-        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), epoch()), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        DialedAt => "DIALED_AT", || coalesced(col(C::DialedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.dialed_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
@@ -676,7 +677,7 @@ pub mod mailings {
     sort_keys! { Model;
         Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
         State => "STATE", || col(C::State), |m| enum_value(m.state);
-        DeliveredAt => "DELIVERED_AT", || coalesced(col(C::DeliveredAt), epoch()), |m| KeyValue::Time(m.delivered_at.unwrap_or_else(epoch));
+        DeliveredAt => "DELIVERED_AT", || coalesced(col(C::DeliveredAt), timestamp_param(epoch())), |m| KeyValue::Time(m.delivered_at.unwrap_or_else(epoch));
         OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
         ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);

@@ -60,7 +60,7 @@ impl KeyValue {
             KeyValue::Int(v) => Value::from(*v),
             KeyValue::Str(v) => Value::from(v.clone()),
             KeyValue::Date(v) => Value::from(*v),
-            KeyValue::Time(v) => Value::from(*v),
+            KeyValue::Time(v) => crate::db::timestamp_param(*v),
             KeyValue::Bool(v) => Value::from(*v),
         }
     }

@@ -1,6 +1,7 @@
 // Opens GraphiQL in headless Chromium against a running stepgraph (started with --demo, so
 // the page comes with a member's token in its Headers editor), with every request to any
-// host but the server refused, runs the default query and checks the result is shown.
+// host but the server refused: runs the default query and checks the result is shown, types a
+// nested `last:` query and checks its pages, and browses the docs explorer (introspection).
 //
 // Usage: STEPGRAPH_URL=http://127.0.0.1:PORT node graphiql.test.mjs
 // Prints "N passed, N failed" and exits non-zero on failure.
@@ -72,6 +73,68 @@ try {
   const text = await resultText();
   check("the query runs with the token and its result is shown", text.includes("Mia Member") && text.includes("Step #"), text.slice(0, 300));
   check("no error is shown", !text.includes("UNAUTHENTICATED") && !text.includes("\"errors\""), text.slice(0, 300));
+
+  // A nested connection paged from the end, typed into the editor as a user would paste it.
+  const nested = `query LastSteps {
+  sequences(first: 3, orderBy: [{ field: NAME }]) {
+    nodes {
+      name
+      sequenceSteps(last: 2, orderBy: [{ field: ORDER, direction: ASC }]) {
+        totalCount
+        pageInfo { hasPreviousPage }
+        nodes { order displayName }
+      }
+    }
+  }
+}`;
+  await page.locator(".graphiql-query-editor .CodeMirror-code").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(nested);
+  // GraphiQL picks up the new operation name on a short debounce.
+  await page.waitForTimeout(500);
+  await run.click();
+  await page.waitForFunction(
+    () => {
+      const cm = document.querySelector(".graphiql-response .CodeMirror");
+      return Boolean(cm && cm.CodeMirror && cm.CodeMirror.getValue().includes("hasPreviousPage"));
+    },
+    null,
+    { timeout: 20000 },
+  );
+  const nestedText = await resultText();
+  let nestedOk = false;
+  try {
+    const body = JSON.parse(nestedText);
+    const seqs = body.data.sequences.nodes;
+    nestedOk = !body.errors && seqs.length > 0 && seqs.every((s) => {
+      const c = s.sequenceSteps;
+      const orders = c.nodes.map((n) => n.order);
+      // The last two steps, in ascending order, and the page knows what lies before it.
+      return orders.length === Math.min(2, c.totalCount)
+        && orders.every((o, i) => o === c.totalCount - orders.length + 1 + i)
+        && c.pageInfo.hasPreviousPage === (c.totalCount > 2);
+    });
+  } catch (e) {
+    nestedOk = false;
+  }
+  check("a nested last: page runs and shows each sequence's last steps", nestedOk, nestedText.slice(0, 400));
+
+  // The documentation explorer is built from introspection: open it and browse to Query.
+  await page.locator('button[aria-label="Show Documentation Explorer"]').click();
+  const explorer = page.locator(".graphiql-doc-explorer");
+  await explorer.waitFor({ state: "visible", timeout: 20000 });
+  await explorer.getByText("Query", { exact: true }).first().click();
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector(".graphiql-doc-explorer");
+      return Boolean(el && el.innerText.includes("sequenceTemplates") && el.innerText.includes("taskPriorities"));
+    },
+    null,
+    { timeout: 20000 },
+  ).catch(() => {});
+  const docs = await explorer.innerText();
+  check("the docs explorer lists the root fields", docs.includes("sequenceTemplates") && docs.includes("taskPriorities"), docs.slice(0, 300));
+
   check("nothing was fetched from outside the server", outside.length === 0, outside.join(", "));
   check("no script errors", errors.length === 0, errors.join("; "));
   await page.screenshot({ path: process.env.SCREENSHOT || "graphiql.png" });

@@ -237,3 +237,44 @@ async fn nested_connections_take_filter_order_and_last() {
     );
     s.finish().await;
 }
+
+/// Range filters reaching beyond 1970..2038 (outside MySQL's TIMESTAMP type) match what they
+/// should on every backend.
+#[tokio::test]
+async fn time_ranges_beyond_the_timestamp_type_work() {
+    let t = TestDb::new().await;
+    demo::load(&t.db).await.unwrap();
+    let s = TestServer::start(t).await;
+    let token = s.token_for_role(entity::enums::Role::Admin).await;
+    let all = s
+        .gql(&token, "{ sequenceSteps { totalCount } }", json!({}))
+        .await;
+    let all = all.data()["sequenceSteps"]["totalCount"].clone();
+    assert!(all.as_i64().unwrap() > 0);
+    for (min, max) in [
+        ("1960-01-01T00:00:00Z", "2040-01-01T00:00:00Z"),
+        ("1970-01-01T00:00:00Z", "2100-12-31T23:59:59Z"),
+    ] {
+        let res = s
+            .gql(
+                &token,
+                "query($min: DateTime, $max: DateTime) { sequenceSteps(filter: {createdAt: {min: $min, max: $max}}) { totalCount } }",
+                json!({ "min": min, "max": max }),
+            )
+            .await;
+        assert_eq!(
+            res.data()["sequenceSteps"]["totalCount"],
+            all,
+            "{min}..{max}"
+        );
+    }
+    let none = s
+        .gql(
+            &token,
+            r#"{ sequenceSteps(filter: {createdAt: {min: "2040-01-01T00:00:00Z"}}) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(none.data()["sequenceSteps"]["totalCount"], json!(0));
+    s.finish().await;
+}
