@@ -276,6 +276,12 @@ pub static USER_OWNED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
     |m: &sequence::Model| Some(m.owner_id),
     &[],
 );
+pub static USER_OWNED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
+    "User.ownedTemplates",
+    TplCol::OwnerId,
+    |m: &template::Model| m.owner_id,
+    &[],
+);
 pub static USER_OWNED_TASKS: RelN<Users, Tasks> = ToMany::new(
     "User.ownedTasks",
     TaskCol::OwnerId,

@@ -89,6 +89,31 @@ impl User {
         )
         .await
     }
+    /// The templates this user owns.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn owned_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only templates matching this filter.")] filter: Option<TemplateFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TemplateConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_OWNED_TEMPLATES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
     /// The tasks this user owns (their inbox).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
