@@ -301,6 +301,73 @@ pub static USER_MAILINGS: RelN<Users, Mailings> = ToMany::new(
     &[],
 );
 
+pub static USER_CREATED_STEPS: RelN<Users, Steps> = ToMany::new(
+    "User.createdSequenceSteps",
+    StepCol::CreatorId,
+    |m: &sequence_step::Model| m.creator_id,
+    &[],
+);
+pub static USER_UPDATED_STEPS: RelN<Users, Steps> = ToMany::new(
+    "User.updatedSequenceSteps",
+    StepCol::UpdaterId,
+    |m: &sequence_step::Model| m.updater_id,
+    &[],
+);
+pub static USER_CREATED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
+    "User.createdSequences",
+    SeqCol::CreatorId,
+    |m: &sequence::Model| m.creator_id,
+    &[],
+);
+pub static USER_UPDATED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
+    "User.updatedSequences",
+    SeqCol::UpdaterId,
+    |m: &sequence::Model| m.updater_id,
+    &[],
+);
+pub static USER_CREATED_SEQUENCE_TEMPLATES: RelN<Users, SequenceTemplates> = ToMany::new(
+    "User.createdSequenceTemplates",
+    StCol::CreatorId,
+    |m: &sequence_template::Model| m.creator_id,
+    &[],
+);
+pub static USER_UPDATED_SEQUENCE_TEMPLATES: RelN<Users, SequenceTemplates> = ToMany::new(
+    "User.updatedSequenceTemplates",
+    StCol::UpdaterId,
+    |m: &sequence_template::Model| m.updater_id,
+    &[],
+);
+pub static USER_CREATED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
+    "User.createdTemplates",
+    TplCol::CreatorId,
+    |m: &template::Model| m.creator_id,
+    &[],
+);
+pub static USER_UPDATED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
+    "User.updatedTemplates",
+    TplCol::UpdaterId,
+    |m: &template::Model| m.updater_id,
+    &[],
+);
+pub static USER_CREATED_TASKS: RelN<Users, Tasks> = ToMany::new(
+    "User.createdTasks",
+    TaskCol::CreatorId,
+    |m: &task::Model| m.creator_id,
+    &[],
+);
+pub static USER_COMPLETED_TASKS: RelN<Users, Tasks> = ToMany::new(
+    "User.completedTasks",
+    TaskCol::CompleterId,
+    |m: &task::Model| m.completer_id,
+    &[],
+);
+pub static USER_CREATED_CALL_PURPOSES: RelN<Users, CallPurposes> = ToMany::new(
+    "User.createdCallPurposes",
+    call_purpose::Column::CreatorId,
+    |m: &call_purpose::Model| m.creator_id,
+    &[],
+);
+
 // --- Task ----------------------------------------------------------------------------------
 pub static TASK_SEQUENCE: Rel1<Tasks, Sequences> =
     ToOne::new("Task.sequence", TaskCol::SequenceId, |m: &task::Model| {
@@ -392,7 +459,7 @@ pub static MAILING_USER: Rel1<Mailings, Users> =
 // --- CallPurpose ---------------------------------------------------------------------------
 pub static CALL_PURPOSE_CREATOR: Rel1<CallPurposes, Users> = ToOne::new(
     "CallPurpose.creator",
-    entity::call_purpose::Column::CreatorId,
+    call_purpose::Column::CreatorId,
     |m: &call_purpose::Model| m.creator_id,
 );
 pub static CALL_PURPOSE_CALLS: RelN<CallPurposes, Calls> = ToMany::new(

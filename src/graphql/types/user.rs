@@ -173,6 +173,291 @@ impl User {
         let page = page(first, after, last, before);
         nested_connection(ctx, &rel::USER_MAILINGS, self.0.id, filter, order_by, page).await
     }
+    /// The sequence steps this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_sequence_steps(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequence steps matching this filter.")] filter: Option<
+            SequenceStepFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceStepOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceStepConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_STEPS,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The sequence steps this user updated last.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn updated_sequence_steps(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequence steps matching this filter.")] filter: Option<
+            SequenceStepFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceStepOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceStepConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_UPDATED_STEPS,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The sequences this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_sequences(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequences matching this filter.")] filter: Option<SequenceFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_SEQUENCES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The sequences this user updated last.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn updated_sequences(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequences matching this filter.")] filter: Option<SequenceFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_UPDATED_SEQUENCES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The sequence templates this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_sequence_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequence templates matching this filter.")] filter: Option<
+            SequenceTemplateFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceTemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceTemplateConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_SEQUENCE_TEMPLATES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The sequence templates this user updated last.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn updated_sequence_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only sequence templates matching this filter.")] filter: Option<
+            SequenceTemplateFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<SequenceTemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<SequenceTemplateConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_UPDATED_SEQUENCE_TEMPLATES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The templates this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only templates matching this filter.")] filter: Option<TemplateFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TemplateConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_TEMPLATES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The templates this user updated last.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn updated_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only templates matching this filter.")] filter: Option<TemplateFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TemplateOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TemplateConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_UPDATED_TEMPLATES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The tasks this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only tasks matching this filter.")] filter: Option<TaskFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TaskOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TaskConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_TASKS,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The tasks this user completed.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn completed_tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only tasks matching this filter.")] filter: Option<TaskFilter>,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<TaskOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<TaskConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_COMPLETED_TASKS,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
+    /// The call purposes this user created.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn created_call_purposes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only call purposes matching this filter.")] filter: Option<
+            CallPurposeFilter,
+        >,
+        #[graphql(desc = "Sort keys, most significant first; the id breaks ties.")]
+        order_by: Option<Vec<CallPurposeOrder>>,
+        #[graphql(desc = "Return the first n items (default 50, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return the items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return the items before this cursor.")] before: Option<String>,
+    ) -> Result<CallPurposeConnection> {
+        let page = page(first, after, last, before);
+        nested_connection(
+            ctx,
+            &rel::USER_CREATED_CALL_PURPOSES,
+            self.0.id,
+            filter,
+            order_by,
+            page,
+        )
+        .await
+    }
 }
 
 /// Filters users.
