@@ -110,15 +110,15 @@ impl Call {
     async fn call_purpose(&self, ctx: &Context<'_>) -> Result<Option<CallPurpose>> {
         to_one(ctx, &rel::CALL_CALL_PURPOSE, &self.0).await
     }
-    /// The sequence of the call, if visible.
+    /// The sequence of the call; null when not set or not visible to you.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         to_one(ctx, &rel::CALL_SEQUENCE, &self.0).await
     }
-    /// The sequence step of the call, if visible.
+    /// The sequence step of the call; null when not set or not visible to you.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         to_one(ctx, &rel::CALL_STEP, &self.0).await
     }
-    /// The task the call completed.
+    /// The task the call was made for; null when not set or not visible to you.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         to_one(ctx, &rel::CALL_TASK, &self.0).await
     }

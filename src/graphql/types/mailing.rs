@@ -116,23 +116,23 @@ impl Mailing {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
-    /// The sequence of the mailing, if visible.
+    /// The sequence of the mailing; null when not set or not visible to you.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         to_one(ctx, &rel::MAILING_SEQUENCE, &self.0).await
     }
-    /// The sequence step of the mailing, if visible.
+    /// The sequence step of the mailing; null when not set or not visible to you.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         to_one(ctx, &rel::MAILING_STEP, &self.0).await
     }
-    /// The sequence template (A/B variant) the mailing was sent with, if visible.
+    /// The sequence template (A/B variant) the mailing was sent with; null when not set or not visible to you.
     async fn sequence_template(&self, ctx: &Context<'_>) -> Result<Option<SequenceTemplate>> {
         to_one(ctx, &rel::MAILING_SEQUENCE_TEMPLATE, &self.0).await
     }
-    /// The template the mailing was sent from, if visible.
+    /// The template the mailing was sent from; null when not set or not visible to you.
     async fn template(&self, ctx: &Context<'_>) -> Result<Option<Template>> {
         to_one(ctx, &rel::MAILING_TEMPLATE, &self.0).await
     }
-    /// The task the mailing belongs to.
+    /// The task the mailing was sent for; null when not set or not visible to you.
     async fn task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
         to_one(ctx, &rel::MAILING_TASK, &self.0).await
     }

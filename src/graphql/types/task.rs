@@ -69,11 +69,11 @@ impl Task {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
-    /// The sequence the task belongs to, if visible.
+    /// The sequence the task belongs to; null when not set or not visible to you.
     async fn sequence(&self, ctx: &Context<'_>) -> Result<Option<Sequence>> {
         to_one(ctx, &rel::TASK_SEQUENCE, &self.0).await
     }
-    /// The sequence step that created the task, if visible.
+    /// The sequence step that created the task; null when not set or not visible to you.
     async fn sequence_step(&self, ctx: &Context<'_>) -> Result<Option<SequenceStep>> {
         to_one(ctx, &rel::TASK_STEP, &self.0).await
     }
