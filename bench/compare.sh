@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: stepgraph (release) on PostgreSQL and on SQLite, and PostGraphile 4
+# over the same PostgreSQL data, driven by wrk at fixed concurrency.
+#
+#   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
+#
+#   --steps N        steps to seed (10 per sequence, 3 mailings, 1 task, 1 call each); 100000
+#   --duration S     seconds of load per query and server, after a 2 s warm-up; 8
+#   --connections C  wrk connections (2 threads); 16
+#   --out FILE       where the Markdown table goes; docs/PERFORMANCE.md (a section is replaced)
+#   --quick          tiny data, 1 s per query, no peers: the CI smoke run. Fails when a query
+#                    errors or answers non-200, or when a statement count exceeds bench/budget.
+#
+# Every query is first sent once and checked: HTTP 200, no `errors`, and (for stepgraph) its
+# SQL statement count from the `x-sql-statements` header. A wrk run with any non-2xx response
+# is rejected. Databases are reused between runs when already seeded at that size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --steps) steps=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --quick) quick=1; steps=200; duration=1; conns=4; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+sequences=$((steps / 10))
+pg_admin=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+pg_db=sgbench_$steps
+pg_url=$pg_admin/$pg_db
+work=$(mktemp -d)
+sqlite_url=sqlite://${BENCH_SQLITE_DIR:-/tmp}/sgbench_$steps.db
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
+if [ "$quick" = 1 ]; then
+  bin=${STEPGRAPH_BIN:-target/debug/stepgraph}
+else
+  cargo build --release --bin stepgraph
+  bin=target/release/stepgraph
+fi
+sg() { "$bin" --log warn "$@"; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+
+# --- data -----------------------------------------------------------------------------------
+count_steps() { # url
+  case $1 in
+    sqlite://*) python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from sequence_steps").fetchone()[0])' "${1#sqlite://}" 2>/dev/null || echo 0 ;;
+    *) psql "$1" -tAc "select count(*) from sequence_steps" 2>/dev/null || echo 0 ;;
+  esac
+}
+seed() { # url: reseeds unless it already holds exactly this size
+  if [ "$(count_steps "$1")" = "$steps" ]; then return; fi
+  echo "seeding $steps steps into $1"
+  sg --database-url "$1" migrate fresh >/dev/null
+  sg --database-url "$1" seed --sequences "$sequences" --steps-per-sequence 10 \
+    --mailings-per-step 3 --tasks-per-step 1 --calls-per-step 1 >/dev/null
+}
+if ! psql "$pg_admin/postgres" -tAc "select 1 from pg_database where datname = '$pg_db'" | grep -q 1; then
+  psql "$pg_admin/postgres" -qc "create database $pg_db" >/dev/null
+fi
+seed "$pg_url"
+seed "$sqlite_url"
+
+# Tokens: the sized seed's first user is an admin; its second a member.
+admin_email=$(psql "$pg_url" -tAc "select email from users where role = 'admin' order by id limit 1")
+member_email=$(psql "$pg_url" -tAc "select email from users where role = 'member' order by id limit 1")
+token_for() { sg --database-url "$1" token create --user "$2" --name bench 2>/dev/null | tail -n1; }
+
+step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
+seq_id=$(psql "$pg_url" -tAc "select sequence_id from sequence_steps where id = $step_id")
+
+# --- queries --------------------------------------------------------------------------------
+# Each: name, stepgraph document, PostGraphile 4 document (empty: it cannot express it).
+q1_sg="{ sequenceStep(id: \"$step_id\") { id stepType order interval taskNote sequence { name } creator { name } callPurpose { name } taskPriority { name } } }"
+q1_pgl="{ sequenceStepById(id: \"$step_id\") { id stepType order interval taskNote sequenceBySequenceId { name } userByCreatorId { firstName } callPurposeByCallPurposeId { name } taskPriorityByTaskPriorityId { name } } }"
+q2_sg="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } tasks(first: 5) { nodes { id state } } } } }"
+q2_pgl="{ allSequenceSteps(first: 50) { nodes { id sequenceBySequenceId { name } userByCreatorId { firstName } userByUpdaterId { firstName } tasksBySequenceStepId(first: 5) { nodes { id state } } } } }"
+q3_sg="{ sequenceSteps(first: 50) { nodes { id displayName stepType order sequence { name } creator { name } callPurpose { name } taskPriority { name } sequenceTemplates(first: 5) { nodes { template { name } } } canWrite canDelete } } }"
+q3_pgl=""
+step_type=$(psql "$pg_url" -tAc "select step_type from sequence_steps where id = $step_id")
+step_type_enum=$(echo "$step_type" | tr '[:lower:]' '[:upper:]')
+q4_sg="{ sequenceSteps(filter: { sequence: { id: [\"$seq_id\"] }, stepType: [$step_type_enum] }, orderBy: [{ field: UPDATED_AT, direction: DESC }], first: 20) { nodes { id order stepType updatedAt } } }"
+q4_pgl="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$step_type\" }, orderBy: UPDATED_AT_DESC, first: 20) { nodes { id order stepType updatedAt } } }"
+queries=(q1 q2 q3 q4)
+describe() {
+  case $1 in
+    q1) echo "Q1 one step by id, with sequence, creator, callPurpose, taskPriority" ;;
+    q2) echo "Q2 50 steps with sequence, creator, updater, tasks(first: 5)" ;;
+    q3) echo "Q3 a member's step list: 50 steps, 4 to-one, sequenceTemplates { template }, canWrite/canDelete" ;;
+    q4) echo "Q4 steps of one sequence and one step type, newest update first" ;;
+  esac
+}
+
+# --- load -----------------------------------------------------------------------------------
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open(os.getenv("BODY_FILE"), "r")
+wrk.body = f:read("*a")
+f:close()
+local auth = os.getenv("AUTH")
+if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+LUA
+
+body_file() { # name document
+  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$2" > "$work/$1.json"
+  echo "$work/$1.json"
+}
+
+check() { # url auth body-file -> prints statements (or -)
+  local res
+  res=$(curl -s -D "$work/headers" -o "$work/answer" -w '%{http_code}' -X POST "$1/graphql" \
+    -H 'Content-Type: application/json' ${2:+-H "Authorization: $2"} --data @"$3")
+  if [ "$res" != 200 ] || grep -q '"errors"' "$work/answer"; then
+    echo "query failed ($res): $(head -c 400 "$work/answer")" >&2
+    return 1
+  fi
+  grep -i '^x-sql-statements:' "$work/headers" | tr -d '\r' | awk '{print $2}' || echo "-"
+}
+
+run_wrk() { # url auth body-file -> "rps p50 p90 p99"
+  BODY_FILE=$3 AUTH=$2 wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "$1/graphql" >/dev/null
+  BODY_FILE=$3 AUTH=$2 wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/post.lua" "$1/graphql" > "$work/wrk.txt"
+  if grep -q "Non-2xx" "$work/wrk.txt"; then
+    echo "rejected: non-2xx responses under load" >&2; cat "$work/wrk.txt" >&2; return 1
+  fi
+  python3 - "$work/wrk.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p = {k: ms(v) for k, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)", t, re.M)}
+print(f"{rps:.0f} {p['50']:.1f} {p['90']:.1f} {p['99']:.1f}")
+PY
+}
+
+rss_mb() { echo $(( $(ps -o rss= -p "$1" | tr -d ' ') / 1024 )); }
+
+start_stepgraph() { # url -> sets sg_pid sg_base
+  local port; port=$(free_port)
+  "$bin" --database-url "$1" --log warn serve --listen "127.0.0.1:$port" > "$work/sg-$port.log" 2>&1 &
+  sg_pid=$!; pids+=("$sg_pid"); sg_base=http://127.0.0.1:$port
+  wait_up "$sg_base/readyz"
+}
+
+results="$work/results.tsv"
+: > "$results"
+measure() { # server-label base auth pid query doc
+  local label=$1 base=$2 auth=$3 pid=$4 q=$5 doc=$6 file stmts numbers
+  [ -n "$doc" ] || return 0
+  file=$(body_file "$label-$q" "$doc")
+  stmts=$(check "$base" "$auth" "$file") || { echo "FAIL $label $q" >&2; return 1; }
+  if [ "$quick" = 1 ] && [ -f bench/budget ] && [ "$stmts" != "-" ]; then
+    local budget; budget=$(awk -v q="$q" '!/^#/ && $1 == q {print $2}' bench/budget)
+    if [ -n "$budget" ] && [ "$stmts" -gt "$budget" ]; then
+      echo "FAIL $label $q: $stmts SQL statements, budget $budget (bench/budget)" >&2; return 1
+    fi
+  fi
+  numbers=$(run_wrk "$base" "$auth" "$file") || { echo "FAIL $label $q" >&2; return 1; }
+  printf '%s\t%s\t%s\t%s\t%s\n' "$q" "$label" "$numbers" "${stmts:--}" "$(rss_mb "$pid")" >> "$results"
+  echo "$q $label: $numbers (rps p50 p90 p99 ms), statements ${stmts:--}, rss $(rss_mb "$pid") MB"
+}
+
+# stepgraph on PostgreSQL, then on SQLite.
+for backend in postgres sqlite; do
+  url=$pg_url; [ "$backend" = sqlite ] && url=$sqlite_url
+  start_stepgraph "$url"
+  admin="Bearer $(token_for "$url" "$admin_email")"
+  member="Bearer $(token_for "$url" "$member_email")"
+  for q in "${queries[@]}"; do
+    doc_var=${q}_sg; auth=$admin; [ "$q" = q3 ] && auth=$member
+    measure "stepgraph-$backend" "$sg_base" "$auth" "$sg_pid" "$q" "${!doc_var}"
+  done
+  kill "$sg_pid"; wait "$sg_pid" 2>/dev/null || true
+done
+
+# PostGraphile 4, one process, over the same PostgreSQL database.
+if [ "$quick" = 0 ]; then
+  peers=bench/peers
+  if [ ! -x "$peers/node_modules/.bin/postgraphile" ]; then
+    (cd "$peers" && npm ci --no-audit --no-fund --silent)
+  fi
+  port=$(free_port)
+  "$peers/node_modules/.bin/postgraphile" -c "$pg_url" --schema public --host 127.0.0.1 --port "$port" \
+    --max-pool-size 16 --disable-query-log > "$work/pgl.log" 2>&1 &
+  pgl_pid=$!; pids+=("$pgl_pid")
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
+  for q in "${queries[@]}"; do
+    doc_var=${q}_pgl
+    measure "postgraphile4" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+  done
+fi
+
+# --- report ---------------------------------------------------------------------------------
+table=$(python3 - "$results" <<'PY'
+import sys, collections
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = collections.defaultdict(dict)
+for q, label, nums, stmts, rss in rows:
+    rps, p50, p90, p99 = nums.split()
+    by[q][label] = (float(rps), p50, p90, p99, stmts, rss)
+out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 |",
+       "|---|---|---|---|---|---|---|---|---|"]
+for q in sorted(by):
+    peer = by[q].get("postgraphile4")
+    for label, (rps, p50, p90, p99, stmts, rss) in by[q].items():
+        ratio = f"{rps / peer[0]:.2f}x" if peer and label != "postgraphile4" else ""
+        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio} |")
+print("\n".join(out))
+PY
+)
+echo
+echo "$table"
+if [ "$quick" = 0 ]; then
+  mkdir -p "$(dirname "$out")"
+  machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(psql "$pg_admin/postgres" -tAc 'show server_version' | head -c 10 | sed 's/ .*//'); wrk -t2 -c$conns, ${duration} s after a 2 s warm-up, server and wrk sharing the machine"
+  legend=$(for q in "${queries[@]}"; do echo "- $(describe "$q")"; done)
+  python3 - "$out" "$steps" "$machine" "$table" "$legend" <<'PY'
+import sys, os, re, datetime
+path, steps, machine, table, legend = sys.argv[1:]
+start, end = f"<!-- bench:{steps} -->", f"<!-- /bench:{steps} -->"
+section = f"""{start}
+### {int(steps):,} steps ({datetime.date.today()})
+
+{machine}. Command: `bench/compare.sh --steps {steps}`.
+
+{legend}
+
+{table}
+{end}"""
+text = open(path).read() if os.path.exists(path) else "# Performance\n\nFigures from `bench/compare.sh`; each section is one run.\n"
+if start in text:
+    text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
+else:
+    text = text.rstrip() + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+  echo "written to $out"
+fi
