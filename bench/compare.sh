@@ -138,6 +138,9 @@ run_wrk() { # url auth body-file -> "rps p50 p90 p99"
   if grep -q "Non-2xx" "$work/wrk.txt"; then
     echo "rejected: non-2xx responses under load" >&2; cat "$work/wrk.txt" >&2; return 1
   fi
+  if grep -Eq "Socket errors:.*timeout [1-9]" "$work/wrk.txt" || grep -Eq "^\s*0 requests in" "$work/wrk.txt"; then
+    echo "rejected: requests timed out under load (wrk gives up after 2 s)" >&2; cat "$work/wrk.txt" >&2; return 1
+  fi
   python3 - "$work/wrk.txt" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()

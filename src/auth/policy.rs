@@ -25,8 +25,8 @@
 
 use entity::enums::{Role, ShareType};
 use entity::{call, mailing, sequence, sequence_step, sequence_template, task, template};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
 
 use crate::auth::Viewer;
 
@@ -136,20 +136,89 @@ pub fn can_see_template(
 
 // ---------------------------------------------------------------------------------------------
 // Seeing rows: the same rules in SQL. Each function is the condition on its own table.
+//
+// A link to another row is checked with a correlated `EXISTS (SELECT 1 FROM <target> WHERE
+// <target>.id = <this>.<fk> AND ...)`, never with `fk IN (SELECT id FROM <every visible
+// target>)`: under the `OR` these rules contain, databases cannot turn an `IN` into a join and
+// materialise the whole visible set on every query (all visible sequence templates, to check
+// one template), while an `EXISTS` is a primary-key lookup for each row actually considered.
 
-/// `SELECT id FROM <table> WHERE cond`, for `fk IN (...)`.
-fn sub_ids<E: EntityTrait>(id: E::Column, cond: Condition) -> SelectStatement {
-    E::find().select_only().column(id).filter(cond).into_query()
+/// `owner_id = viewer OR share_type IN (read_only, shared)` on `sequences` (non-admins).
+fn shared_or_owned_sequence(viewer: &Viewer) -> Condition {
+    Condition::any()
+        .add(sequence::Column::OwnerId.eq(viewer.user_id))
+        .add(sequence::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared]))
 }
 
-/// `col IS NULL OR col IN (ids)`: "the row it points at is visible, when set".
-fn when_set(col: impl ColumnTrait, ids: Option<SelectStatement>) -> Condition {
-    match ids {
-        None => Condition::all(),
-        Some(ids) => Condition::any()
-            .add(col.is_null())
-            .add(col.in_subquery(ids)),
+/// `EXISTS` a visible sequence whose id is `fk`.
+fn sequence_at(viewer: &Viewer, fk: impl IntoColumnRef) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(sequence::Entity)
+            .and_where(Expr::col((sequence::Entity, sequence::Column::Id)).equals(fk))
+            .cond_where(shared_or_owned_sequence(viewer))
+            .to_owned(),
+    )
+}
+
+/// `EXISTS` a visible step whose id is `fk` (its sequence visible).
+fn step_at(viewer: &Viewer, fk: impl IntoColumnRef) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(sequence_step::Entity)
+            .inner_join(
+                sequence::Entity,
+                Expr::col((sequence::Entity, sequence::Column::Id))
+                    .equals((sequence_step::Entity, sequence_step::Column::SequenceId)),
+            )
+            .and_where(Expr::col((sequence_step::Entity, sequence_step::Column::Id)).equals(fk))
+            .cond_where(shared_or_owned_sequence(viewer))
+            .to_owned(),
+    )
+}
+
+/// `EXISTS` a visible sequence template matching `link` (a condition on
+/// `sequence_templates`): its step's sequence is visible.
+fn sequence_template_where(viewer: &Viewer, link: SimpleExpr) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::value(1))
+            .from(sequence_template::Entity)
+            .inner_join(
+                sequence_step::Entity,
+                Expr::col((sequence_step::Entity, sequence_step::Column::Id)).equals((
+                    sequence_template::Entity,
+                    sequence_template::Column::SequenceStepId,
+                )),
+            )
+            .inner_join(
+                sequence::Entity,
+                Expr::col((sequence::Entity, sequence::Column::Id))
+                    .equals((sequence_step::Entity, sequence_step::Column::SequenceId)),
+            )
+            .and_where(link)
+            .cond_where(shared_or_owned_sequence(viewer))
+            .to_owned(),
+    )
+}
+
+/// `EXISTS` a visible task whose id is `fk`.
+fn task_at(viewer: &Viewer, fk: impl IntoColumnRef) -> SimpleExpr {
+    let mut sub = Query::select();
+    sub.expr(Expr::value(1))
+        .from(task::Entity)
+        .and_where(Expr::col((task::Entity, task::Column::Id)).equals(fk));
+    if let Some(visible) = tasks(viewer) {
+        sub.cond_where(visible);
     }
+    Expr::exists(sub)
+}
+
+/// "The row `col` points at is visible, when set": `col IS NULL OR <exists>`.
+fn when_set(col: impl ColumnTrait, exists: SimpleExpr) -> Condition {
+    Condition::any().add(col.is_null()).add(exists)
 }
 
 /// Sequences (and so steps) the viewer can see: [`can_see`].
@@ -157,36 +226,32 @@ pub fn sequences(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
-    Some(
-        Condition::any()
-            .add(sequence::Column::OwnerId.eq(viewer.user_id))
-            .add(sequence::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared])),
-    )
-}
-
-fn sequence_ids(viewer: &Viewer) -> Option<SelectStatement> {
-    sequences(viewer).map(|c| sub_ids::<sequence::Entity>(sequence::Column::Id, c))
+    Some(shared_or_owned_sequence(viewer))
 }
 
 /// Steps: their sequence is visible.
 pub fn steps(viewer: &Viewer) -> Visible {
-    sequence_ids(viewer)
-        .map(|ids| Condition::all().add(sequence_step::Column::SequenceId.in_subquery(ids)))
-}
-
-fn step_ids(viewer: &Viewer) -> Option<SelectStatement> {
-    steps(viewer).map(|c| sub_ids::<sequence_step::Entity>(sequence_step::Column::Id, c))
+    if is_admin(viewer) {
+        return None;
+    }
+    Some(Condition::all().add(sequence_at(
+        viewer,
+        (sequence_step::Entity, sequence_step::Column::SequenceId),
+    )))
 }
 
 /// Sequence templates: their step is visible ([`can_see_sequence_template`]).
 pub fn sequence_templates(viewer: &Viewer) -> Visible {
-    step_ids(viewer)
-        .map(|ids| Condition::all().add(sequence_template::Column::SequenceStepId.in_subquery(ids)))
-}
-
-fn sequence_template_ids(viewer: &Viewer) -> Option<SelectStatement> {
-    sequence_templates(viewer)
-        .map(|c| sub_ids::<sequence_template::Entity>(sequence_template::Column::Id, c))
+    if is_admin(viewer) {
+        return None;
+    }
+    Some(Condition::all().add(step_at(
+        viewer,
+        (
+            sequence_template::Entity,
+            sequence_template::Column::SequenceStepId,
+        ),
+    )))
 }
 
 /// Tasks: [`can_see_task`].
@@ -194,19 +259,20 @@ pub fn tasks(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
+    use task::Column as T;
     Some(
-        Condition::any()
-            .add(task::Column::OwnerId.eq(viewer.user_id))
-            .add(
-                Condition::all()
-                    .add(when_set(task::Column::SequenceId, sequence_ids(viewer)))
-                    .add(when_set(task::Column::SequenceStepId, step_ids(viewer))),
-            ),
+        Condition::any().add(T::OwnerId.eq(viewer.user_id)).add(
+            Condition::all()
+                .add(when_set(
+                    T::SequenceId,
+                    sequence_at(viewer, (task::Entity, T::SequenceId)),
+                ))
+                .add(when_set(
+                    T::SequenceStepId,
+                    step_at(viewer, (task::Entity, T::SequenceStepId)),
+                )),
+        ),
     )
-}
-
-fn task_ids(viewer: &Viewer) -> Option<SelectStatement> {
-    tasks(viewer).map(|c| sub_ids::<task::Entity>(task::Column::Id, c))
 }
 
 /// Calls: [`can_see_activity`].
@@ -214,15 +280,23 @@ pub fn calls(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
+    use call::Column as C;
     Some(
-        Condition::any()
-            .add(call::Column::UserId.eq(viewer.user_id))
-            .add(
-                Condition::all()
-                    .add(when_set(call::Column::SequenceId, sequence_ids(viewer)))
-                    .add(when_set(call::Column::SequenceStepId, step_ids(viewer)))
-                    .add(when_set(call::Column::TaskId, task_ids(viewer))),
-            ),
+        Condition::any().add(C::UserId.eq(viewer.user_id)).add(
+            Condition::all()
+                .add(when_set(
+                    C::SequenceId,
+                    sequence_at(viewer, (call::Entity, C::SequenceId)),
+                ))
+                .add(when_set(
+                    C::SequenceStepId,
+                    step_at(viewer, (call::Entity, C::SequenceStepId)),
+                ))
+                .add(when_set(
+                    C::TaskId,
+                    task_at(viewer, (call::Entity, C::TaskId)),
+                )),
+        ),
     )
 }
 
@@ -231,19 +305,29 @@ pub fn mailings(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
+    use mailing::Column as M;
+    let variant = sequence_template_where(
+        viewer,
+        Expr::col((sequence_template::Entity, sequence_template::Column::Id))
+            .equals((mailing::Entity, M::SequenceTemplateId)),
+    );
     Some(
-        Condition::any()
-            .add(mailing::Column::UserId.eq(viewer.user_id))
-            .add(
-                Condition::all()
-                    .add(when_set(mailing::Column::SequenceId, sequence_ids(viewer)))
-                    .add(when_set(mailing::Column::SequenceStepId, step_ids(viewer)))
-                    .add(when_set(
-                        mailing::Column::SequenceTemplateId,
-                        sequence_template_ids(viewer),
-                    ))
-                    .add(when_set(mailing::Column::TaskId, task_ids(viewer))),
-            ),
+        Condition::any().add(M::UserId.eq(viewer.user_id)).add(
+            Condition::all()
+                .add(when_set(
+                    M::SequenceId,
+                    sequence_at(viewer, (mailing::Entity, M::SequenceId)),
+                ))
+                .add(when_set(
+                    M::SequenceStepId,
+                    step_at(viewer, (mailing::Entity, M::SequenceStepId)),
+                ))
+                .add(when_set(M::SequenceTemplateId, variant))
+                .add(when_set(
+                    M::TaskId,
+                    task_at(viewer, (mailing::Entity, M::TaskId)),
+                )),
+        ),
     )
 }
 
@@ -252,20 +336,19 @@ pub fn templates(viewer: &Viewer) -> Visible {
     if is_admin(viewer) {
         return None;
     }
-    let mut used = Query::select();
-    used.column((
-        sequence_template::Entity,
-        sequence_template::Column::TemplateId,
-    ))
-    .from(sequence_template::Entity);
-    if let Some(visible) = sequence_templates(viewer) {
-        used.cond_where(visible);
-    }
+    let used = sequence_template_where(
+        viewer,
+        Expr::col((
+            sequence_template::Entity,
+            sequence_template::Column::TemplateId,
+        ))
+        .equals((template::Entity, template::Column::Id)),
+    );
     Some(
         Condition::any()
             .add(template::Column::OwnerId.eq(viewer.user_id))
             .add(template::Column::ShareType.is_in([ShareType::ReadOnly, ShareType::Shared]))
-            .add(Expr::col((template::Entity, template::Column::Id)).in_subquery(used)),
+            .add(used),
     )
 }
 

@@ -5,6 +5,15 @@
 //! go through a unique index on the hash, so there is no timing side channel on a comparison.
 //! A slow password hash would add latency per request for no gain: the secret is random, not
 //! chosen by a person.
+//!
+//! Successful authentications are cached in memory for a few seconds ([`CACHE_TTL`]), keyed by
+//! the token's hash, so a busy frontend does not cost a database round trip per request.
+//! Revoking a token in this process empties the cache at once; a revocation by another process
+//! (the `stepgraph token revoke` command, another server instance) takes effect within the TTL.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::{api_token, user};
@@ -20,6 +29,26 @@ use crate::time::now;
 
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sgt_";
+/// How long a successful authentication is remembered.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+/// Cache entries kept at most; a full cache is emptied (a burst of distinct tokens only costs
+/// the lookups it would have cost anyway).
+const CACHE_MAX: usize = 10_000;
+
+/// Token hash -> (viewer, when it was looked up).
+static CACHE: Mutex<Option<HashMap<String, (Viewer, Instant)>>> = Mutex::new(None);
+
+fn cache() -> std::sync::MutexGuard<'static, Option<HashMap<String, (Viewer, Instant)>>> {
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Forgets every cached authentication (after a revocation).
+pub fn clear_cache() {
+    *cache() = None;
+}
+
 /// How much of a token is kept in clear to tell tokens apart (`sgt_` and 8 hex digits).
 const DISPLAY_PREFIX_LEN: usize = 12;
 
@@ -126,6 +155,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
         }
     };
     let token = found.ok_or_else(|| AppError::not_found("token", id_or_prefix))?;
+    clear_cache();
     if token.revoked_at.is_some() {
         return Ok(token);
     }
@@ -142,17 +172,32 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<V
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
+    let hash = hash_token(token);
+    if let Some((viewer, at)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
+        && at.elapsed() < CACHE_TTL
+    {
+        return Ok(viewer);
+    }
     let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash_token(token)))
+        .filter(api_token::Column::TokenHash.eq(hash.clone()))
         .filter(api_token::Column::RevokedAt.is_null())
         .find_also_related(user::Entity)
         .one(db)
         .await?;
     match found {
-        Some((_, Some(user))) if !user.locked => Ok(Viewer {
-            user_id: user.id,
-            role: user.role,
-        }),
+        Some((_, Some(user))) if !user.locked => {
+            let viewer = Viewer {
+                user_id: user.id,
+                role: user.role,
+            };
+            let mut cache = cache();
+            let entries = cache.get_or_insert_with(HashMap::new);
+            if entries.len() >= CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (viewer, Instant::now()));
+            Ok(viewer)
+        }
         _ => Err(AppError::Unauthenticated),
     }
 }

@@ -9,15 +9,19 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, Expr, Func, Query, SelectStatement, SimpleExpr, UnionType,
+    Alias, Asterisk, Condition, Expr, ExprTrait, Func, PostgresQueryBuilder, Query,
+    SelectStatement, SimpleExpr, UnionType,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Statement,
+};
 
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::service::pagination::{Direction, Ordering, Page, PageLimits, PageRequest, Window};
 use crate::service::relations::ToMany;
-use crate::service::resource::{self, Resource, and_visible};
+use crate::service::resource::{self, Resource, and_visible, any_id};
 
 /// The arguments of one nested connection, checked: its filter, its ordering and its window.
 /// Parents asking with equal arguments share one statement.
@@ -105,12 +109,60 @@ pub async fn pages<P: Resource, C: Resource>(
     let backend = db.get_database_backend();
     let ordering = ordering(rel, &args.order_by);
     let window = &args.window;
+    let rows = if backend == DbBackend::Postgres {
+        lateral_pages(db, viewer, rel, parents, args, &ordering).await?
+    } else {
+        union_pages(db, viewer, rel, parents, args, &ordering).await?
+    };
+
+    // The page fact on the near side of a cursor: does anything lie behind it, per parent?
+    let mut behind: HashSet<i64> = HashSet::new();
+    if let Some(start) = window.start().filter(|_| args.opposite_page_fact) {
+        let cond = children_condition::<C>(viewer, any_id(backend, rel.fk, parents), &args.filter)
+            .add(window.behind(&ordering, start));
+        let mut q = Query::select();
+        q.column(rel.fk)
+            .from(C::Entity::default())
+            .cond_where(cond)
+            .group_by_col(rel.fk);
+        for row in db.query_all(&q).await? {
+            behind.insert(row.try_get_by_index::<i64>(0)?);
+        }
+    }
+
+    let mut by_parent: HashMap<i64, Vec<C::Model>> = HashMap::new();
+    for row in rows {
+        if let Some(parent) = (rel.parent_of)(&row) {
+            by_parent.entry(parent).or_default().push(row);
+        }
+    }
+    Ok(parents
+        .iter()
+        .map(|&p| {
+            let children = by_parent.remove(&p).unwrap_or_default();
+            (p, window.page(&ordering, children, behind.contains(&p)))
+        })
+        .collect())
+}
+
+/// SQLite and MySQL: a `UNION ALL` of one keyset sub-select per parent (neither has a
+/// lateral join: MariaDB lacks it, SQLite too), per 250 parents.
+async fn union_pages<P: Resource, C: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    rel: &ToMany<P, C>,
+    parents: &[i64],
+    args: &ArgsOf<C>,
+    ordering: &Ordering<C::Model>,
+) -> AppResult<Vec<C::Model>> {
+    let backend = db.get_database_backend();
+    let window = &args.window;
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
         let mut union: Option<SelectStatement> = None;
         for (i, p) in chunk.iter().enumerate() {
             let cond = children_condition::<C>(viewer, rel.fk.eq(*p), &args.filter)
-                .add(window.between(&ordering));
+                .add(window.between(ordering));
             let branch = C::Entity::find().filter(cond);
             let inner = ordering
                 .apply(branch, window.backwards)
@@ -138,35 +190,54 @@ pub async fn pages<P: Resource, C: Resource>(
         }
     }
 
-    // The page fact on the near side of a cursor: does anything lie behind it, per parent?
-    let mut behind: HashSet<i64> = HashSet::new();
-    if let Some(start) = window.start().filter(|_| args.opposite_page_fact) {
-        let cond =
-            children_condition::<C>(viewer, rel.fk.is_in(parents.iter().copied()), &args.filter)
-                .add(window.behind(&ordering, start));
-        let mut q = Query::select();
-        q.column(rel.fk)
-            .from(C::Entity::default())
-            .cond_where(cond)
-            .group_by_col(rel.fk);
-        for row in db.query_all(&q).await? {
-            behind.insert(row.try_get_by_index::<i64>(0)?);
-        }
-    }
+    Ok(rows)
+}
 
-    let mut by_parent: HashMap<i64, Vec<C::Model>> = HashMap::new();
-    for row in rows {
-        if let Some(parent) = (rel.parent_of)(&row) {
-            by_parent.entry(parent).or_default().push(row);
-        }
-    }
-    Ok(parents
+/// PostgreSQL: every parent's page in one statement whose text does not depend on the number
+/// of parents, `SELECT c.* FROM unnest($ids) p CROSS JOIN LATERAL (SELECT .. WHERE fk = p.id
+/// .. ORDER BY .. LIMIT n + 1) c`, so it is parsed and planned once and its prepared statement
+/// reused by every request with the same shape. Each lateral sub-select is the same index
+/// range scan a UNION ALL branch would be, and emits its rows in its own order.
+async fn lateral_pages<P: Resource, C: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    rel: &ToMany<P, C>,
+    parents: &[i64],
+    args: &ArgsOf<C>,
+    ordering: &Ordering<C::Model>,
+) -> AppResult<Vec<C::Model>> {
+    let window = &args.window;
+    let parent = Expr::col((Alias::new("sg_p"), Alias::new("parent_id")));
+    let cond = children_condition::<C>(
+        viewer,
+        Expr::col((rel.fk.entity_name(), rel.fk)).eq(parent),
+        &args.filter,
+    )
+    .add(window.between(ordering));
+    let inner = ordering
+        .apply(C::Entity::find().filter(cond), window.backwards)
+        .limit(window.size + 1)
+        .into_query();
+    let (inner_sql, mut values) = inner.build(PostgresQueryBuilder);
+    let ids = parents
         .iter()
-        .map(|&p| {
-            let children = by_parent.remove(&p).unwrap_or_default();
-            (p, window.page(&ordering, children, behind.contains(&p)))
-        })
-        .collect())
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    values.0.push(ids.into());
+    let sql = format!(
+        "SELECT sg_c.* FROM unnest(string_to_array(${}, ',')::bigint[]) AS sg_p(parent_id) \
+         CROSS JOIN LATERAL ({inner_sql}) AS sg_c",
+        values.0.len()
+    );
+    Ok(C::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .all(db)
+        .await?)
 }
 
 /// The number of visible children (matching `filter`) of each parent, in one statement.

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, Select,
 };
 
 use crate::auth::Viewer;
@@ -116,12 +117,33 @@ pub async fn by_ids<R: Resource>(
     viewer: &Viewer,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, R::Model>> {
-    let cond = Condition::all().add(R::id_column().is_in(ids.iter().copied()));
+    let cond = Condition::all().add(any_id(db.get_database_backend(), R::id_column(), ids));
     let rows = R::Entity::find()
         .filter(and_visible::<R>(viewer, cond))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
+}
+
+/// `col IN (ids)` with SQL text that does not depend on how many ids there are, where the
+/// backend allows it, so the database parses and plans it once and reuses the prepared
+/// statement: PostgreSQL takes one array parameter (`= ANY(...)`), SQLite one JSON array
+/// (`IN (SELECT value FROM json_each(?))`). MySQL keeps a plain `IN (?, ?, ...)` list: MariaDB
+/// plans `JSON_TABLE` sub-selects poorly.
+pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleExpr {
+    let column = Expr::col((col.entity_name(), col));
+    let list = || ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_exprs(
+            "? = ANY(string_to_array(?, ',')::bigint[])",
+            [column, Expr::val(list())],
+        ),
+        DbBackend::Sqlite => Expr::cust_with_exprs(
+            "? IN (SELECT value FROM json_each(?))",
+            [column, Expr::val(format!("[{}]", list()))],
+        ),
+        _ => col.is_in(ids.iter().copied()),
+    }
 }
 
 /// One visible row; an invisible row is reported exactly like a missing one (NOT_FOUND).
