@@ -135,7 +135,8 @@ pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleE
     let list = || ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     match backend {
         DbBackend::Postgres => Expr::cust_with_exprs(
-            "? = ANY(string_to_array(?, ',')::bigint[])",
+            // sea-query numbers a custom expression's operands `$1`, `$2` on PostgreSQL.
+            "$1 = ANY(string_to_array($2, ',')::bigint[])",
             [column, Expr::val(list())],
         ),
         DbBackend::Sqlite => Expr::cust_with_exprs(
@@ -156,4 +157,30 @@ pub async fn get<R: Resource>(
         .await?
         .remove(&id)
         .ok_or_else(|| AppError::not_found(R::NAME, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+
+    /// The id list is one parameter, whatever its length, where the backend allows it.
+    #[test]
+    fn id_lists_are_one_parameter() {
+        for (backend, expected) in [
+            (
+                sea_orm::DbBackend::Postgres,
+                r#""users"."id" = ANY(string_to_array('1,2,3', ',')::bigint[])"#,
+            ),
+            (
+                sea_orm::DbBackend::Sqlite,
+                r#""users"."id" IN (SELECT value FROM json_each('[1,2,3]'))"#,
+            ),
+        ] {
+            let q = entity::user::Entity::find()
+                .filter(super::any_id(backend, entity::user::Column::Id, &[1, 2, 3]))
+                .build(backend);
+            assert_eq!(q.values.as_ref().map(|v| v.0.len()), Some(1), "{q}");
+            assert!(q.to_string().ends_with(expected), "{q}");
+        }
+    }
 }
