@@ -232,7 +232,7 @@ echo
 echo "$table"
 if [ "$quick" = 0 ]; then
   mkdir -p "$(dirname "$out")"
-  machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(psql "$pg_admin/postgres" -tAc 'show server_version' | head -c 10 | sed 's/ .*//'); wrk -t2 -c$conns, ${duration} s after a 2 s warm-up, server and wrk sharing the machine"
+  machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$pg_admin/postgres" -tAc 'show server_version' | head -c 10 | sed 's/ .*//'); wrk -t2 -c$conns, ${duration} s after a 2 s warm-up, server and wrk sharing the machine"
   legend=$(for q in "${queries[@]}"; do echo "- $(describe "$q")"; done)
   python3 - "$out" "$steps" "$machine" "$table" "$legend" <<'PY'
 import sys, os, re, datetime
