@@ -39,9 +39,6 @@ pub struct AppState {
     /// `*`: any origin. Tokens travel in the Authorization header, never in cookies, so no
     /// origin is ever granted credentials.
     pub cors_origins: Vec<String>,
-    /// Single-threaded runtimes, one per core, that execute GraphQL requests (see
-    /// `http::graphql::execute` for why).
-    pub request_pool: tokio_util::task::LocalPoolHandle,
 }
 
 impl AppState {
@@ -52,9 +49,6 @@ impl AppState {
             limits,
             graphiql_token: None,
             cors_origins: Vec::new(),
-            request_pool: tokio_util::task::LocalPoolHandle::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
         }
     }
 }

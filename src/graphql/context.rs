@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::graphql::executor::BatchQueue;
 use crate::graphql::loaders::Loaders;
 
 pub struct RequestCtx {
@@ -17,8 +18,10 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
-    pub fn new(viewer: Viewer, db: DatabaseConnection) -> Self {
-        let loaders = Arc::new(Loaders::new(&db, &viewer));
+    /// `batches` is where the request's loaders queue their batches (see
+    /// [`crate::graphql::executor`]).
+    pub fn new(viewer: Viewer, db: DatabaseConnection, batches: BatchQueue) -> Self {
+        let loaders = Arc::new(Loaders::new(&db, &viewer, batches));
         Self {
             viewer,
             db,

@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::graphql::executor::BatchQueue;
 use crate::service::children::{self, ArgsOf};
 use crate::service::pagination::Page;
 use crate::service::relations::ToMany;
@@ -135,6 +136,7 @@ pub type Dl<T> = DataLoader<T, HashMapCache>;
 pub struct Loaders {
     db: DatabaseConnection,
     viewer: Viewer,
+    batches: BatchQueue,
     registry: Mutex<HashMap<(&'static str, TypeId), AnyLoader>>,
 }
 
@@ -142,10 +144,11 @@ pub struct Loaders {
 type AnyLoader = Arc<dyn Any + Send + Sync>;
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer) -> Self {
+    pub fn new(db: &DatabaseConnection, viewer: &Viewer, batches: BatchQueue) -> Self {
         Self {
             db: db.clone(),
             viewer: *viewer,
+            batches,
             registry: Mutex::new(HashMap::new()),
         }
     }
@@ -161,7 +164,18 @@ impl Loaders {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = registry
             .entry((name, TypeId::of::<T>()))
-            .or_insert_with(|| Arc::new(dl(make())));
+            .or_insert_with(|| {
+                let batches = self.batches.clone();
+                Arc::new(
+                    DataLoader::with_cache(
+                        make(),
+                        move |fut| batches.push(fut),
+                        HashMapCache::default(),
+                    )
+                    .delay(DELAY)
+                    .max_batch_size(MAX_BATCH),
+                )
+            });
         Arc::clone(entry)
             .downcast::<Dl<T>>()
             .unwrap_or_else(|_| unreachable!("the registry is keyed by the loader's type"))
@@ -201,39 +215,11 @@ impl Loaders {
     }
 }
 
-/// No wall-clock batching window (see [`spawn_local`] for what replaces it).
+/// No wall-clock batching window: [`crate::graphql::executor::Drive`] starts a batch only when
+/// the request has registered every key it can.
 const DELAY: Duration = Duration::ZERO;
-/// How many times a loader's fetch task lets the request run before it takes its keys.
-const YIELDS_BEFORE_FETCH: usize = 64;
 /// Keys per batch, kept under the bind-parameter limits of SQLite and MySQL.
 const MAX_BATCH: usize = 500;
-
-/// Spawns a loader's fetch task on the request's own thread (a `LocalSet` of the request
-/// pool, see `http::graphql::execute`), after letting the request run a few more times.
-///
-/// Why: async-graphql resolves the items of a list concurrently, but its `FuturesUnordered`
-/// yields to the scheduler every 32 items. A fetch task that ran at that point would take
-/// only the keys registered so far, splitting one relationship into several statements, as
-/// a wall-clock delay would under load. On a single thread the fetch task cannot run while
-/// the request is being polled, and yielding first lets the request finish its pass over the
-/// siblings, so every relationship at every level is one batch, whatever the timing. All
-/// results of a batch are delivered in one poll, so the next level batches the same way.
-fn spawn_local(fut: BoxFuture) {
-    tokio::task::spawn_local(async move {
-        for _ in 0..YIELDS_BEFORE_FETCH {
-            tokio::task::yield_now().await;
-        }
-        fut.await;
-    });
-}
-
-type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
-
-fn dl<T: Send + Sync + 'static>(loader: T) -> Dl<T> {
-    DataLoader::with_cache(loader, spawn_local, HashMapCache::default())
-        .delay(DELAY)
-        .max_batch_size(MAX_BATCH)
-}
 
 /// Loads one value, mapping a shared loader error.
 pub async fn one<K, T>(

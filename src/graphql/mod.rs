@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod context;
 pub mod error;
+pub mod executor;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;

@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::{Viewer, tokens};
 use crate::error::AppError;
 use crate::graphql::RequestCtx;
+use crate::graphql::executor::{BatchQueue, Drive};
 use crate::server::AppState;
 
 /// A GraphQL-shaped error body with a status of our choosing.
@@ -186,8 +187,6 @@ async fn execute(
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
     });
-    // Each request executes on one thread of the request pool, so its loaders batch
-    // deterministically (see `graphql::loaders`); requests still spread over every core.
     let schema = state.schema.clone();
     let documents: Vec<(String, Option<String>)> = match &batch {
         BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
@@ -196,31 +195,24 @@ async fn execute(
             .map(|r| (r.query.clone(), r.operation_name.clone()))
             .collect(),
     };
-    let task = state.request_pool.spawn_pinned(move || async move {
-        let batch = match batch {
-            BatchRequest::Single(r) => BatchRequest::Single(r.data(RequestCtx::new(viewer, db))),
-            BatchRequest::Batch(list) => BatchRequest::Batch(
-                list.into_iter()
-                    .map(|r| r.data(RequestCtx::new(viewer, db.clone())))
-                    .collect(),
-            ),
-        };
-        schema.execute_batch(batch).await
-    });
-    let abort = task.abort_handle();
-    let timeout = Duration::from_secs(state.limits.timeout_secs);
-    let mut response = match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(res)) => res,
-        Ok(Err(err)) => {
-            tracing::error!(error = %err, "GraphQL execution task failed");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                "internal error",
-            );
+    // The request and its loaders' batches run in this task (see `graphql::executor`), so a
+    // client that disconnects drops its work, and the timeout stops all of it.
+    let batches = BatchQueue::default();
+    let batch = match batch {
+        BatchRequest::Single(r) => {
+            BatchRequest::Single(r.data(RequestCtx::new(viewer, db, batches.clone())))
         }
+        BatchRequest::Batch(list) => BatchRequest::Batch(
+            list.into_iter()
+                .map(|r| r.data(RequestCtx::new(viewer, db.clone(), batches.clone())))
+                .collect(),
+        ),
+    };
+    let run = Drive::new(schema.execute_batch(batch), batches);
+    let timeout = Duration::from_secs(state.limits.timeout_secs);
+    let mut response = match tokio::time::timeout(timeout, run).await {
+        Ok(res) => res,
         Err(_) => {
-            abort.abort();
             tracing::warn!(
                 timeout_secs = state.limits.timeout_secs,
                 "GraphQL request timed out"
