@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: a GraphQL response is thousands of small
+/// allocations (values, maps, strings) made and freed across worker threads, where glibc's
+/// malloc spent about a fifth of the server's CPU under load (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = stepgraph::cli::Cli::parse();
