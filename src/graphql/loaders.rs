@@ -181,7 +181,8 @@ impl Loaders {
             .unwrap_or_else(|_| unreachable!("the registry is keyed by the loader's type"))
     }
 
-    /// The by-id loader of one relationship or root lookup (`"SequenceStep.creator"`).
+    /// A by-id loader: of a root lookup (`"Query.sequenceStep"`), or of every to-one
+    /// relationship from one parent type (named by the parent resource, `"sequenceStep"`).
     pub fn by_id<R: Resource>(&self, name: &'static str) -> Arc<Dl<ById<R>>> {
         self.get(name, || ById {
             db: self.db.clone(),

@@ -80,6 +80,10 @@ pub async fn root_list<R: Resource>(
 
 /// A to-one relationship that may be empty: `None` when the key is not set or when the viewer
 /// cannot see the target (the field's description says so).
+///
+/// Every to-one relationship from one parent type to one target type shares a loader
+/// (`SequenceStep.creator` and `SequenceStep.updater` are one `users` statement): the fields
+/// of the same parents resolve in the same pass, so they batch together deterministically.
 pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
     ctx: &Context<'_>,
     rel: &'static ToOne<P, T>,
@@ -88,7 +92,7 @@ pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
     let Some(id) = (rel.key)(parent) else {
         return Ok(None);
     };
-    let loader = rc(ctx)?.loaders.by_id::<T>(rel.name);
+    let loader = rc(ctx)?.loaders.by_id::<T>(P::NAME);
     Ok(one(&*loader, id).await?.map(N::from))
 }
 

@@ -68,15 +68,16 @@ async fn statement_count_does_not_depend_on_page_size() {
         counts[0], counts[1],
         "statements must not grow with the page size"
     );
-    // Exactly one statement per relationship per level, plus one per selected totalCount:
-    // the list and its count (2); sequence with its owner, creator, updater, step count and
-    // steps page + count (7); the step's creator, updater, call purpose, its calls page +
-    // count, task priority (6); sequence templates page + count, their template, its owner,
-    // creator, step and mailings page (7); tasks, calls and mailings, each a page + count and
-    // four relationships (3 x 6).
+    // Exactly one statement per relationship per level (to-one relationships from one parent
+    // type to one target table share it), plus one per selected totalCount: the list and its
+    // count (2); the sequence, its users (owner, creator, updater: one), step count and steps
+    // page + count (5); the step's users (creator and updater: one), call purpose, its calls
+    // page + count, task priority (5); sequence templates page + count, their template, its
+    // owner, creator, step and mailings page (7); tasks, calls and mailings, each a page +
+    // count and four relationships (3 x 6).
     assert_eq!(
         counts[0],
-        2 + 7 + 6 + 7 + 18,
+        2 + 5 + 5 + 7 + 18,
         "one statement per relationship per level"
     );
 
