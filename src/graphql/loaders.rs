@@ -127,12 +127,12 @@ pub type Dl<T> = DataLoader<T, HashMapCache>;
 
 /// The loaders of one request, created on first use.
 ///
-/// Why one loader per relationship rather than per entity: a shared loader batches whatever
-/// keys arrive within its window, so `SequenceStep.creator` and `Task.owner` (ready at
-/// different moments) would sometimes share a statement and sometimes not, and the statement
-/// count would depend on timing and row counts. With one loader per relationship, every
-/// relationship at every level costs exactly one statement: the count depends on the query's
-/// shape only.
+/// Why not one loader per entity: a shared loader batches whatever keys arrive together, so
+/// `SequenceStep.creator` and `Task.owner` (ready at different moments) would sometimes share
+/// a statement and sometimes not, and the statement count would depend on timing and row
+/// counts. Loaders are per relationship for to-many connections, and per parent type and
+/// target for to-one relationships (a step's creator and updater resolve in the same pass,
+/// so they always share): the count depends on the query's shape only.
 pub struct Loaders {
     db: DatabaseConnection,
     viewer: Viewer,
