@@ -3,11 +3,12 @@
 //! Loaders are built for each request (never shared between requests), so they carry the
 //! request's viewer (for visibility) and its metered database handle, and nothing cached for
 //! one user leaks to another. [`Loaders`] is a registry, not a list: a loader is created the
-//! first time a relationship (a static of [`crate::service::relations`]) asks for it, keyed by
-//! the relationship's name and the loader's type. To-one relationships batch ids into one
-//! `IN (...)` per relationship; to-many connections batch parents into one `UNION ALL` query per
-//! relationship ([`crate::service::children`]), so a query's statement count depends on its
-//! shape only. Every loader applies its resource's visibility: there is no loader without one.
+//! first time it is asked for, keyed by a name and the loader's type: a to-many relationship
+//! by its own name (a static of [`crate::service::relations`]), the to-one relationships of one
+//! parent type by that type, a root lookup by its field. To-one relationships batch ids into
+//! one id-list statement per parent type and target; to-many connections batch parents into
+//! one statement per relationship ([`crate::service::children`]), so a query's statement
+//! count depends on its shape only. Every loader applies its resource's visibility: there is no loader without one.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

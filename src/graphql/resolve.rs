@@ -1,6 +1,6 @@
 //! The generic resolvers every field of the schema is written with: root lookups and lists
-//! ([`lookup`], [`root_list`]) and relationships ([`to_one`], [`to_one_required`],
-//! [`to_many`]). Each goes through the request's loaders or the service's generic list
+//! ([`lookup`], [`root_connection`]) and relationships ([`to_one`], [`to_one_required`],
+//! [`nested_connection`], [`child_count`]). Each goes through the request's loaders or the service's generic list
 //! functions, so visibility and batching come with it; an object type's resolver only names
 //! the relationship (a static of [`crate::service::relations`]) and wraps the result.
 
@@ -51,7 +51,7 @@ pub async fn lookup<R: Resource, N: From<R::Model>>(
 }
 
 /// A root list: one page through the service, and a `totalCount` deferred until selected.
-pub async fn root_list<R: Resource>(
+async fn root_list<R: Resource>(
     ctx: &Context<'_>,
     filter: R::Filter,
     order_by: Vec<(R::Sort, Direction)>,
@@ -116,7 +116,7 @@ pub async fn to_one_required<P: Resource, T: Resource, N: From<T::Model>>(
 
 /// A to-many relationship as a connection: one page from the relationship's page loader and a
 /// deferred count from its count loader; both batch across every parent in the response.
-pub async fn to_many<P: Resource, C: Resource>(
+async fn to_many<P: Resource, C: Resource>(
     ctx: &Context<'_>,
     rel: &'static ToMany<P, C>,
     parent: i64,

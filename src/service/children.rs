@@ -219,12 +219,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
         .limit(window.size + 1)
         .into_query();
     let (inner_sql, mut values) = inner.build(PostgresQueryBuilder);
-    let ids = parents
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    values.0.push(ids.into());
+    values.0.push(resource::comma_separated(parents).into());
     let sql = format!(
         "SELECT sg_c.* FROM unnest(string_to_array(${}, ',')::bigint[]) AS sg_p(parent_id) \
          CROSS JOIN LATERAL ({inner_sql}) AS sg_c",

@@ -132,7 +132,7 @@ pub async fn by_ids<R: Resource>(
 /// plans `JSON_TABLE` sub-selects poorly.
 pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleExpr {
     let column = Expr::col((col.entity_name(), col));
-    let list = || ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = || comma_separated(ids);
     match backend {
         DbBackend::Postgres => Expr::cust_with_exprs(
             // sea-query numbers a custom expression's operands `$1`, `$2` on PostgreSQL.
@@ -145,6 +145,11 @@ pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleE
         ),
         _ => col.is_in(ids.iter().copied()),
     }
+}
+
+/// `1,2,3`: an id list as one text parameter, for PostgreSQL's `string_to_array`.
+pub(crate) fn comma_separated(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// One visible row; an invisible row is reported exactly like a missing one (NOT_FOUND).
