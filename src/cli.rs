@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Empty: same origin only.
     #[arg(long, env = "STEPGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// The public base URL that JSON:API links start with (`https://api.example.com`), for a
+    /// server behind a proxy. Unset: the scheme is http and the host the request's `Host`.
+    #[arg(long, env = "STEPGRAPH_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -237,7 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let db = open(&url, max, true).await?;
-            server::serve(db, args.listen, args.limits(), args.cors_origins, args.demo).await
+            server::serve(db, &args).await
         }
         Command::Migrate { action } => migrate(&open(&url, max, false).await?, action).await,
         Command::Seed(args) => seed(&open(&url, max, true).await?, args).await,

@@ -6,6 +6,7 @@
 //! - [`auth`]: the viewer, the pure authorization policy, API tokens;
 //! - [`service`]: the model's rules, shared by every API;
 //! - [`seed`]: demo and benchmark data;
+//! - [`graphql`] and [`rest`]: the two adapters (GraphQL, Outreach's JSON:API) over it;
 //! - [`server`]: the HTTP server (health checks, graceful shutdown);
 //! - [`error`]: the one application error type.
 
@@ -15,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod rest;
 pub mod seed;
 pub mod server;
 pub mod service;

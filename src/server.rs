@@ -33,6 +33,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub limits: Limits,
+    /// The public base URL of JSON:API links (`https://api.example.com`); `None`: the
+    /// request's `Host`.
+    pub public_url: Option<String>,
     /// A token to pre-fill in GraphiQL's header editor (only in `--demo`).
     pub graphiql_token: Option<String>,
     /// Origins allowed to call the API from a browser (CORS); empty: same origin only,
@@ -47,6 +50,7 @@ impl AppState {
             db,
             schema: graphql::build_schema(limits),
             limits,
+            public_url: None,
             graphiql_token: None,
             cors_origins: Vec::new(),
         }
@@ -60,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
     let cors = cors_layer(&state.cors_origins);
     let router = Router::new()
+        .merge(crate::rest::router(&state))
         .route("/graphql", graphql)
         .route("/graphiql", get(http::graphiql::page))
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
@@ -73,7 +78,7 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// The CORS policy for the configured origins: GET and POST with the Authorization and
+/// The CORS policy for the configured origins: GET, POST, PATCH and DELETE with the Authorization and
 /// Content-Type headers, no credentials. Invalid origins are skipped with a warning.
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     use axum::http::{HeaderValue, Method, header};
@@ -98,7 +103,7 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST])
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
             .expose_headers([header::HeaderName::from_static("x-sql-statements")])
             .max_age(std::time::Duration::from_secs(600)),
@@ -186,16 +191,12 @@ pub async fn shutdown_signal() {
 }
 
 /// `stepgraph serve`: optional demo data, then serve until a signal.
-pub async fn serve(
-    db: DatabaseConnection,
-    listen: SocketAddr,
-    limits: Limits,
-    cors_origins: Vec<String>,
-    demo_data: bool,
-) -> anyhow::Result<()> {
-    let mut state = AppState::new(db, limits);
-    state.cors_origins = cors_origins;
-    if demo_data {
+pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen;
+    let mut state = AppState::new(db, args.limits());
+    state.cors_origins = args.cors_origins.clone();
+    state.public_url = args.public_url.clone();
+    if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }
     let listener = TcpListener::bind(listen)
@@ -205,6 +206,7 @@ pub async fn serve(
     tracing::info!(%addr, graphiql_offline = http::graphiql::offline(), "listening");
     println!("stepgraph is listening on http://{addr}");
     println!("  GraphiQL: http://{addr}/graphiql   GraphQL: http://{addr}/graphql");
+    println!("  JSON:API: http://{addr}/api/v2/sequenceSteps");
     println!("  health:   http://{addr}/healthz    readiness: http://{addr}/readyz");
     run(listener, state, shutdown_signal()).await?;
     Ok(())

@@ -11,8 +11,7 @@
 //!   reported in the `x-sql-statements` response header;
 //! - a request that runs longer than the timeout is answered with 503.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -22,10 +21,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{Viewer, tokens};
-use crate::error::AppError;
+use crate::auth::Viewer;
 use crate::graphql::RequestCtx;
 use crate::graphql::executor::{BatchQueue, Drive};
+use crate::http::AuthFailure;
 use crate::server::AppState;
 
 /// A GraphQL-shaped error body with a status of our choosing.
@@ -43,31 +42,16 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     res
 }
 
-/// The viewer behind the request's bearer token.
+/// The viewer behind the request's bearer token, or the GraphQL-shaped error response.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Response> {
-    let unauthorized = |msg: &str| error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", msg);
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthorized(
-            "missing Authorization header: send `Authorization: Bearer <token>`",
-        ));
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(token) = token else {
-        return Err(unauthorized(
-            "the Authorization header must be `Bearer <token>`",
-        ));
-    };
-    match tokens::authenticate(&state.db, token).await {
+    match crate::http::viewer(state, headers).await {
         Ok(viewer) => Ok(viewer),
-        Err(AppError::Unauthenticated) => Err(unauthorized("unknown or revoked token")),
-        Err(err) => {
+        Err(AuthFailure::Unauthenticated(msg)) => Err(error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            msg,
+        )),
+        Err(AuthFailure::Failed(err)) => {
             err.log();
             let status = StatusCode::from_u16(err.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -180,13 +164,7 @@ async fn execute(
     headers: &HeaderMap,
     batch: BatchRequest,
 ) -> Response {
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut db = state.db.clone();
-    let counter = statements.clone();
-    db.set_metric_callback(move |info| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
-    });
+    let (db, statements) = crate::http::counted(&state.db);
     let schema = state.schema.clone();
     let documents: Vec<(String, Option<String>)> = match &batch {
         BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],

@@ -1,4 +1,66 @@
-//! HTTP adapters: the GraphQL endpoint and the GraphiQL playground.
+//! HTTP adapters: the GraphQL endpoint and the GraphiQL playground (the JSON:API surface is
+//! [`crate::rest`]), and what every endpoint shares: the bearer token and the per-request
+//! database handle that counts SQL statements.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::{HeaderMap, header};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::{Viewer, tokens};
+use crate::error::AppError;
+use crate::server::AppState;
 
 pub mod graphiql;
 pub mod graphql;
+
+/// Why a request has no viewer.
+pub enum AuthFailure {
+    /// No usable token: answered with 401 and this message.
+    Unauthenticated(&'static str),
+    /// The token store failed (database down, ...).
+    Failed(AppError),
+}
+
+/// The viewer behind the request's `Authorization: Bearer <token>` header.
+pub async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AuthFailure> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(AuthFailure::Unauthenticated(
+            "missing Authorization header: send `Authorization: Bearer <token>`",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token else {
+        return Err(AuthFailure::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    };
+    match tokens::authenticate(&state.db, token).await {
+        Ok(viewer) => Ok(viewer),
+        Err(AppError::Unauthenticated) => {
+            Err(AuthFailure::Unauthenticated("unknown or revoked token"))
+        }
+        Err(err) => Err(AuthFailure::Failed(err)),
+    }
+}
+
+/// A handle on the pool that counts the statements run through it (the `x-sql-statements`
+/// response header, and the statement-count tests).
+pub fn counted(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>) {
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut db = db.clone();
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
+    });
+    (db, statements)
+}

@@ -50,6 +50,7 @@ macro_rules! sort_keys {
         impl SortField for Sort {
             type Model = $model;
             const ID: Self = Sort::Id;
+            const ALL: &'static [Self] = &[ $( Sort::$variant, )* ];
             fn key(self) -> &'static SortKey<$model> {
                 match self { $( Sort::$variant => {
                     static KEY: SortKey<$model> = SortKey { name: $name, expr: $expr, value: $value };
@@ -414,6 +415,15 @@ pub mod users {
         LastName => "LAST_NAME", || coalesced(col(C::LastName), ""), |m| KeyValue::Str(m.last_name.clone().unwrap_or_default());
         CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
         UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+    }
+
+    /// The full name: first and last name, whichever are set.
+    pub fn full_name(m: &Model) -> String {
+        [m.first_name.as_deref(), m.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

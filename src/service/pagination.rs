@@ -80,6 +80,8 @@ pub trait SortField: Copy + std::fmt::Debug + std::hash::Hash + Eq + Send + Sync
     type Model: 'static;
     /// The primary key, the tiebreak of every ordering.
     const ID: Self;
+    /// Every sortable attribute, for adapters that look them up by name.
+    const ALL: &'static [Self];
     fn key(self) -> &'static SortKey<Self::Model>;
 }
 

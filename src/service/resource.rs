@@ -82,7 +82,18 @@ pub fn and_visible<R: Resource>(viewer: &Viewer, cond: Condition) -> Condition {
 
 /// The rows of `R` the viewer can see that match the filter.
 pub fn select<R: Resource>(viewer: &Viewer, filter: &R::Filter) -> Select<R::Entity> {
-    R::Entity::find().filter(and_visible::<R>(viewer, R::condition(viewer, filter)))
+    select_within::<R>(viewer, filter, Condition::all())
+}
+
+/// [`select`] narrowed by `scope`, a condition the adapter adds on top of the client's
+/// filter (the JSON:API related-resource links list one parent's children this way).
+pub fn select_within<R: Resource>(
+    viewer: &Viewer,
+    filter: &R::Filter,
+    scope: Condition,
+) -> Select<R::Entity> {
+    let cond = scope.add(R::condition(viewer, filter));
+    R::Entity::find().filter(and_visible::<R>(viewer, cond))
 }
 
 /// One page of what the viewer can see of the list.
@@ -91,9 +102,19 @@ pub async fn list<R: Resource>(
     viewer: &Viewer,
     req: &ListRequest<R>,
 ) -> AppResult<Page<R::Model>> {
+    list_within::<R>(db, viewer, req, Condition::all()).await
+}
+
+/// [`list`] narrowed by `scope` (see [`select_within`]).
+pub async fn list_within<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    req: &ListRequest<R>,
+    scope: Condition,
+) -> AppResult<Page<R::Model>> {
     pagination::fetch(
         db,
-        select::<R>(viewer, &req.filter),
+        select_within::<R>(viewer, &req.filter, scope),
         &ordering::<R>(&req.order_by),
         &req.page,
         req.limits,
@@ -108,7 +129,17 @@ pub async fn count<R: Resource>(
     viewer: &Viewer,
     filter: &R::Filter,
 ) -> AppResult<u64> {
-    Ok(select::<R>(viewer, filter).count(db).await?)
+    count_within::<R>(db, viewer, filter, Condition::all()).await
+}
+
+/// [`count`] narrowed by `scope` (see [`select_within`]).
+pub async fn count_within<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &R::Filter,
+    scope: Condition,
+) -> AppResult<u64> {
+    Ok(select_within::<R>(viewer, filter, scope).count(db).await?)
 }
 
 /// The visible rows among `ids`, keyed by id; missing and invisible ids are simply absent.

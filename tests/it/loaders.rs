@@ -16,8 +16,10 @@ const NESTED_ARGS: &str = r#"query($n: Int) { sequenceSteps(first: $n) { nodes {
     tasks(last: 1, orderBy: [{field: DUE_AT}], filter: {completed: false}) { nodes { id owner { id } } }
 } } }"#;
 
-#[tokio::test]
-async fn statement_count_does_not_depend_on_page_size() {
+/// 100 sized steps in 10 sequences with every optional relationship filled, so that a page of
+/// any size exercises every loader and statement counts compare a query's shape alone (a
+/// relationship with no keys costs no statement).
+pub async fn every_relationship_filled() -> TestDb {
     let t = TestDb::new().await;
     let opts = sized::SizedOptions {
         sequences: 10,
@@ -28,8 +30,6 @@ async fn statement_count_does_not_depend_on_page_size() {
         seed: 5,
     };
     sized::load(&t.db, opts).await.unwrap();
-    // Fill every optional relationship, so both pages exercise every loader and the counts
-    // compare the query's shape alone (a relationship with no keys costs no statement).
     for sql in [
         "UPDATE sequence_steps SET call_purpose_id = (SELECT MIN(id) FROM call_purposes), task_priority_id = (SELECT MIN(id) FROM task_priorities)",
         "INSERT INTO sequence_templates (sequence_step_id, template_id, is_reply, enabled, creator_id, bounce_count, click_count, deliver_count, failure_count, negative_reply_count, neutral_reply_count, open_count, opt_out_count, positive_reply_count, reply_count, schedule_count, created_at, updated_at) SELECT s.id, (SELECT MIN(id) FROM templates), false, true, s.creator_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.created_at, s.updated_at FROM sequence_steps s WHERE NOT EXISTS (SELECT 1 FROM sequence_templates v WHERE v.sequence_step_id = s.id)",
@@ -42,6 +42,12 @@ async fn statement_count_does_not_depend_on_page_size() {
     stepgraph::service::counters::recompute(&t.db)
         .await
         .unwrap();
+    t
+}
+
+#[tokio::test]
+async fn statement_count_does_not_depend_on_page_size() {
+    let t = every_relationship_filled().await;
     let s = TestServer::start(t).await;
     let token = s.token_for_role(entity::enums::Role::Admin).await;
 

@@ -14,6 +14,7 @@ mod introspect;
 mod loaders;
 mod migrations;
 mod pagination;
+mod rest;
 mod seed;
 mod server;
 mod steps;

@@ -16,6 +16,27 @@ pub struct TestServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The outcome of one JSON:API request.
+#[derive(Debug)]
+pub struct Api {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub statements: Option<u64>,
+    pub body: Value,
+}
+
+impl Api {
+    /// The first error's `source.parameter` or `source.pointer`.
+    pub fn source(&self) -> &str {
+        let source = &self.body["errors"][0]["source"];
+        source["parameter"]
+            .as_str()
+            .or_else(|| source["pointer"].as_str())
+            .unwrap_or_else(|| panic!("no error source in {}", self.body))
+    }
+}
+
 /// The outcome of one GraphQL request.
 #[derive(Debug)]
 pub struct Gql {
@@ -132,6 +153,48 @@ impl TestServer {
             status,
             body,
             statements,
+        }
+    }
+
+    /// A JSON:API request under `/api/v2` (`path` starts with `/`); a body is sent as
+    /// `application/vnd.api+json`.
+    pub async fn api(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Api {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v2{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/vnd.api+json")
+                .body(body.to_string());
+        }
+        Self::read_api(req.send().await.unwrap()).await
+    }
+
+    pub async fn read_api(res: reqwest::Response) -> Api {
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let location = header("location");
+        let statements = header("x-sql-statements").and_then(|v| v.parse().ok());
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Api {
+            status,
+            content_type,
+            location,
+            statements,
+            body,
         }
     }
 

@@ -34,11 +34,7 @@ impl User {
     }
     /// The full name of the user (derived from first and last name).
     async fn name(&self) -> String {
-        [self.0.first_name.as_deref(), self.0.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::service::lists::users::full_name(&self.0)
     }
     /// A short handle for the user.
     async fn username(&self) -> Option<&str> {

@@ -1,0 +1,274 @@
+//! The JSON:API adapter: Outreach's API v2 under `/api/v2`.
+//!
+//! `sequenceSteps` can be listed, read, created, updated and deleted; the nine related types
+//! (sequences, sequenceTemplates, templates, users, tasks, calls, mailings, callPurposes,
+//! taskPriorities) can be listed and read, so that `include` and relationship links resolve.
+//! Every resource has `/{type}/{id}/{relationship}` related-resource links.
+//!
+//! Like the GraphQL adapter this one only translates: query parameters into the service
+//! layer's filters, orderings and pages ([`params`], [`resources`]), rows into documents
+//! ([`document`]), write bodies into [`crate::service::steps`] inputs ([`write`]), and
+//! [`crate::error::AppError`] into JSON:API errors ([`error`]). Visibility, validation and
+//! SQL are the service layer's, so both APIs answer alike.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sea_orm::sea_query::Condition;
+use serde_json::Value;
+
+use crate::http::AuthFailure;
+use crate::server::AppState;
+use crate::service::lists::{
+    CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
+    Templates, Users,
+};
+
+pub mod document;
+pub mod error;
+pub mod params;
+pub mod resources;
+pub mod write;
+
+use document::{ApiResource, Cx, INCLUDE_BUDGET};
+use error::{ApiError, MEDIA_TYPE};
+use params::{Params, Route};
+
+/// The routes under `/api/v2`.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let steps = Steps::PLURAL;
+    let api = Router::new()
+        .route(&format!("/{steps}"), get(list::<Steps>).post(write::create))
+        .route(
+            &format!("/{steps}/{{id}}"),
+            get(show::<Steps>)
+                .patch(write::update)
+                .delete(write::delete),
+        )
+        .route(
+            &format!("/{steps}/{{id}}/{{relationship}}"),
+            get(related::<Steps>),
+        );
+    let api = read_only::<Sequences>(api);
+    let api = read_only::<SequenceTemplates>(api);
+    let api = read_only::<Templates>(api);
+    let api = read_only::<Users>(api);
+    let api = read_only::<Tasks>(api);
+    let api = read_only::<Calls>(api);
+    let api = read_only::<Mailings>(api);
+    let api = read_only::<CallPurposes>(api);
+    let api = read_only::<TaskPriorities>(api);
+    let api = api
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
+    Router::new().nest("/api/v2", api)
+}
+
+fn read_only<R: ApiResource>(api: Router<AppState>) -> Router<AppState> {
+    let plural = R::PLURAL;
+    api.route(&format!("/{plural}"), get(list::<R>))
+        .route(&format!("/{plural}/{{id}}"), get(show::<R>))
+        .route(
+            &format!("/{plural}/{{id}}/{{relationship}}"),
+            get(related::<R>),
+        )
+}
+
+async fn no_route() -> Response {
+    ApiError::plain(404, "no such resource type or path under /api/v2").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::plain(
+        405,
+        "this method is not allowed here: only sequenceSteps can be created, updated and deleted",
+    )
+    .into_response()
+}
+
+/// A request that passed authentication and parameter checks.
+pub struct Prepared {
+    pub cx: Cx,
+    pub params: Params,
+    statements: Arc<AtomicUsize>,
+    timeout: Duration,
+}
+
+/// Authenticates, checks `Accept`, parses and checks the query string.
+pub async fn prepare(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    route: Route,
+) -> Result<Prepared, ApiError> {
+    check_accept(headers)?;
+    let viewer = match crate::http::viewer(state, headers).await {
+        Ok(viewer) => viewer,
+        Err(AuthFailure::Unauthenticated(msg)) => return Err(ApiError::plain(401, msg)),
+        Err(AuthFailure::Failed(err)) => return Err(err.into()),
+    };
+    let params = params::parse(raw.as_deref(), route)?;
+    document::check_fields(&resources::all_types(), &params.fields)?;
+    let (db, statements) = crate::http::counted(&state.db);
+    Ok(Prepared {
+        cx: Cx {
+            db,
+            viewer,
+            base: format!("{}/api/v2", public_base(state, headers)),
+            fields: params.fields.clone(),
+            authorization_meta: params.authorization_meta,
+            budget: AtomicUsize::new(INCLUDE_BUDGET),
+        },
+        params,
+        statements,
+        timeout: Duration::from_secs(state.limits.timeout_secs),
+    })
+}
+
+impl Prepared {
+    /// Runs the work within the request timeout and answers with its document.
+    pub async fn answer(
+        &self,
+        work: impl Future<Output = Result<(StatusCode, Value), ApiError>>,
+    ) -> Response {
+        let result = match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::plain(
+                503,
+                "the request took too long and was stopped; ask for a smaller page or fewer includes",
+            )),
+        };
+        let mut res = match result {
+            Ok((status, body)) => error::document(status, &body),
+            Err(err) => err.into_response(),
+        };
+        let n = self.statements.load(Ordering::Relaxed);
+        if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
+            res.headers_mut().insert("x-sql-statements", v);
+        }
+        res
+    }
+}
+
+/// The scheme and host that links start with: the configured public URL, or else the
+/// request's `Host` (only when it looks like a host name, so a forged header cannot inject
+/// anything into links).
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// 406 when the client accepts JSON:API only with media type parameters (JSON:API 1.0) and
+/// nothing else this server could send.
+fn check_accept(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let ranges: Vec<&str> = accept.split(',').map(str::trim).collect();
+    let fits = ranges.iter().any(|r| {
+        let ty = r.split(';').next().unwrap_or("").trim();
+        match ty {
+            "*/*" | "application/*" | "application/json" => true,
+            MEDIA_TYPE => {
+                !r.contains(';') || r.split(';').skip(1).all(|p| p.trim().starts_with("q="))
+            }
+            _ => false,
+        }
+    });
+    if fits || !accept.contains(MEDIA_TYPE) {
+        Ok(())
+    } else {
+        Err(ApiError::plain(
+            406,
+            format!("send Accept: {MEDIA_TYPE} (without media type parameters)"),
+        ))
+    }
+}
+
+/// A path id: a positive integer, else the resource does not exist.
+pub fn path_id<R: ApiResource>(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::plain(404, format!("{} {text:?} was not found", R::NAME)))
+}
+
+/// `GET /{type}`.
+async fn list<R: ApiResource>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let req = match prepare(&state, &headers, raw, Route::Collection).await {
+        Ok(req) => req,
+        Err(err) => return err.into_response(),
+    };
+    req.answer(async {
+        let doc = document::collection::<R>(&req.cx, &req.params, Condition::all(), &[], R::PLURAL)
+            .await?;
+        Ok((StatusCode::OK, doc))
+    })
+    .await
+}
+
+/// `GET /{type}/{id}`.
+async fn show<R: ApiResource>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let req = match prepare(&state, &headers, raw, Route::Single).await {
+        Ok(req) => req,
+        Err(err) => return err.into_response(),
+    };
+    req.answer(async {
+        let id = path_id::<R>(&id)?;
+        Ok((
+            StatusCode::OK,
+            document::single::<R>(&req.cx, id, &req.params).await?,
+        ))
+    })
+    .await
+}
+
+/// `GET /{type}/{id}/{relationship}`: the related resource (to-one) or a collection of them
+/// (to-many, with the collection's parameters).
+async fn related<R: ApiResource>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, relationship)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let req = match prepare(&state, &headers, raw, Route::Collection).await {
+        Ok(req) => req,
+        Err(err) => return err.into_response(),
+    };
+    req.answer(async {
+        let id = path_id::<R>(&id)?;
+        Ok((
+            StatusCode::OK,
+            document::related::<R>(&req.cx, id, &relationship, &req.params).await?,
+        ))
+    })
+    .await
+}

@@ -1,0 +1,683 @@
+//! The ten resource types on the JSON:API wire: for each, its path, its attributes (Outreach's
+//! names, wire enums such as `auto_email`), its relationships (the statics of
+//! [`crate::service::relations`]) and its filters (`filter[attr]`, `filter[rel][attr]`, as the
+//! seed allows them), filling the same service-layer filter structs GraphQL fills.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use entity::enums::{
+    CallDirection, CallOutcome, MailingState, MailingType, ReplyAction, ReplySentiment, Role,
+    ScheduleIntervalType, SequenceType, ShareType, StepType, TaskAction, TaskState,
+};
+use sea_orm::ActiveEnum;
+use serde_json::{Value, json};
+
+use crate::auth::policy::{self, SequenceAccess};
+use crate::error::AppResult;
+use crate::rest::document::{
+    ApiResource, Authorization, BoxFuture, Cx, FilterError, Relationship, TypeInfo,
+    relationship_infos,
+};
+use crate::rest::params::{date_range, enums, flag, ids, int_range, strings, time_range};
+use crate::service::lists::{
+    self, CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities,
+    Tasks, Templates, Users,
+};
+use crate::service::relations as rel;
+use crate::service::resource;
+use crate::service::steps::display_name;
+
+/// Every type, for checking `fields[type]`.
+pub fn all_types() -> [&'static TypeInfo; 10] {
+    [
+        Steps::info(),
+        Sequences::info(),
+        SequenceTemplates::info(),
+        Templates::info(),
+        Users::info(),
+        Tasks::info(),
+        Calls::info(),
+        Mailings::info(),
+        CallPurposes::info(),
+        TaskPriorities::info(),
+    ]
+}
+
+/// A value as an attribute on the wire.
+trait Wire {
+    fn wire(&self) -> Value;
+}
+
+macro_rules! wire_as_json {
+    ($($t:ty),*) => { $( impl Wire for $t { fn wire(&self) -> Value { json!(self) } } )* };
+}
+wire_as_json!(i32, i64, bool, String, Value);
+
+macro_rules! wire_enums {
+    ($($t:ty),*) => { $( impl Wire for $t { fn wire(&self) -> Value { Value::String(self.to_value()) } } )* };
+}
+wire_enums!(
+    CallDirection,
+    CallOutcome,
+    MailingState,
+    MailingType,
+    ReplyAction,
+    ReplySentiment,
+    Role,
+    ScheduleIntervalType,
+    SequenceType,
+    ShareType,
+    StepType,
+    TaskAction,
+    TaskState
+);
+
+impl Wire for DateTime<Utc> {
+    /// As GraphQL's `DateTime`: RFC 3339 in UTC, fractional seconds only when there are any.
+    fn wire(&self) -> Value {
+        Value::String(self.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+impl Wire for NaiveDate {
+    fn wire(&self) -> Value {
+        Value::String(self.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn wire(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Wire::wire)
+    }
+}
+
+/// The common part of every impl: the path, the attribute table and the type description.
+macro_rules! api_resource {
+    ($R:ty, $plural:literal, |$m:ident| { $($name:literal => $value:expr),* $(,)? }) => {
+        const PLURAL: &'static str = $plural;
+        const ATTRIBUTES: &'static [&'static str] = &[$($name),*];
+        fn attributes($m: &Self::Model) -> Vec<Value> {
+            vec![$(Wire::wire(&$value)),*]
+        }
+        fn info() -> &'static TypeInfo {
+            static INFO: TypeInfo = TypeInfo {
+                name: <$R as resource::Resource>::NAME,
+                attributes: &[$($name),*],
+                relationships: relationship_infos::<$R>,
+            };
+            &INFO
+        }
+    };
+}
+
+/// `filter[rel][id]`: the only attribute most relationships filter by.
+fn related_ids(
+    target: &mut Option<Vec<i64>>,
+    rest: &[&str],
+    value: &str,
+) -> Result<(), FilterError> {
+    match rest {
+        ["id"] => {
+            *target = Some(ids(value)?);
+            Ok(())
+        }
+        _ => Err(FilterError::Invalid(
+            "filters this relationship by id only: filter[relationship][id]=1,2".into(),
+        )),
+    }
+}
+
+impl ApiResource for Steps {
+    api_resource!(Steps, "sequenceSteps", |m| {
+        "bounceCount" => m.bounce_count,
+        "clickCount" => m.click_count,
+        "createdAt" => m.created_at,
+        "date" => m.date,
+        "deliverCount" => m.deliver_count,
+        "displayName" => display_name(m),
+        "failureCount" => m.failure_count,
+        "interval" => m.interval,
+        "negativeReplyCount" => m.negative_reply_count,
+        "neutralReplyCount" => m.neutral_reply_count,
+        "openCount" => m.open_count,
+        "optOutCount" => m.opt_out_count,
+        "order" => m.order,
+        "positiveReplyCount" => m.positive_reply_count,
+        "replyCount" => m.reply_count,
+        "scheduleCount" => m.schedule_count,
+        "stepType" => m.step_type,
+        "taskAutoskipDelay" => m.task_autoskip_delay,
+        "taskNote" => m.task_note,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Steps>; 9] = [
+            Relationship::one(&rel::STEP_CALL_PURPOSE),
+            Relationship::many(&rel::STEP_CALLS),
+            Relationship::one(&rel::STEP_CREATOR),
+            Relationship::many(&rel::STEP_MAILINGS),
+            Relationship::one_shown(&rel::STEP_SEQUENCE),
+            Relationship::many(&rel::STEP_SEQUENCE_TEMPLATES),
+            Relationship::one(&rel::STEP_TASK_PRIORITY),
+            Relationship::many(&rel::STEP_TASKS),
+            Relationship::one(&rel::STEP_UPDATER),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::steps::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["stepType"] => f.step_types = Some(enums(v)?),
+            ["order"] => f.order = Some(int_range(v)?),
+            ["interval"] => f.interval = Some(int_range(v)?),
+            ["date"] => f.date = Some(date_range(v)?),
+            ["taskAutoskipDelay"] => f.task_autoskip_delay = Some(int_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["sequence", rest @ ..] => {
+                let s = f.sequence.get_or_insert_default();
+                match rest {
+                    ["id"] => s.ids = Some(ids(v)?),
+                    ["enabledAt"] => s.enabled_at = Some(time_range(v)?),
+                    ["name"] => s.names = Some(strings(v)?),
+                    _ => {
+                        return Err(FilterError::Invalid(
+                            "filters sequences by id, enabledAt or name only".into(),
+                        ));
+                    }
+                }
+            }
+            ["sequenceTemplates", rest @ ..] => {
+                let st = f.sequence_templates.get_or_insert_default();
+                return match SequenceTemplates::filter(st, rest, v) {
+                    Err(FilterError::Unknown) => Err(FilterError::Invalid(
+                        "is not a filterable attribute of sequenceTemplates".into(),
+                    )),
+                    other => other,
+                };
+            }
+            ["callPurpose", rest @ ..] => related_ids(&mut f.call_purpose_ids, rest, v)?,
+            ["calls", rest @ ..] => related_ids(&mut f.call_ids, rest, v)?,
+            ["creator", rest @ ..] => related_ids(&mut f.creator_ids, rest, v)?,
+            ["taskPriority", rest @ ..] => related_ids(&mut f.task_priority_ids, rest, v)?,
+            ["tasks", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
+            ["updater", rest @ ..] => related_ids(&mut f.updater_ids, rest, v)?,
+            ["mailings", ..] => {
+                return Err(FilterError::Invalid(
+                    "cannot be used: the mailings relationship is not a filter (as in Outreach)"
+                        .into(),
+                ));
+            }
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+
+    /// A step's rights follow its sequence: one statement for the sequences of all the rows.
+    fn authorization<'a>(
+        cx: &'a Cx,
+        rows: &'a [Self::Model],
+    ) -> BoxFuture<'a, AppResult<Vec<Authorization>>> {
+        Box::pin(async move {
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.sequence_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let sequences = resource::by_ids::<Sequences>(&cx.db, &cx.viewer, &ids).await?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    sequences
+                        .get(&r.sequence_id)
+                        .map(|s| sequence_rights(cx, s))
+                        .unwrap_or_default()
+                })
+                .collect())
+        })
+    }
+}
+
+/// The rights GraphQL's `canWrite` / `canDelete` give for a sequence and its steps.
+fn sequence_rights(cx: &Cx, seq: &entity::sequence::Model) -> Authorization {
+    let access = SequenceAccess::from(seq);
+    Authorization {
+        can_write: policy::can_write_step(&cx.viewer, &access),
+        can_delete: policy::can_delete_step(&cx.viewer, &access),
+    }
+}
+
+impl ApiResource for Sequences {
+    api_resource!(Sequences, "sequences", |m| {
+        "name" => m.name,
+        "description" => m.description,
+        "sequenceType" => m.sequence_type,
+        "shareType" => m.share_type,
+        "scheduleIntervalType" => m.schedule_interval_type,
+        "enabled" => m.enabled,
+        "enabledAt" => m.enabled_at,
+        "locked" => m.locked,
+        "lockedAt" => m.locked_at,
+        "lastUsedAt" => m.last_used_at,
+        "maxActivations" => m.max_activations,
+        "primaryReplyAction" => m.primary_reply_action,
+        "primaryReplyPauseDuration" => m.primary_reply_pause_duration,
+        "secondaryReplyAction" => m.secondary_reply_action,
+        "secondaryReplyPauseDuration" => m.secondary_reply_pause_duration,
+        "throttleCapacity" => m.throttle_capacity,
+        "throttleMaxAddsPerDay" => m.throttle_max_adds_per_day,
+        "throttlePaused" => m.throttle_paused,
+        "throttlePausedAt" => m.throttle_paused_at,
+        "transactional" => m.transactional,
+        "tags" => m.tags,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Sequences>; 7] = [
+            Relationship::one(&rel::SEQUENCE_CREATOR),
+            Relationship::one(&rel::SEQUENCE_OWNER),
+            Relationship::one(&rel::SEQUENCE_UPDATER),
+            Relationship::many(&rel::SEQUENCE_STEPS),
+            Relationship::many(&rel::SEQUENCE_TASKS),
+            Relationship::many(&rel::SEQUENCE_CALLS),
+            Relationship::many(&rel::SEQUENCE_MAILINGS),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::sequences::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["name"] => f.names = Some(strings(v)?),
+            ["sequenceType"] => f.sequence_types = Some(enums(v)?),
+            ["shareType"] => f.share_types = Some(enums(v)?),
+            ["enabled"] => f.enabled = Some(flag(v)?),
+            ["locked"] => f.locked = Some(flag(v)?),
+            ["enabledAt"] => f.enabled_at = Some(time_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+
+    /// As GraphQL's `Sequence.canWrite` / `canDelete`: may the viewer change (delete) its steps.
+    fn authorization<'a>(
+        cx: &'a Cx,
+        rows: &'a [Self::Model],
+    ) -> BoxFuture<'a, AppResult<Vec<Authorization>>> {
+        Box::pin(async move { Ok(rows.iter().map(|s| sequence_rights(cx, s)).collect()) })
+    }
+}
+
+impl ApiResource for SequenceTemplates {
+    api_resource!(SequenceTemplates, "sequenceTemplates", |m| {
+        "isReply" => m.is_reply,
+        "enabled" => m.enabled,
+        "enabledAt" => m.enabled_at,
+        "bounceCount" => m.bounce_count,
+        "clickCount" => m.click_count,
+        "deliverCount" => m.deliver_count,
+        "failureCount" => m.failure_count,
+        "negativeReplyCount" => m.negative_reply_count,
+        "neutralReplyCount" => m.neutral_reply_count,
+        "openCount" => m.open_count,
+        "optOutCount" => m.opt_out_count,
+        "positiveReplyCount" => m.positive_reply_count,
+        "replyCount" => m.reply_count,
+        "scheduleCount" => m.schedule_count,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<SequenceTemplates>; 5] = [
+            Relationship::one(&rel::SEQUENCE_TEMPLATE_CREATOR),
+            Relationship::many(&rel::SEQUENCE_TEMPLATE_MAILINGS),
+            Relationship::one_shown(&rel::SEQUENCE_TEMPLATE_STEP),
+            Relationship::one_shown(&rel::SEQUENCE_TEMPLATE_TEMPLATE),
+            Relationship::one(&rel::SEQUENCE_TEMPLATE_UPDATER),
+        ];
+        &RELS
+    }
+
+    fn filter(
+        f: &mut lists::sequence_templates::Filter,
+        path: &[&str],
+        v: &str,
+    ) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["isReply"] => f.is_reply = Some(flag(v)?),
+            ["enabled"] => f.enabled = Some(flag(v)?),
+            ["enabledAt"] => f.enabled_at = Some(time_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["template", rest @ ..] => related_ids(&mut f.template_ids, rest, v)?,
+            ["creator", rest @ ..] => related_ids(&mut f.creator_ids, rest, v)?,
+            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for Templates {
+    api_resource!(Templates, "templates", |m| {
+        "name" => m.name,
+        "subject" => m.subject,
+        "bodyHtml" => m.body_html,
+        "bodyText" => m.body_text,
+        "shareType" => m.share_type,
+        "archived" => m.archived,
+        "archivedAt" => m.archived_at,
+        "trackLinks" => m.track_links,
+        "trackOpens" => m.track_opens,
+        "toRecipients" => m.to_recipients,
+        "ccRecipients" => m.cc_recipients,
+        "bccRecipients" => m.bcc_recipients,
+        "tags" => m.tags,
+        "lastUsedAt" => m.last_used_at,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Templates>; 5] = [
+            Relationship::one(&rel::TEMPLATE_CREATOR),
+            Relationship::many(&rel::TEMPLATE_MAILINGS),
+            Relationship::one(&rel::TEMPLATE_OWNER),
+            Relationship::many(&rel::TEMPLATE_SEQUENCE_TEMPLATES),
+            Relationship::one(&rel::TEMPLATE_UPDATER),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::templates::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["name"] => f.names = Some(strings(v)?),
+            ["shareType"] => f.share_types = Some(enums(v)?),
+            ["archived"] => f.archived = Some(flag(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for Users {
+    api_resource!(Users, "users", |m| {
+        "email" => m.email,
+        "firstName" => m.first_name,
+        "lastName" => m.last_name,
+        "name" => lists::users::full_name(m),
+        "username" => m.username,
+        "title" => m.title,
+        "role" => m.role,
+        "locked" => m.locked,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Users>; 16] = [
+            Relationship::many(&rel::USER_OWNED_SEQUENCES),
+            Relationship::many(&rel::USER_OWNED_TEMPLATES),
+            Relationship::many(&rel::USER_OWNED_TASKS),
+            Relationship::many(&rel::USER_CALLS),
+            Relationship::many(&rel::USER_MAILINGS),
+            Relationship::many(&rel::USER_CREATED_STEPS),
+            Relationship::many(&rel::USER_UPDATED_STEPS),
+            Relationship::many(&rel::USER_CREATED_SEQUENCES),
+            Relationship::many(&rel::USER_UPDATED_SEQUENCES),
+            Relationship::many(&rel::USER_CREATED_SEQUENCE_TEMPLATES),
+            Relationship::many(&rel::USER_UPDATED_SEQUENCE_TEMPLATES),
+            Relationship::many(&rel::USER_CREATED_TEMPLATES),
+            Relationship::many(&rel::USER_UPDATED_TEMPLATES),
+            Relationship::many(&rel::USER_CREATED_TASKS),
+            Relationship::many(&rel::USER_COMPLETED_TASKS),
+            Relationship::many(&rel::USER_CREATED_CALL_PURPOSES),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::users::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["email"] => f.emails = Some(strings(v)?),
+            ["role"] => f.roles = Some(enums(v)?),
+            ["locked"] => f.locked = Some(flag(v)?),
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for Tasks {
+    api_resource!(Tasks, "tasks", |m| {
+        "action" => m.action,
+        "state" => m.state,
+        "taskType" => m.task_type,
+        "dueAt" => m.due_at,
+        "scheduledAt" => m.scheduled_at,
+        "autoskipAt" => m.autoskip_at,
+        "completed" => m.completed,
+        "completedAt" => m.completed_at,
+        "note" => m.note,
+        "stateChangedAt" => m.state_changed_at,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Tasks>; 8] = [
+            Relationship::many(&rel::TASK_CALLS),
+            Relationship::one(&rel::TASK_COMPLETER),
+            Relationship::one(&rel::TASK_CREATOR),
+            Relationship::many(&rel::TASK_MAILINGS),
+            Relationship::one(&rel::TASK_OWNER),
+            Relationship::one(&rel::TASK_SEQUENCE),
+            Relationship::one(&rel::TASK_STEP),
+            Relationship::one(&rel::TASK_PRIORITY),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::tasks::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["state"] => f.states = Some(enums(v)?),
+            ["action"] => f.actions = Some(enums(v)?),
+            ["completed"] => f.completed = Some(flag(v)?),
+            ["dueAt"] => f.due_at = Some(time_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
+            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
+            ["taskPriority", rest @ ..] => related_ids(&mut f.task_priority_ids, rest, v)?,
+            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for Calls {
+    api_resource!(Calls, "calls", |m| {
+        "direction" => m.direction,
+        "outcome" => m.outcome,
+        "state" => m.state,
+        "sequenceAction" => m.sequence_action,
+        "userCallType" => m.user_call_type,
+        "from" => m.from,
+        "to" => m.to,
+        "note" => m.note,
+        "recordingUrl" => m.recording_url,
+        "voicemailRecordingUrl" => m.voicemail_recording_url,
+        "vendorCallId" => m.vendor_call_id,
+        "externalVendor" => m.external_vendor,
+        "shouldRecordCall" => m.should_record_call,
+        "dialedAt" => m.dialed_at,
+        "answeredAt" => m.answered_at,
+        "completedAt" => m.completed_at,
+        "returnedAt" => m.returned_at,
+        "stateChangedAt" => m.state_changed_at,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Calls>; 5] = [
+            Relationship::one(&rel::CALL_CALL_PURPOSE),
+            Relationship::one(&rel::CALL_SEQUENCE),
+            Relationship::one(&rel::CALL_STEP),
+            Relationship::one(&rel::CALL_TASK),
+            Relationship::one(&rel::CALL_USER),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::calls::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["direction"] => f.directions = Some(enums(v)?),
+            ["outcome"] => f.outcomes = Some(enums(v)?),
+            ["dialedAt"] => f.dialed_at = Some(time_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["callPurpose", rest @ ..] => related_ids(&mut f.call_purpose_ids, rest, v)?,
+            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
+            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
+            ["task", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
+            ["user", rest @ ..] => related_ids(&mut f.user_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for Mailings {
+    api_resource!(Mailings, "mailings", |m| {
+        "state" => m.state,
+        "mailingType" => m.mailing_type,
+        "subject" => m.subject,
+        "bodyHtml" => m.body_html,
+        "bodyText" => m.body_text,
+        "mailboxAddress" => m.mailbox_address,
+        "messageId" => m.message_id,
+        "errorReason" => m.error_reason,
+        "trackLinks" => m.track_links,
+        "trackOpens" => m.track_opens,
+        "openCount" => m.open_count,
+        "clickCount" => m.click_count,
+        "replySentiment" => m.reply_sentiment,
+        "scheduledAt" => m.scheduled_at,
+        "deliveredAt" => m.delivered_at,
+        "openedAt" => m.opened_at,
+        "clickedAt" => m.clicked_at,
+        "repliedAt" => m.replied_at,
+        "bouncedAt" => m.bounced_at,
+        "unsubscribedAt" => m.unsubscribed_at,
+        "markedAsSpamAt" => m.marked_as_spam_at,
+        "stateChangedAt" => m.state_changed_at,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<Mailings>; 6] = [
+            Relationship::one(&rel::MAILING_SEQUENCE),
+            Relationship::one(&rel::MAILING_STEP),
+            Relationship::one(&rel::MAILING_SEQUENCE_TEMPLATE),
+            Relationship::one(&rel::MAILING_TASK),
+            Relationship::one(&rel::MAILING_TEMPLATE),
+            Relationship::one(&rel::MAILING_USER),
+        ];
+        &RELS
+    }
+
+    fn filter(f: &mut lists::mailings::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["state"] => f.states = Some(enums(v)?),
+            ["deliveredAt"] => f.delivered_at = Some(time_range(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
+            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
+            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
+            ["sequenceTemplate", rest @ ..] => related_ids(&mut f.sequence_template_ids, rest, v)?,
+            ["template", rest @ ..] => related_ids(&mut f.template_ids, rest, v)?,
+            ["task", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
+            ["user", rest @ ..] => related_ids(&mut f.user_ids, rest, v)?,
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for CallPurposes {
+    api_resource!(CallPurposes, "callPurposes", |m| {
+        "name" => m.name,
+        "order" => m.order,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<CallPurposes>; 3] = [
+            Relationship::many(&rel::CALL_PURPOSE_CALLS),
+            Relationship::one(&rel::CALL_PURPOSE_CREATOR),
+            Relationship::many(&rel::CALL_PURPOSE_STEPS),
+        ];
+        &RELS
+    }
+
+    fn filter(
+        f: &mut lists::call_purposes::Filter,
+        path: &[&str],
+        v: &str,
+    ) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["name"] => f.names = Some(strings(v)?),
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
+
+impl ApiResource for TaskPriorities {
+    api_resource!(TaskPriorities, "taskPriorities", |m| {
+        "name" => m.name,
+        "color" => m.color,
+        "weight" => m.weight,
+        "createdAt" => m.created_at,
+        "updatedAt" => m.updated_at,
+    });
+
+    fn relationships() -> &'static [Relationship<Self>] {
+        static RELS: [Relationship<TaskPriorities>; 2] = [
+            Relationship::many(&rel::TASK_PRIORITY_STEPS),
+            Relationship::many(&rel::TASK_PRIORITY_TASKS),
+        ];
+        &RELS
+    }
+
+    fn filter(
+        f: &mut lists::task_priorities::Filter,
+        path: &[&str],
+        v: &str,
+    ) -> Result<(), FilterError> {
+        match path {
+            ["id"] => f.ids = Some(ids(v)?),
+            ["name"] => f.names = Some(strings(v)?),
+            _ => return Err(FilterError::Unknown),
+        }
+        Ok(())
+    }
+}
