@@ -496,7 +496,9 @@ impl<R: ApiResource> Rows<R> {
             };
             relationships.insert(field.into(), value);
         }
-        obj.insert("relationships".into(), Value::Object(relationships));
+        if !relationships.is_empty() {
+            obj.insert("relationships".into(), Value::Object(relationships));
+        }
         obj.insert("links".into(), json!({ "self": self_url }));
         if let Some(auth) = self.authorization.as_ref().and_then(|a| a.get(index)) {
             obj.insert(

@@ -10,6 +10,7 @@
 //! reported at once; the service then validates against the data, in one transaction.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -86,6 +87,11 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
             format!("Expected Content-Type header to be {MEDIA_TYPE}"),
         ))
     }
+}
+
+/// The body, or why it could not be read (413 past the body limit) as a JSON:API error.
+fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| ApiError::plain(rejection.status().as_u16(), rejection.body_text()))
 }
 
 /// The `data` object of a write body, checked for its type (409 on a mismatch, as JSON:API
@@ -284,7 +290,7 @@ pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let req = match prepare(&state, &headers, raw, Route::Write).await {
         Ok(req) => req,
@@ -294,7 +300,7 @@ pub async fn create(
     let mut res = req
         .answer(async {
             check_content_type(&headers)?;
-            let data = data_of(&body)?;
+            let data = data_of(&read(body)?)?;
             if data.contains_key("id") {
                 return Err(ApiError::pointer(
                     403,
@@ -354,7 +360,7 @@ pub async fn update(
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let req = match prepare(&state, &headers, raw, Route::Write).await {
         Ok(req) => req,
@@ -363,7 +369,7 @@ pub async fn update(
     req.answer(async {
         let id = path_id::<Steps>(&id)?;
         check_content_type(&headers)?;
-        let data = data_of(&body)?;
+        let data = data_of(&read(body)?)?;
         let body_id = match data.get("id") {
             None => None,
             Some(Value::Number(n)) => n.as_i64(),

@@ -647,6 +647,7 @@ async fn visibility_holds_on_every_rest_path() {
 async fn every_relationship_link_resolves() {
     let d = demo_server().await;
     let s = &d.s;
+    let schema = crate::introspect::schema(s, &d.admin).await;
     for path in [
         "/sequenceSteps/3",
         "/sequences/1",
@@ -664,6 +665,24 @@ async fn every_relationship_link_resolves() {
         let resource = &res.body["data"];
         let self_link = path_of(s, &resource["links"]["self"]);
         assert_eq!(self_link, path);
+        // The same relationships as the GraphQL type: both adapters name the declarations of
+        // service::relations, and this catches one of them forgetting one.
+        let ty = resource["type"].as_str().unwrap();
+        let gql_type = format!("{}{}", ty[..1].to_uppercase(), &ty[1..]);
+        let mut expected: Vec<&str> = schema.types[&gql_type]
+            .iter()
+            .filter(|f| f.type_kind == "OBJECT")
+            .map(|f| f.name.as_str())
+            .collect();
+        let mut actual: Vec<&str> = resource["relationships"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        expected.sort_unstable();
+        actual.sort_unstable();
+        assert_eq!(actual, expected, "relationships of {ty}");
         // Read-only types answer false in their meta: this API cannot write them.
         for (name, rel) in resource["relationships"].as_object().unwrap() {
             let link = path_of(s, &rel["links"]["related"]);
@@ -747,6 +766,15 @@ async fn writes_create_update_and_delete_steps() {
     assert_eq!(res.status(), 415);
     let res = TestServer::read_api(res).await;
     assert_eq!(res.body["errors"][0]["id"], "unsupportedMediaType");
+    // A body past the limit: 413, as a JSON:API error.
+    let note = "x".repeat(600 * 1024);
+    let huge = step_body(
+        1,
+        json!({ "stepType": "call", "interval": 1, "taskNote": note }),
+    );
+    let res = s.api("POST", "/sequenceSteps", &d.mia, Some(huge)).await;
+    assert_eq!(res.status, 413, "{}", res.body);
+    assert_eq!(res.body["errors"][0]["id"], "payloadTooLarge");
 
     let res = s
         .api(
