@@ -95,6 +95,18 @@ pub struct ServeArgs {
     /// server behind a proxy. Unset: the scheme is http and the host the request's `Host`.
     #[arg(long, env = "STEPGRAPH_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Maximum fields a GraphQL document may select once its fragments are expanded.
+    #[arg(long, env = "STEPGRAPH_MAX_FIELDS", default_value_t = Limits::default().max_fields)]
+    pub max_fields: usize,
+    /// Maximum aliases in a GraphQL document.
+    #[arg(long, env = "STEPGRAPH_MAX_ALIASES", default_value_t = Limits::default().max_aliases)]
+    pub max_aliases: usize,
+    /// Maximum root fields in a GraphQL operation.
+    #[arg(long, env = "STEPGRAPH_MAX_ROOT_FIELDS", default_value_t = Limits::default().max_root_fields)]
+    pub max_root_fields: usize,
+    /// Maximum SQL statements one GraphQL request may run.
+    #[arg(long, env = "STEPGRAPH_MAX_STATEMENTS", default_value_t = Limits::default().max_statements)]
+    pub max_statements: usize,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -108,6 +120,10 @@ impl ServeArgs {
             max_batch: self.max_batch,
             max_body_bytes: self.max_body_bytes,
             timeout_secs: self.request_timeout_secs,
+            max_fields: self.max_fields,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            max_statements: self.max_statements,
         }
     }
 }

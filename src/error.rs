@@ -43,6 +43,9 @@ pub enum AppError {
     /// Bad input; nothing was changed.
     #[error("{}", validation_message(.0))]
     Validation(Vec<FieldError>),
+    /// The request would cost more than a limit allows (SQL statements, say).
+    #[error("{0}")]
+    TooExpensive(String),
     /// The request is valid but collides with the current state (a uniqueness rule, say).
     #[error("{0}")]
     Conflict(String),
@@ -81,6 +84,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::Validation(_) => "BAD_USER_INPUT",
+            Self::TooExpensive(_) => "QUERY_TOO_EXPENSIVE",
             Self::Conflict(_) => "CONFLICT",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -94,6 +98,7 @@ impl AppError {
             Self::Forbidden(_) => 403,
             Self::NotFound { .. } => 404,
             Self::Validation(_) => 422,
+            Self::TooExpensive(_) => 400,
             Self::Conflict(_) => 409,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,

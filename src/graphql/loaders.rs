@@ -21,6 +21,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::graphql::context::Budget;
 use crate::graphql::executor::BatchQueue;
 use crate::service::children::{self, ArgsOf};
 use crate::service::pagination::Page;
@@ -31,6 +32,7 @@ use crate::service::resource::{self, Resource};
 pub struct ById<R: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
+    budget: Budget,
     resource: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -39,6 +41,7 @@ impl<R: Resource> Loader<i64> for ById<R> {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, R::Model>, Self::Error> {
+        self.budget.check().map_err(Arc::new)?;
         resource::by_ids::<R>(&self.db, &self.viewer, keys)
             .await
             .map_err(Arc::new)
@@ -57,6 +60,7 @@ pub struct ChildKey<A> {
 pub struct ChildPages<P: Resource, C: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
+    budget: Budget,
     rel: &'static ToMany<P, C>,
 }
 
@@ -74,6 +78,7 @@ impl<P: Resource, C: Resource> Loader<ChildKey<ArgsOf<C>>> for ChildPages<P, C> 
         }
         let mut out = HashMap::new();
         for (args, parents) in groups {
+            self.budget.check().map_err(Arc::new)?;
             let pages = children::pages(&self.db, &self.viewer, self.rel, &parents, args)
                 .await
                 .map_err(Arc::new)?;
@@ -96,6 +101,7 @@ impl<P: Resource, C: Resource> Loader<ChildKey<ArgsOf<C>>> for ChildPages<P, C> 
 pub struct ChildCounts<P: Resource, C: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
+    budget: Budget,
     rel: &'static ToMany<P, C>,
 }
 
@@ -113,6 +119,7 @@ impl<P: Resource, C: Resource> Loader<(i64, C::Filter)> for ChildCounts<P, C> {
         }
         let mut out = HashMap::new();
         for (filter, parents) in groups {
+            self.budget.check().map_err(Arc::new)?;
             let counts = children::counts(&self.db, &self.viewer, self.rel, &parents, filter)
                 .await
                 .map_err(Arc::new)?;
@@ -138,6 +145,7 @@ pub struct Loaders {
     db: DatabaseConnection,
     viewer: Viewer,
     batches: BatchQueue,
+    budget: Budget,
     registry: Mutex<HashMap<(&'static str, TypeId), AnyLoader>>,
 }
 
@@ -145,11 +153,17 @@ pub struct Loaders {
 type AnyLoader = Arc<dyn Any + Send + Sync>;
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: &Viewer, batches: BatchQueue) -> Self {
+    pub fn new(
+        db: &DatabaseConnection,
+        viewer: &Viewer,
+        batches: BatchQueue,
+        budget: Budget,
+    ) -> Self {
         Self {
             db: db.clone(),
             viewer: *viewer,
             batches,
+            budget,
             registry: Mutex::new(HashMap::new()),
         }
     }
@@ -188,6 +202,7 @@ impl Loaders {
         self.get(name, || ById {
             db: self.db.clone(),
             viewer: self.viewer,
+            budget: self.budget.clone(),
             resource: std::marker::PhantomData,
         })
     }
@@ -200,6 +215,7 @@ impl Loaders {
         self.get(rel.name, || ChildPages {
             db: self.db.clone(),
             viewer: self.viewer,
+            budget: self.budget.clone(),
             rel,
         })
     }
@@ -212,6 +228,7 @@ impl Loaders {
         self.get(rel.name, || ChildCounts {
             db: self.db.clone(),
             viewer: self.viewer,
+            budget: self.budget.clone(),
             rel,
         })
     }

@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod cost;
 pub mod error;
 pub mod executor;
 pub mod inputs;
@@ -33,6 +34,14 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Longest a request may run before it is answered with 503.
     pub timeout_secs: u64,
+    /// Most fields a document may select once its fragments are expanded.
+    pub max_fields: usize,
+    /// Most aliases in a document.
+    pub max_aliases: usize,
+    /// Most root fields in an operation.
+    pub max_root_fields: usize,
+    /// Most SQL statements one GraphQL request may run.
+    pub max_statements: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +52,10 @@ impl Default for Limits {
             max_batch: 10,
             max_body_bytes: 512 * 1024,
             timeout_secs: 30,
+            max_fields: 5_000,
+            max_aliases: 100,
+            max_root_fields: 50,
+            max_statements: 500,
         }
     }
 }

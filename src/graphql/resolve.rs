@@ -67,13 +67,17 @@ async fn root_list<R: Resource>(
             opposite_page_fact: page_info_selected(ctx),
         },
     };
+    rc.budget.check().map_err(gql)?;
     let result = resource::list::<R>(&rc.db, &rc.viewer, &req)
         .await
         .map_err(gql)?;
-    let (db, viewer, filter) = (rc.db.clone(), rc.viewer, req.filter);
+    let (db, viewer, filter, budget) = (rc.db.clone(), rc.viewer, req.filter, rc.budget.clone());
     let total = Total::new(move || {
-        let (db, filter) = (db.clone(), filter.clone());
-        async move { total_from(resource::count::<R>(&db, &viewer, &filter).await) }
+        let (db, filter, budget) = (db.clone(), filter.clone(), budget.clone());
+        async move {
+            budget.check().map_err(gql)?;
+            total_from(resource::count::<R>(&db, &viewer, &filter).await)
+        }
     });
     Ok((result, total))
 }

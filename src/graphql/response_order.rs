@@ -14,12 +14,9 @@ use async_graphql::parser::types::{ExecutableDocument, Field, Selection, Selecti
 /// How deep fragments may nest before the walk stops (the parser already bounds documents).
 const MAX_FRAGMENT_DEPTH: usize = 32;
 
-/// Reorders `data` to follow the selected operation of `query`. Leaves it alone when the
-/// query does not parse (the executor has reported that already).
-pub fn restore(data: &mut Value, query: &str, operation_name: Option<&str>) {
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return;
-    };
+/// Reorders `data` to follow the selected operation of `doc` (the request's parsed document;
+/// its expanded size is bounded by [`crate::graphql::cost`] before it runs).
+pub fn restore(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
     let operation = doc
         .operations
         .iter()
@@ -32,8 +29,8 @@ pub fn restore(data: &mut Value, query: &str, operation_name: Option<&str>) {
         return;
     };
     let mut fields = Vec::new();
-    collect(&operation.node.selection_set.node, &doc, &mut fields, 0);
-    reorder(data, &fields, &doc);
+    collect(&operation.node.selection_set.node, doc, &mut fields, 0);
+    reorder(data, &fields, doc);
 }
 
 /// The fields of a selection set in document order, fragments expanded where they stand.
@@ -106,7 +103,8 @@ mod tests {
             "c": 1,
             "b": { "a": 1, "z": 2 },
         });
-        restore(&mut data, query, Some("Q"));
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        restore(&mut data, &doc, Some("Q"));
         assert_eq!(
             serde_json::to_string(&data).unwrap(),
             r#"{"b":{"z":2,"a":1},"c":1,"list":[{"y":2,"x":1},{"y":4,"x":3}]}"#

@@ -23,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::Viewer;
 use crate::graphql::RequestCtx;
+use crate::graphql::context::Budget;
+use crate::graphql::cost;
 use crate::graphql::executor::{BatchQueue, Drive};
 use crate::http::AuthFailure;
 use crate::server::AppState;
@@ -165,30 +167,46 @@ async fn execute(
     batch: BatchRequest,
 ) -> Response {
     let (db, statements) = crate::http::counted(&state.db);
+    let budget = Budget::new(state.limits.max_statements);
     let schema = state.schema.clone();
-    let documents: Vec<(String, Option<String>)> = match &batch {
-        BatchRequest::Single(r) => vec![(r.query.clone(), r.operation_name.clone())],
-        BatchRequest::Batch(list) => list
-            .iter()
-            .map(|r| (r.query.clone(), r.operation_name.clone()))
-            .collect(),
+    let limits = state.limits;
+    let single = matches!(batch, BatchRequest::Single(_));
+    let requests = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(list) => list,
     };
-    // The request and its loaders' batches run in this task (see `graphql::executor`), so a
-    // client that disconnects drops its work, and the timeout stops all of it.
+    // Parsing, the cost check and execution all run inside the timeout; the request and its
+    // loaders' batches run in this task (see `graphql::executor`), so a client that
+    // disconnects drops its work, and the timeout stops all of it.
     let batches = BatchQueue::default();
-    let batch = match batch {
-        BatchRequest::Single(r) => {
-            BatchRequest::Single(r.data(RequestCtx::new(viewer, db, batches.clone())))
+    let queue = batches.clone();
+    let run = async move {
+        let mut out = Vec::with_capacity(requests.len());
+        for mut request in requests {
+            let operation = request.operation_name.clone();
+            // A document that does not parse is left to the executor, which reports it.
+            let doc = request.parsed_query().ok().cloned();
+            if let Some(doc) = &doc
+                && let Err(refusal) = cost::check(
+                    doc,
+                    operation.as_deref(),
+                    &request.variables,
+                    cost::shape(),
+                    &limits,
+                )
+            {
+                out.push((refusal.into_response(), None, operation));
+                continue;
+            }
+            let ctx = RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone());
+            let response = schema.execute(request.data(ctx)).await;
+            out.push((response, doc, operation));
         }
-        BatchRequest::Batch(list) => BatchRequest::Batch(
-            list.into_iter()
-                .map(|r| r.data(RequestCtx::new(viewer, db.clone(), batches.clone())))
-                .collect(),
-        ),
+        out
     };
-    let run = Drive::new(schema.execute_batch(batch), batches);
+    let run = Drive::new(run, batches);
     let timeout = Duration::from_secs(state.limits.timeout_secs);
-    let mut response = match tokio::time::timeout(timeout, run).await {
+    let mut responses = match tokio::time::timeout(timeout, run).await {
         Ok(res) => res,
         Err(_) => {
             tracing::warn!(
@@ -202,7 +220,16 @@ async fn execute(
             );
         }
     };
-    restore_field_order(&mut response, &documents);
+    for (r, doc, operation) in &mut responses {
+        if let Some(doc) = doc {
+            crate::graphql::response_order::restore(&mut r.data, doc, operation.as_deref());
+        }
+    }
+    let mut response = if single {
+        BatchResponse::Single(responses.pop().map(|(r, _, _)| r).unwrap_or_default())
+    } else {
+        BatchResponse::Batch(responses.into_iter().map(|(r, _, _)| r).collect())
+    };
     add_codes(&mut response);
     let body = match serde_json::to_vec(&response) {
         Ok(b) => b,
@@ -236,13 +263,6 @@ fn responses_mut(response: &mut BatchResponse) -> Vec<&mut async_graphql::Respon
     match response {
         BatchResponse::Single(r) => vec![r],
         BatchResponse::Batch(list) => list.iter_mut().collect(),
-    }
-}
-
-/// Puts each response's fields back in query order (see `graphql::response_order`).
-fn restore_field_order(response: &mut BatchResponse, documents: &[(String, Option<String>)]) {
-    for (r, (query, operation)) in responses_mut(response).into_iter().zip(documents) {
-        crate::graphql::response_order::restore(&mut r.data, query, operation.as_deref());
     }
 }
 

@@ -19,7 +19,7 @@ use crate::auth::Viewer;
 use crate::auth::policy::{self, Visible};
 use crate::db::timestamp_param;
 use crate::service::filters::{Range, any_of, equals, within};
-use crate::service::pagination::{KeyValue, SortField, SortKey, coalesced};
+use crate::service::pagination::{KeyKind, KeyValue, SortField, SortKey, coalesced};
 use crate::service::relations as rel;
 use crate::service::resource::Resource;
 
@@ -42,7 +42,7 @@ fn col(c: impl sea_orm::ColumnTrait) -> SimpleExpr {
 /// the API's sort fields; `Id` is required, it breaks every tie) with each key's SQL expression
 /// and in-memory value. A table, nothing more: the module's `Resource` impl points at it.
 macro_rules! sort_keys {
-    ($model:ty; $( $variant:ident => $name:literal, $expr:expr, $value:expr; )*) => {
+    ($model:ty; $( $variant:ident => $name:literal, $kind:ident, $expr:expr, $value:expr; )*) => {
         /// The sortable attributes.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Sort { $( $variant, )* }
@@ -53,7 +53,7 @@ macro_rules! sort_keys {
             const ALL: &'static [Self] = &[ $( Sort::$variant, )* ];
             fn key(self) -> &'static SortKey<$model> {
                 match self { $( Sort::$variant => {
-                    static KEY: SortKey<$model> = SortKey { name: $name, expr: $expr, value: $value };
+                    static KEY: SortKey<$model> = SortKey { name: $name, kind: KeyKind::$kind, expr: $expr, value: $value };
                     &KEY
                 } )* }
             }
@@ -106,28 +106,28 @@ pub mod steps {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Order => "ORDER", || col(C::Order), |m| int(m.order);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Order => "ORDER", Int, || col(C::Order), |m| int(m.order);
         // "Step #<order> (<type>)": sorted by its number, as a person reads it (#2 before #10).
-        DisplayName => "DISPLAY_NAME", || col(C::Order), |m| int(m.order);
-        StepType => "STEP_TYPE", || col(C::StepType), |m| enum_value(m.step_type);
-        Interval => "INTERVAL", || coalesced(col(C::Interval), -1), |m| int(m.interval.unwrap_or(-1));
-        Date => "DATE", || coalesced(col(C::Date), min_date()), |m| KeyValue::Date(m.date.unwrap_or_else(min_date));
-        TaskNote => "TASK_NOTE", || coalesced(col(C::TaskNote), ""), |m| KeyValue::Str(m.task_note.clone().unwrap_or_default());
-        TaskAutoskipDelay => "TASK_AUTOSKIP_DELAY", || coalesced(col(C::TaskAutoskipDelay), -1), |m| int(m.task_autoskip_delay.unwrap_or(-1));
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
-        BounceCount => "BOUNCE_COUNT", || col(C::BounceCount), |m| int(m.bounce_count);
-        ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
-        DeliverCount => "DELIVER_COUNT", || col(C::DeliverCount), |m| int(m.deliver_count);
-        FailureCount => "FAILURE_COUNT", || col(C::FailureCount), |m| int(m.failure_count);
-        NegativeReplyCount => "NEGATIVE_REPLY_COUNT", || col(C::NegativeReplyCount), |m| int(m.negative_reply_count);
-        NeutralReplyCount => "NEUTRAL_REPLY_COUNT", || col(C::NeutralReplyCount), |m| int(m.neutral_reply_count);
-        OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
-        OptOutCount => "OPT_OUT_COUNT", || col(C::OptOutCount), |m| int(m.opt_out_count);
-        PositiveReplyCount => "POSITIVE_REPLY_COUNT", || col(C::PositiveReplyCount), |m| int(m.positive_reply_count);
-        ReplyCount => "REPLY_COUNT", || col(C::ReplyCount), |m| int(m.reply_count);
-        ScheduleCount => "SCHEDULE_COUNT", || col(C::ScheduleCount), |m| int(m.schedule_count);
+        DisplayName => "DISPLAY_NAME", Int, || col(C::Order), |m| int(m.order);
+        StepType => "STEP_TYPE", Str, || col(C::StepType), |m| enum_value(m.step_type);
+        Interval => "INTERVAL", Int, || coalesced(col(C::Interval), -1), |m| int(m.interval.unwrap_or(-1));
+        Date => "DATE", Date, || coalesced(col(C::Date), min_date()), |m| KeyValue::Date(m.date.unwrap_or_else(min_date));
+        TaskNote => "TASK_NOTE", Str, || coalesced(col(C::TaskNote), ""), |m| KeyValue::Str(m.task_note.clone().unwrap_or_default());
+        TaskAutoskipDelay => "TASK_AUTOSKIP_DELAY", Int, || coalesced(col(C::TaskAutoskipDelay), -1), |m| int(m.task_autoskip_delay.unwrap_or(-1));
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        BounceCount => "BOUNCE_COUNT", Int, || col(C::BounceCount), |m| int(m.bounce_count);
+        ClickCount => "CLICK_COUNT", Int, || col(C::ClickCount), |m| int(m.click_count);
+        DeliverCount => "DELIVER_COUNT", Int, || col(C::DeliverCount), |m| int(m.deliver_count);
+        FailureCount => "FAILURE_COUNT", Int, || col(C::FailureCount), |m| int(m.failure_count);
+        NegativeReplyCount => "NEGATIVE_REPLY_COUNT", Int, || col(C::NegativeReplyCount), |m| int(m.negative_reply_count);
+        NeutralReplyCount => "NEUTRAL_REPLY_COUNT", Int, || col(C::NeutralReplyCount), |m| int(m.neutral_reply_count);
+        OpenCount => "OPEN_COUNT", Int, || col(C::OpenCount), |m| int(m.open_count);
+        OptOutCount => "OPT_OUT_COUNT", Int, || col(C::OptOutCount), |m| int(m.opt_out_count);
+        PositiveReplyCount => "POSITIVE_REPLY_COUNT", Int, || col(C::PositiveReplyCount), |m| int(m.positive_reply_count);
+        ReplyCount => "REPLY_COUNT", Int, || col(C::ReplyCount), |m| int(m.reply_count);
+        ScheduleCount => "SCHEDULE_COUNT", Int, || col(C::ScheduleCount), |m| int(m.schedule_count);
     }
 
     /// The sentinel below every real date, for sorting steps without one.
@@ -228,13 +228,13 @@ pub mod sequence_templates {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
-        OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
-        ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
-        ReplyCount => "REPLY_COUNT", || col(C::ReplyCount), |m| int(m.reply_count);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        EnabledAt => "ENABLED_AT", Time, || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        OpenCount => "OPEN_COUNT", Int, || col(C::OpenCount), |m| int(m.open_count);
+        ClickCount => "CLICK_COUNT", Int, || col(C::ClickCount), |m| int(m.click_count);
+        ReplyCount => "REPLY_COUNT", Int, || col(C::ReplyCount), |m| int(m.reply_count);
     }
 
     /// Any filterable attribute of a sequence template.
@@ -303,12 +303,12 @@ pub mod sequences {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Name => "NAME", || col(C::Name), |m| KeyValue::Str(m.name.clone());
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
-        EnabledAt => "ENABLED_AT", || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
-        LastUsedAt => "LAST_USED_AT", || coalesced(col(C::LastUsedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.last_used_at.unwrap_or_else(epoch));
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Name => "NAME", Str, || col(C::Name), |m| KeyValue::Str(m.name.clone());
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        EnabledAt => "ENABLED_AT", Time, || coalesced(col(C::EnabledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.enabled_at.unwrap_or_else(epoch));
+        LastUsedAt => "LAST_USED_AT", Time, || coalesced(col(C::LastUsedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.last_used_at.unwrap_or_else(epoch));
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -360,10 +360,10 @@ pub mod templates {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Name => "NAME", || coalesced(col(C::Name), ""), |m| KeyValue::Str(m.name.clone().unwrap_or_default());
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Name => "NAME", Str, || coalesced(col(C::Name), ""), |m| KeyValue::Str(m.name.clone().unwrap_or_default());
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -409,12 +409,12 @@ pub mod users {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Email => "EMAIL", || col(C::Email), |m| KeyValue::Str(m.email.clone());
-        FirstName => "FIRST_NAME", || coalesced(col(C::FirstName), ""), |m| KeyValue::Str(m.first_name.clone().unwrap_or_default());
-        LastName => "LAST_NAME", || coalesced(col(C::LastName), ""), |m| KeyValue::Str(m.last_name.clone().unwrap_or_default());
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Email => "EMAIL", Str, || col(C::Email), |m| KeyValue::Str(m.email.clone());
+        FirstName => "FIRST_NAME", Str, || coalesced(col(C::FirstName), ""), |m| KeyValue::Str(m.first_name.clone().unwrap_or_default());
+        LastName => "LAST_NAME", Str, || coalesced(col(C::LastName), ""), |m| KeyValue::Str(m.last_name.clone().unwrap_or_default());
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     /// The full name: first and last name, whichever are set.
@@ -464,11 +464,11 @@ pub mod call_purposes {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Name => "NAME", || col(C::Name), |m| KeyValue::Str(m.name.clone());
-        Order => "ORDER", || coalesced(col(C::Order), -1), |m| int(m.order.unwrap_or(-1));
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Name => "NAME", Str, || col(C::Name), |m| KeyValue::Str(m.name.clone());
+        Order => "ORDER", Int, || coalesced(col(C::Order), -1), |m| int(m.order.unwrap_or(-1));
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -507,11 +507,11 @@ pub mod task_priorities {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Name => "NAME", || col(C::Name), |m| KeyValue::Str(m.name.clone());
-        Weight => "WEIGHT", || col(C::Weight), |m| int(m.weight);
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Name => "NAME", Str, || col(C::Name), |m| KeyValue::Str(m.name.clone());
+        Weight => "WEIGHT", Int, || col(C::Weight), |m| int(m.weight);
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -559,14 +559,14 @@ pub mod tasks {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        State => "STATE", || col(C::State), |m| enum_value(m.state);
-        Action => "ACTION", || col(C::Action), |m| enum_value(m.action);
-        DueAt => "DUE_AT", || coalesced(col(C::DueAt), timestamp_param(epoch())), |m| KeyValue::Time(m.due_at.unwrap_or_else(epoch));
-        ScheduledAt => "SCHEDULED_AT", || coalesced(col(C::ScheduledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.scheduled_at.unwrap_or_else(epoch));
-        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        State => "STATE", Str, || col(C::State), |m| enum_value(m.state);
+        Action => "ACTION", Str, || col(C::Action), |m| enum_value(m.action);
+        DueAt => "DUE_AT", Time, || coalesced(col(C::DueAt), timestamp_param(epoch())), |m| KeyValue::Time(m.due_at.unwrap_or_else(epoch));
+        ScheduledAt => "SCHEDULED_AT", Time, || coalesced(col(C::ScheduledAt), timestamp_param(epoch())), |m| KeyValue::Time(m.scheduled_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", Time, || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -623,12 +623,12 @@ pub mod calls {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        Direction => "DIRECTION", || col(C::Direction), |m| enum_value(m.direction);
-        DialedAt => "DIALED_AT", || coalesced(col(C::DialedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.dialed_at.unwrap_or_else(epoch));
-        CompletedAt => "COMPLETED_AT", || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        Direction => "DIRECTION", Str, || col(C::Direction), |m| enum_value(m.direction);
+        DialedAt => "DIALED_AT", Time, || coalesced(col(C::DialedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.dialed_at.unwrap_or_else(epoch));
+        CompletedAt => "COMPLETED_AT", Time, || coalesced(col(C::CompletedAt), timestamp_param(epoch())), |m| KeyValue::Time(m.completed_at.unwrap_or_else(epoch));
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -685,13 +685,13 @@ pub mod mailings {
     }
 
     sort_keys! { Model;
-        Id => "ID", || col(C::Id), |m| KeyValue::Int(m.id);
-        State => "STATE", || col(C::State), |m| enum_value(m.state);
-        DeliveredAt => "DELIVERED_AT", || coalesced(col(C::DeliveredAt), timestamp_param(epoch())), |m| KeyValue::Time(m.delivered_at.unwrap_or_else(epoch));
-        OpenCount => "OPEN_COUNT", || col(C::OpenCount), |m| int(m.open_count);
-        ClickCount => "CLICK_COUNT", || col(C::ClickCount), |m| int(m.click_count);
-        CreatedAt => "CREATED_AT", || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
-        UpdatedAt => "UPDATED_AT", || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
+        Id => "ID", Int, || col(C::Id), |m| KeyValue::Int(m.id);
+        State => "STATE", Str, || col(C::State), |m| enum_value(m.state);
+        DeliveredAt => "DELIVERED_AT", Time, || coalesced(col(C::DeliveredAt), timestamp_param(epoch())), |m| KeyValue::Time(m.delivered_at.unwrap_or_else(epoch));
+        OpenCount => "OPEN_COUNT", Int, || col(C::OpenCount), |m| int(m.open_count);
+        ClickCount => "CLICK_COUNT", Int, || col(C::ClickCount), |m| int(m.click_count);
+        CreatedAt => "CREATED_AT", Time, || col(C::CreatedAt), |m| KeyValue::Time(m.created_at);
+        UpdatedAt => "UPDATED_AT", Time, || col(C::UpdatedAt), |m| KeyValue::Time(m.updated_at);
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

@@ -54,7 +54,27 @@ pub enum KeyValue {
     Bool(bool),
 }
 
+/// The type of a sort key's values, which a client's cursor must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    Str,
+    Date,
+    Time,
+    Bool,
+}
+
 impl KeyValue {
+    pub fn kind(&self) -> KeyKind {
+        match self {
+            KeyValue::Int(_) => KeyKind::Int,
+            KeyValue::Str(_) => KeyKind::Str,
+            KeyValue::Date(_) => KeyKind::Date,
+            KeyValue::Time(_) => KeyKind::Time,
+            KeyValue::Bool(_) => KeyKind::Bool,
+        }
+    }
+
     fn to_value(&self) -> Value {
         match self {
             KeyValue::Int(v) => Value::from(*v),
@@ -70,6 +90,8 @@ impl KeyValue {
 pub struct SortKey<M> {
     /// The field's name in the ordering signature (the API's enum name).
     pub name: &'static str,
+    /// The type of `value`'s results: a cursor holding another type is refused.
+    pub kind: KeyKind,
     pub expr: fn() -> SimpleExpr,
     pub value: fn(&M) -> KeyValue,
 }
@@ -160,6 +182,19 @@ impl<M> Ordering<M> {
             return Err(AppError::invalid(
                 field,
                 "was returned by a list with another orderBy; cursors only work with the ordering that produced them",
+            ));
+        }
+        // A cursor is opaque but not trusted: each value must have its key's type, so a
+        // forged one is the client's error, never a database's.
+        let typed = cursor
+            .values
+            .iter()
+            .zip(&self.keys)
+            .all(|(v, (k, _))| v.kind() == k.kind);
+        if !typed {
+            return Err(AppError::invalid(
+                field,
+                "is not a cursor returned by this list",
             ));
         }
         Ok(())

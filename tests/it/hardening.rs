@@ -162,10 +162,190 @@ async fn query_limits_and_argument_checks() {
             .await;
         assert_eq!(res.code(), "BAD_USER_INPUT");
     }
-    // Introspection (what GraphiQL sends) fits within the limits.
-    let introspection = "query IntrospectionQuery { __schema { queryType { name } types { kind name fields(includeDeprecated: true) { name args { name type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } } } }";
+    // Introspection (what GraphiQL sends: graphql-js 16's query) fits within the limits.
+    let introspection = include_str!("introspection_query.graphql");
     let res = s.gql(&token, introspection, json!({})).await;
     assert!(res.data()["__schema"]["types"].as_array().unwrap().len() > 20);
+    s.finish().await;
+}
+
+/// A request that must be refused at once, before it runs anything.
+async fn refused_fast(
+    s: &TestServer,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> crate::server::Gql {
+    let started = std::time::Instant::now();
+    let res = s.gql(token, query, variables).await;
+    let took = started.elapsed();
+    assert!(took.as_secs_f64() < 2.0, "took {took:?}");
+    assert!(res.body["data"].is_null(), "{}", res.body);
+    assert_eq!(res.statements, Some(0), "{}", res.body);
+    res
+}
+
+/// The probes of the hardening issue: small documents that used to take the server down.
+#[tokio::test]
+async fn small_documents_cannot_make_big_work() {
+    let (s, token) = server().await;
+    // 27 fragments, each spreading the next twice: 2^26 fields once expanded.
+    let mut bomb = String::from("query { ...F0 }\n");
+    for i in 0..26 {
+        bomb.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    bomb.push_str("fragment F26 on Query { __typename }\n");
+    assert!(bomb.len() < 2100);
+    let res = refused_fast(&s, &token, &bomb, json!({})).await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+    assert!(
+        res.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("STEPGRAPH_MAX_FIELDS"),
+        "{}",
+        res.body
+    );
+    // The server is still there for everyone else.
+    let ok = s.gql(&token, "{ viewer { id } }", json!({})).await;
+    ok.data();
+
+    // 8 aliases x 8 connection levels written through fragments.
+    let mut doc = String::from("query { ...L0 }\n");
+    for i in 0..8 {
+        let aliases: Vec<String> = (0..8)
+            .map(|a| {
+                format!(
+                    "a{a}: sequenceSteps(first: 100) {{ nodes {{ sequence {{ ...L{} }} }} }}",
+                    i + 1
+                )
+            })
+            .collect();
+        let on = if i == 0 { "Query" } else { "Sequence" };
+        doc.push_str(&format!(
+            "fragment L{i} on {on} {{ {} }}\n",
+            aliases.join(" ")
+        ));
+    }
+    doc.push_str("fragment L8 on Sequence { id }\n");
+    let res = refused_fast(&s, &token, &doc, json!({})).await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+
+    // Complexity beyond any integer saturates, never wraps to a small number.
+    let mut inner = String::from("id");
+    for _ in 0..6 {
+        inner = format!("sequenceSteps(first: 100) {{ nodes {{ sequence {{ {inner} }} }} }}");
+    }
+    let roots: Vec<String> = (0..40)
+        .map(|i| format!("r{i}: sequences(first: 100) {{ nodes {{ {inner} }} }}"))
+        .collect();
+    let res = refused_fast(&s, &token, &format!("{{ {} }}", roots.join(" ")), json!({})).await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+
+    // 3,000 aliased counts: refused before a single COUNT runs.
+    let counts: Vec<String> = (0..3000)
+        .map(|i| format!("c{i}: sequenceSteps(first: 0) {{ totalCount }}"))
+        .collect();
+    let res = refused_fast(
+        &s,
+        &token,
+        &format!("{{ {} }}", counts.join(" ")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+
+    // Circular introspection.
+    let res = refused_fast(
+        &s,
+        &token,
+        "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED");
+
+    // More ids in a filter than a list takes: the client's error, named.
+    let ids: Vec<String> = (1..=5_000).map(|i| i.to_string()).collect();
+    let res = refused_fast(
+        &s,
+        &token,
+        "query($ids: [ID!]!) { sequenceSteps(filter: { id: $ids }) { nodes { id } } }",
+        json!({ "ids": ids }),
+    )
+    .await;
+    assert_eq!(res.code(), "BAD_USER_INPUT");
+    assert_eq!(
+        res.body["errors"][0]["extensions"]["field"], "filter.id",
+        "{}",
+        res.body
+    );
+    s.finish().await;
+}
+
+/// A forged cursor whose values do not have their sort keys' types is the client's error,
+/// on both APIs, never a database error.
+#[tokio::test]
+async fn forged_cursors_are_bad_input() {
+    use base64::Engine;
+    let (s, token) = server().await;
+    let forge = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    for cursor in [
+        forge(r#"["ORDER,ID",[{"s":"x"},{"i":1}]]"#),
+        forge(r#"["ORDER,ID",[{"i":1},{"t":"2026-01-01T00:00:00Z"}]]"#),
+        forge(r#"["ORDER,ID",[{"i":1}]]"#),
+    ] {
+        let res = s
+            .gql(
+                &token,
+                "query($c: String) { sequenceSteps(after: $c, orderBy: [{field: ORDER}]) { nodes { id } } }",
+                json!({ "c": cursor }),
+            )
+            .await;
+        assert_eq!(res.code(), "BAD_USER_INPUT", "{}", res.body);
+        let res = s
+            .api(
+                "GET",
+                &format!("/sequenceSteps?sort=order&page[after]={cursor}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert_eq!(res.source(), "page[after]");
+    }
+    s.finish().await;
+}
+
+/// A request that would run more SQL statements than the budget stops with a code.
+#[tokio::test]
+async fn the_statement_budget_holds() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let limits = Limits {
+        max_statements: 3,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let token = s.token(&f.owner).await;
+    let five = "{ a: sequences { nodes { id } } b: sequences { nodes { id } } c: sequences { nodes { id } } d: sequences { nodes { id } } e: sequences { nodes { id } } }";
+    let res = s.gql(&token, five, json!({})).await;
+    let codes: Vec<&str> = res.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", res.body))
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"QUERY_TOO_EXPENSIVE"), "{}", res.body);
+    assert!(res.statements.unwrap() <= 3, "{:?}", res.statements);
+    // Within the budget, the same fields answer.
+    let res = s
+        .gql(&token, "{ a: sequences { nodes { id } } }", json!({}))
+        .await;
+    res.data();
     s.finish().await;
 }
 
