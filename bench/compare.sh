@@ -159,7 +159,8 @@ rss_mb() { echo $(( $(ps -o rss= -p "$1" | tr -d ' ') / 1024 )); }
 
 start_stepgraph() { # url -> sets sg_pid sg_base
   local port; port=$(free_port)
-  "$bin" --database-url "$1" --log warn serve --listen "127.0.0.1:$port" > "$work/sg-$port.log" 2>&1 &
+  # One token drives the whole load: no per-token rate limit in a benchmark.
+  STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$1" --log warn serve --listen "127.0.0.1:$port" > "$work/sg-$port.log" 2>&1 &
   sg_pid=$!; pids+=("$sg_pid"); sg_base=http://127.0.0.1:$port
   wait_up "$sg_base/readyz"
 }

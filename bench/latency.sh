@@ -18,7 +18,7 @@ echo "seeding $url"
 # The sized seed's first user (an admin) on an empty database.
 admin=$("$bin" --database-url "$url" --log warn token create --user user0.run1@bench.example.com 2>/dev/null)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$bin" --database-url "$url" --log warn serve --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
+STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$url" --log warn serve --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -107,6 +107,12 @@ pub struct ServeArgs {
     /// Maximum SQL statements one GraphQL request may run.
     #[arg(long, env = "STEPGRAPH_MAX_STATEMENTS", default_value_t = Limits::default().max_statements)]
     pub max_statements: usize,
+    /// Maximum API requests in flight at once; one more is answered 503 with Retry-After.
+    #[arg(long, env = "STEPGRAPH_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
+    pub max_in_flight: usize,
+    /// Requests per minute per bearer token, beyond which the API answers 429 (0: no limit).
+    #[arg(long, env = "STEPGRAPH_RATE_LIMIT_PER_MINUTE", default_value_t = Limits::default().rate_limit_per_minute)]
+    pub rate_limit_per_minute: u32,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -124,6 +130,8 @@ impl ServeArgs {
             max_aliases: self.max_aliases,
             max_root_fields: self.max_root_fields,
             max_statements: self.max_statements,
+            max_in_flight: self.max_in_flight,
+            rate_limit_per_minute: self.rate_limit_per_minute,
         }
     }
 }

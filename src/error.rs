@@ -148,9 +148,27 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// Connection-level failures (pool exhausted, server gone) are retryable, not bugs.
+/// Connection-level failures are retryable, not bugs: the pool is exhausted or closed, the
+/// connection broke (I/O), or the server is going away or refusing connections (PostgreSQL
+/// SQLSTATE classes 08 and 57P, MySQL's "server has gone away" 2006 and "lost connection"
+/// 2013). Each pooled connection surfaces one such error when PostgreSQL restarts.
 fn is_unavailable(err: &DbErr) -> bool {
-    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+            Sqlx::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code == "2006"
+                    || code == "2013"
+            }),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -165,6 +183,21 @@ mod tests {
         assert_eq!(err.code(), "INTERNAL_SERVER_ERROR");
         assert_eq!(err.http_status(), 500);
         assert!(!err.public_message().contains("xyz"));
+    }
+
+    #[test]
+    fn lost_connections_are_retryable() {
+        use std::sync::Arc;
+        let io =
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let err = AppError::from(DbErr::Query(sea_orm::RuntimeErr::SqlxError(Arc::new(io))));
+        assert_eq!(err.code(), "SERVICE_UNAVAILABLE");
+        assert_eq!(err.http_status(), 503);
+        let timeout = sea_orm::sqlx::Error::PoolTimedOut;
+        let err = AppError::from(DbErr::Exec(sea_orm::RuntimeErr::SqlxError(Arc::new(
+            timeout,
+        ))));
+        assert_eq!(err.http_status(), 503);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct AppState {
     /// `*`: any origin. Tokens travel in the Authorization header, never in cookies, so no
     /// origin is ever granted credentials.
     pub cors_origins: Vec<String>,
+    /// The in-flight bound and the per-token rate limit (see [`crate::http::shed`]).
+    pub shedding: std::sync::Arc<http::shed::Shedding>,
 }
 
 impl AppState {
@@ -53,6 +55,10 @@ impl AppState {
             public_url: None,
             graphiql_token: None,
             cors_origins: Vec::new(),
+            shedding: std::sync::Arc::new(http::shed::Shedding::new(
+                limits.max_in_flight,
+                limits.rate_limit_per_minute,
+            )),
         }
     }
 }
@@ -63,9 +69,16 @@ pub fn router(state: AppState) -> Router {
         .get(http::graphql::get)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
     let cors = cors_layer(&state.cors_origins);
-    let router = Router::new()
+    // The APIs sit behind load shedding; the playground and health checks do not.
+    let apis = Router::new()
         .merge(crate::rest::router(&state))
         .route("/graphql", graphql)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::shed::shed,
+        ));
+    let router = Router::new()
+        .merge(apis)
         .route("/graphiql", get(http::graphiql::page))
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
         .route("/healthz", get(healthz))
@@ -105,7 +118,14 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-            .expose_headers([header::HeaderName::from_static("x-sql-statements")])
+            .expose_headers([
+                header::HeaderName::from_static("x-sql-statements"),
+                header::HeaderName::from_static("ratelimit-limit"),
+                header::HeaderName::from_static("ratelimit-remaining"),
+                header::HeaderName::from_static("ratelimit-reset"),
+                header::RETRY_AFTER,
+                header::LOCATION,
+            ])
             .max_age(std::time::Duration::from_secs(600)),
     )
 }

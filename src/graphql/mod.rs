@@ -42,6 +42,10 @@ pub struct Limits {
     pub max_root_fields: usize,
     /// Most SQL statements one GraphQL request may run.
     pub max_statements: usize,
+    /// Most API requests in flight at once (beyond: 503 at once).
+    pub max_in_flight: usize,
+    /// Requests per minute per bearer token (beyond: 429); 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -56,6 +60,8 @@ impl Default for Limits {
             max_aliases: 100,
             max_root_fields: 50,
             max_statements: 500,
+            max_in_flight: 128,
+            rate_limit_per_minute: 3_000,
         }
     }
 }

@@ -35,6 +35,10 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     let mut res = (status, axum::Json(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if status == StatusCode::UNAUTHORIZED {
         res.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -231,6 +235,14 @@ async fn execute(
         BatchResponse::Batch(responses.into_iter().map(|(r, _, _)| r).collect())
     };
     add_codes(&mut response);
+    let unavailable = responses_mut(&mut response).iter().any(|r| {
+        r.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+        })
+    });
     let body = match serde_json::to_vec(&response) {
         Ok(b) => b,
         Err(err) => {
@@ -254,6 +266,11 @@ async fn execute(
     let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&statements.load(Ordering::Relaxed).to_string()) {
         res.headers_mut().insert("x-sql-statements", v);
+    }
+    // The database was unreachable for part of the answer: tell the client when to retry.
+    if unavailable {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     res
 }

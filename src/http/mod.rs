@@ -14,6 +14,7 @@ use crate::server::AppState;
 
 pub mod graphiql;
 pub mod graphql;
+pub mod shed;
 
 /// Why a request has no viewer.
 pub enum AuthFailure {

@@ -474,3 +474,150 @@ async fn every_type_and_field_has_a_description() {
     assert!(missing.is_empty(), "undocumented: {missing:?}");
     s.finish().await;
 }
+
+/// Each token has its own bucket; an empty one is answered 429 with Retry-After, in each
+/// API's format, and every answer says what is left.
+#[tokio::test]
+async fn tokens_are_rate_limited() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let limits = Limits {
+        rate_limit_per_minute: 5,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let token = s.token(&f.owner).await;
+    let other = s.token(&f.viewer).await;
+    let url = format!("{}/graphql", s.base);
+    for left in (0..5).rev() {
+        let res = s
+            .http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ viewer { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["ratelimit-limit"], "5");
+        assert_eq!(
+            res.headers()["ratelimit-remaining"],
+            left.to_string().as_str()
+        );
+    }
+    let res = s
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ viewer { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retry), "{retry}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    let res = s.api("GET", "/sequenceSteps", &token, None).await;
+    assert_eq!(res.status, 429);
+    assert_eq!(res.body["errors"][0]["status"], "429");
+    // Another token is not affected.
+    let res = s.gql(&other, "{ viewer { id } }", json!({})).await;
+    res.data();
+    s.finish().await;
+}
+
+/// Beyond the in-flight bound a request is answered 503 at once, not queued.
+#[tokio::test]
+async fn requests_beyond_the_in_flight_bound_are_shed() {
+    use tokio::io::AsyncWriteExt;
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let limits = Limits {
+        max_in_flight: 1,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let token = s.token(&f.owner).await;
+    // A request whose body never finishes holds the only slot.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"query\""
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let res = s
+        .http
+        .post(format!("{}/graphql", s.base))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ viewer { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert!(started.elapsed().as_millis() < 1000);
+    let res = s.api("GET", "/sequenceSteps", &token, None).await;
+    assert_eq!(res.status, 503);
+    // Health checks are not shed.
+    let res = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(slow);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let res = s.gql(&token, "{ viewer { id } }", json!({})).await;
+    res.data();
+    s.finish().await;
+}
+
+/// A database that cannot be reached is SERVICE_UNAVAILABLE with Retry-After, on every
+/// surface, never INTERNAL_SERVER_ERROR.
+#[tokio::test]
+async fn an_unreachable_database_is_503_with_retry_after() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let s = TestServer::start(t).await;
+    let token = s.token(&f.owner).await;
+    // Close the pool the server shares: every statement now fails to get a connection.
+    s.db.db.clone().close().await.unwrap();
+    let res = s
+        .http
+        .post(format!("{}/graphql", s.base))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ viewer { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "SERVICE_UNAVAILABLE"
+    );
+    let res = s.api("GET", "/sequenceSteps", &token, None).await;
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert_eq!(res.body["errors"][0]["id"], "serviceUnavailable");
+    let res = s
+        .http
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    s.finish().await;
+}

@@ -1,0 +1,210 @@
+//! Load shedding in front of both APIs: a bound on requests in flight, and a rate limit per
+//! bearer token.
+//!
+//! - **In flight.** At most `max_in_flight` API requests run at once; one more is answered at
+//!   once with 503 and `Retry-After: 1`, never queued, so a burst cannot build a backlog that
+//!   every later request waits behind.
+//! - **Per token.** Each bearer token has a bucket of `rate_limit_per_minute` requests that
+//!   refills continuously. Every response to a request with a token carries `RateLimit-Limit`,
+//!   `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full again); an
+//!   empty bucket is answered with 429 and `Retry-After`. Buckets are keyed by the token's
+//!   SHA-256, never the token, and their number is bounded: idle (full) buckets are dropped
+//!   when the table is full, and a token that finds no room is served unlimited rather than
+//!   refused (invalid tokens still get 401, and the in-flight bound still holds).
+//!
+//! Both limits answer in the API's own error format (GraphQL or JSON:API), chosen by path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::server::AppState;
+
+/// The most buckets kept at once.
+const MAX_BUCKETS: usize = 10_000;
+
+/// The shared state of both limits.
+pub struct Shedding {
+    in_flight: Arc<Semaphore>,
+    per_minute: u32,
+    buckets: Mutex<HashMap<[u8; 32], Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// What the rate limit decided for one request.
+enum Verdict {
+    Allowed { remaining: u32, reset_secs: u64 },
+    Limited { retry_after_secs: u64 },
+    Unlimited,
+}
+
+impl Shedding {
+    /// `per_minute` 0 turns the rate limit off.
+    pub fn new(max_in_flight: usize, per_minute: u32) -> Self {
+        Self {
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn take(&self, key: [u8; 32], now: Instant) -> Verdict {
+        if self.per_minute == 0 {
+            return Verdict::Unlimited;
+        }
+        let capacity = f64::from(self.per_minute);
+        let rate = capacity / 60.0;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !buckets.contains_key(&key) && buckets.len() >= MAX_BUCKETS {
+            buckets
+                .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < capacity);
+            if buckets.len() >= MAX_BUCKETS {
+                return Verdict::Unlimited;
+            }
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Verdict::Allowed {
+                remaining: bucket.tokens.floor() as u32,
+                reset_secs: ((capacity - bucket.tokens) / rate).ceil() as u64,
+            }
+        } else {
+            Verdict::Limited {
+                retry_after_secs: ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64,
+            }
+        }
+    }
+}
+
+/// The bearer token of a request, hashed.
+fn token_key(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    Some(Sha256::digest(token.as_bytes()).into())
+}
+
+/// An error in the format of the API the path belongs to.
+fn refuse(path: &str, status: StatusCode, code: &str, message: &str, retry_after: u64) -> Response {
+    let mut res = if path.starts_with("/api/") {
+        crate::rest::error::ApiError::plain(status.as_u16(), message).into_response()
+    } else {
+        crate::http::graphql::error_response(status, code, message)
+    };
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// The middleware over `/graphql` and `/api/v2`.
+pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let Ok(_permit) = state.shedding.in_flight.clone().try_acquire_owned() else {
+        tracing::warn!(path, "shedding load: too many requests in flight");
+        return refuse(
+            &path,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the server is busy; retry in a moment",
+            1,
+        );
+    };
+    let verdict = match token_key(req.headers()) {
+        Some(key) => state.shedding.take(key, Instant::now()),
+        None => Verdict::Unlimited,
+    };
+    let per_minute = state.shedding.per_minute;
+    match verdict {
+        Verdict::Limited { retry_after_secs } => {
+            let mut res = refuse(
+                &path,
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                &format!(
+                    "this token sent more than {per_minute} requests in a minute; retry in {retry_after_secs} s"
+                ),
+                retry_after_secs,
+            );
+            set_headers(res.headers_mut(), per_minute, 0, retry_after_secs);
+            res
+        }
+        Verdict::Allowed {
+            remaining,
+            reset_secs,
+        } => {
+            let mut res = next.run(req).await;
+            set_headers(res.headers_mut(), per_minute, remaining, reset_secs);
+            res
+        }
+        Verdict::Unlimited => next.run(req).await,
+    }
+}
+
+fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: u64) {
+    for (name, value) in [
+        ("ratelimit-limit", u64::from(limit)),
+        ("ratelimit-remaining", u64::from(remaining)),
+        ("ratelimit-reset", reset),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(name, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn buckets_empty_and_refill() {
+        let s = Shedding::new(1, 60);
+        let t0 = Instant::now();
+        for i in 0..60 {
+            assert!(
+                matches!(s.take([1; 32], t0), Verdict::Allowed { remaining, .. } if remaining == 59 - i)
+            );
+        }
+        assert!(matches!(
+            s.take([1; 32], t0),
+            Verdict::Limited {
+                retry_after_secs: 1
+            }
+        ));
+        // Another token has its own bucket; one second refills one request.
+        assert!(matches!(s.take([2; 32], t0), Verdict::Allowed { .. }));
+        assert!(matches!(
+            s.take([1; 32], t0 + Duration::from_secs(1)),
+            Verdict::Allowed { remaining: 0, .. }
+        ));
+        assert!(matches!(
+            Shedding::new(1, 0).take([1; 32], t0),
+            Verdict::Unlimited
+        ));
+    }
+}
