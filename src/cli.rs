@@ -113,6 +113,11 @@ pub struct ServeArgs {
     /// Requests per minute per bearer token, beyond which the API answers 429 (0: no limit).
     #[arg(long, env = "STEPGRAPH_RATE_LIMIT_PER_MINUTE", default_value_t = Limits::default().rate_limit_per_minute)]
     pub rate_limit_per_minute: u32,
+    /// Seconds a successful token lookup is remembered (0: look every request up, so a
+    /// revocation takes effect at once; above 0, a revocation by another process can take
+    /// that long).
+    #[arg(long, env = "STEPGRAPH_TOKEN_CACHE_SECS", default_value_t = 0)]
+    pub token_cache_secs: u64,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -148,7 +153,7 @@ pub enum MigrateAction {
     },
     /// List migrations and whether each is applied.
     Status,
-    /// Drop every table, then apply all migrations (destroys all data).
+    /// Roll every migration back (dropping every table), then apply all of them (destroys all data).
     Fresh,
 }
 
@@ -192,6 +197,9 @@ pub enum TokenAction {
         /// A label to tell the token apart later.
         #[arg(long)]
         name: Option<String>,
+        /// Make the token expire after this long: `90m`, `12h`, `30d` (default: never).
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<chrono::Duration>,
     },
     /// List tokens (never their secrets).
     List,
@@ -200,6 +208,24 @@ pub enum TokenAction {
         /// The token's id or prefix, as shown by `token list`.
         token: String,
     },
+}
+
+/// `90m`, `12h`, `30d`, `3600s`: a positive duration with its unit.
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("{text:?} is not a duration like 90m, 12h or 30d");
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    if n <= 0 {
+        return Err(bad());
+    }
+    let d = match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        _ => None,
+    };
+    d.ok_or_else(bad)
 }
 
 /// Installs the log subscriber: human-readable lines on stderr, filtered by `filter`.
@@ -313,7 +339,11 @@ async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> anyhow::Resu
             }
         }
         MigrateAction::Fresh => {
-            Migrator::fresh(db).await?;
+            // Every migration down (each drops what it made, children before parents), then
+            // up: sea-orm-migration's `fresh` drops tables in catalogue order, which SQLite's
+            // foreign keys refuse once the tables hold rows.
+            Migrator::down(db, None).await?;
+            Migrator::up(db, None).await?;
             println!("dropped all tables and applied every migration");
         }
     }
@@ -322,10 +352,19 @@ async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> anyhow::Resu
 
 async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<()> {
     match action {
-        TokenAction::Create { user, name } => {
-            let issued = tokens::create(db, &user, name).await?;
+        TokenAction::Create {
+            user,
+            name,
+            expires_in,
+        } => {
+            let expires_at = expires_in.map(|d| crate::time::now() + d);
+            let issued = tokens::create_with(db, &user, name, expires_at).await?;
+            let until = match issued.record.expires_at {
+                Some(at) => format!(", valid until {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+                None => String::new(),
+            };
             eprintln!(
-                "created token {} for {user}; it is shown once, store it now:",
+                "created token {} for {user}{until}; it is shown once, store it now:",
                 issued.record.prefix
             );
             println!("{}", issued.token);
@@ -335,9 +374,12 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
                 "{:<6} {:<14} {:<32} {:<22} {:<10} name",
                 "id", "prefix", "user", "created", "status"
             );
+            let at = crate::time::now();
             for t in tokens::list(db).await? {
                 let status = if t.revoked_at.is_some() {
                     "revoked"
+                } else if t.expires_at.is_some_and(|e| e <= at) {
+                    "expired"
                 } else {
                     "active"
                 };
@@ -358,4 +400,21 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_have_a_unit() {
+        assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
+        assert_eq!(
+            parse_duration("90m").unwrap(),
+            chrono::Duration::minutes(90)
+        );
+        for bad in ["", "30", "0d", "-1h", "1w", "d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

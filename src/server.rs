@@ -216,6 +216,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     let mut state = AppState::new(db, args.limits());
     state.cors_origins = args.cors_origins.clone();
     state.public_url = args.public_url.clone();
+    tokens::set_cache_ttl(std::time::Duration::from_secs(args.token_cache_secs));
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }

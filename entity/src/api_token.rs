@@ -16,6 +16,8 @@ pub struct Model {
     pub name: Option<String>,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// After this instant the token no longer authenticates (`None`: never expires).
+    pub expires_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -142,11 +142,7 @@ impl TableDef {
     }
 
     pub fn timestamp(&mut self, col: &'static str, nullable: bool) -> &mut Self {
-        let mut def = ColumnDef::new(col);
-        match self.backend {
-            DbBackend::MySql => def.custom("datetime(6)"),
-            _ => def.timestamp_with_time_zone(),
-        };
+        let def = timestamp_column(self.backend, col);
         self.add(def, nullable)
     }
 
@@ -212,4 +208,15 @@ impl TableDef {
         }
         Ok(())
     }
+}
+
+/// A timestamp column as every table stores it: `TIMESTAMPTZ` on PostgreSQL (and SQLite's
+/// text), `DATETIME(6)` on MySQL, whose `TIMESTAMP` stops in 2038.
+pub fn timestamp_column(backend: DbBackend, col: &'static str) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    match backend {
+        DbBackend::MySql => def.custom("datetime(6)"),
+        _ => def.timestamp_with_time_zone(),
+    };
+    def
 }

@@ -6,13 +6,21 @@
 //! A slow password hash would add latency per request for no gain: the secret is random, not
 //! chosen by a person.
 //!
-//! Successful authentications are cached in memory for a few seconds ([`CACHE_TTL`]), keyed by
-//! the token's hash, so a busy frontend does not cost a database round trip per request.
-//! Revoking a token in this process empties the cache at once; a revocation by another process
-//! (the `stepgraph token revoke` command, another server instance) takes effect within the TTL.
+//! Every request looks its token up (one indexed statement), so a revocation, an expiry or a
+//! locked user takes effect at once, whichever process made it. An operator who prefers a
+//! round trip less per request to immediate revocation can turn on a short in-memory cache
+//! ([`set_cache_ttl`], `--token-cache-secs`): revocations by this process still empty it at
+//! once, those by another process (`stepgraph token revoke`, another instance) then take
+//! effect within the TTL.
+//!
+//! `last_used_at` is recorded without a write per request: only when the stored value is
+//! more than [`LAST_USED_RESOLUTION`] old. Tokens may expire (`expires_at`); the secret is
+//! shown once at creation, and neither logs nor `Debug` output ever carry it, only its
+//! display prefix.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -29,13 +37,26 @@ use crate::time::now;
 
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sgt_";
-/// How long a successful authentication is remembered.
-pub const CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a successful authentication is remembered, in milliseconds; 0 (the default)
+/// remembers nothing.
+static CACHE_TTL_MS: AtomicU64 = AtomicU64::new(0);
+/// `last_used_at` is written when the stored value is older than this.
+pub const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
+
+/// Turns the authentication cache on (a TTL above zero) or off.
+pub fn set_cache_ttl(ttl: Duration) {
+    CACHE_TTL_MS.store(ttl.as_millis() as u64, Ordering::Relaxed);
+    clear_cache();
+}
+
+fn cache_ttl() -> Duration {
+    Duration::from_millis(CACHE_TTL_MS.load(Ordering::Relaxed))
+}
 /// Cache entries kept at most; a full cache is emptied (a burst of distinct tokens only costs
 /// the lookups it would have cost anyway).
 const CACHE_MAX: usize = 10_000;
 
-/// Token hash -> (viewer, when it was looked up).
+/// Token hash -> (viewer, until when the entry may be used).
 static CACHE: Mutex<Option<HashMap<String, (Viewer, Instant)>>> = Mutex::new(None);
 
 fn cache() -> std::sync::MutexGuard<'static, Option<HashMap<String, (Viewer, Instant)>>> {
@@ -53,10 +74,21 @@ pub fn clear_cache() {
 const DISPLAY_PREFIX_LEN: usize = 12;
 
 /// A freshly created token: the secret is here once and never again.
-#[derive(Debug)]
 pub struct IssuedToken {
     pub token: String,
     pub record: api_token::Model,
+}
+
+/// Shows the display prefix, never the secret (a token must not reach a log by accident).
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &format_args!("{}…", self.record.prefix))
+            .field("id", &self.record.id)
+            .field("user_id", &self.record.user_id)
+            .field("expires_at", &self.record.expires_at)
+            .finish()
+    }
 }
 
 /// A token as listed to an operator: never the secret.
@@ -69,6 +101,7 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -93,11 +126,21 @@ fn generate_secret() -> AppResult<String> {
     Ok(format!("{TOKEN_PREFIX}{}", to_hex(&bytes)))
 }
 
-/// Creates a token for the user with this e-mail address.
+/// Creates a token for the user with this e-mail address, valid until revoked.
 pub async fn create(
     db: &impl ConnectionTrait,
     email: &str,
     name: Option<String>,
+) -> AppResult<IssuedToken> {
+    create_with(db, email, name, None).await
+}
+
+/// Creates a token that stops working at `expires_at` (`None`: never).
+pub async fn create_with(
+    db: &impl ConnectionTrait,
+    email: &str,
+    name: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<IssuedToken> {
     let owner = user::Entity::find()
         .filter(user::Column::Email.eq(email))
@@ -113,6 +156,7 @@ pub async fn create(
         name: Set(name),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(expires_at),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -139,6 +183,7 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<TokenInfo>> {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
         })
         .collect())
 }
@@ -167,38 +212,78 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
 }
 
 /// The viewer a raw bearer token stands for: `Unauthenticated` when it is unknown, revoked,
-/// or its user is locked.
+/// expired, or its user is locked.
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Viewer> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
     let hash = hash_token(token);
-    if let Some((viewer, at)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
-        && at.elapsed() < CACHE_TTL
+    let ttl = cache_ttl();
+    if !ttl.is_zero()
+        && let Some((viewer, until)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
+        && Instant::now() < until
     {
         return Ok(viewer);
     }
+    let at = now();
     let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash.clone()))
         .filter(api_token::Column::RevokedAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(api_token::Column::ExpiresAt.is_null())
+                .add(api_token::Column::ExpiresAt.gt(crate::db::timestamp_param(at))),
+        )
         .find_also_related(user::Entity)
         .one(db)
         .await?;
     match found {
-        Some((_, Some(user))) if !user.locked => {
+        Some((record, Some(user))) if !user.locked => {
             let viewer = Viewer {
                 user_id: user.id,
                 role: user.role,
             };
-            let mut cache = cache();
-            let entries = cache.get_or_insert_with(HashMap::new);
-            if entries.len() >= CACHE_MAX {
-                entries.clear();
+            touch(db, &record, at).await;
+            if !ttl.is_zero() {
+                // An entry never outlives the token's expiry.
+                let mut until = Instant::now() + ttl;
+                if let Some(expires) = record.expires_at {
+                    let left = (expires - at).to_std().unwrap_or_default();
+                    until = until.min(Instant::now() + left);
+                }
+                let mut cache = cache();
+                let entries = cache.get_or_insert_with(HashMap::new);
+                if entries.len() >= CACHE_MAX {
+                    entries.clear();
+                }
+                entries.insert(hash, (viewer, until));
             }
-            entries.insert(hash, (viewer, Instant::now()));
             Ok(viewer)
         }
         _ => Err(AppError::Unauthenticated),
+    }
+}
+
+/// Records that a token was used, when the stored time is older than
+/// [`LAST_USED_RESOLUTION`]: a write per token per minute at most, not per request. A failure
+/// here never fails the request.
+async fn touch(db: &impl ConnectionTrait, record: &api_token::Model, at: DateTime<Utc>) {
+    let stale = record
+        .last_used_at
+        .is_none_or(|last| (at - last).to_std().unwrap_or_default() >= LAST_USED_RESOLUTION);
+    if !stale {
+        return;
+    }
+    let written = api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::LastUsedAt,
+            sea_orm::sea_query::Expr::value(crate::db::timestamp_param(at)),
+        )
+        .filter(api_token::Column::Id.eq(record.id))
+        .exec(db)
+        .await;
+    if let Err(err) = written {
+        tracing::warn!(token = %record.prefix, error = %err, "cannot record a token's last use");
     }
 }
 

@@ -59,7 +59,15 @@ fn rand_suffix() -> u128 {
 fn migrate_seed_token_and_schema_commands() {
     let cli = Cli::new();
     assert!(cli.ok(&["migrate", "status"]).contains("pending"));
-    assert!(cli.ok(&["migrate", "up"]).contains("applied 1 migration"));
+    let all = {
+        use migration::MigratorTrait;
+        migration::Migrator::migrations().len()
+    };
+    let applied = cli.ok(&["migrate", "up"]);
+    assert!(
+        applied.contains(&format!("applied {all} migration")),
+        "{applied}"
+    );
     let status = cli.ok(&["migrate", "status"]);
     assert!(
         status.contains("applied") && !status.contains("pending"),
@@ -92,6 +100,26 @@ fn migrate_seed_token_and_schema_commands() {
     assert!(cli.ok(&["token", "list"]).contains("revoked"));
     let missing = cli.run(&["token", "create", "--user", "nobody@example.com"]);
     assert!(!missing.status.success());
+    // A token may expire; a duration without a unit is refused.
+    let expiring = cli.run(&[
+        "token",
+        "create",
+        "--user",
+        "ada.admin@example.com",
+        "--expires-in",
+        "2h",
+    ]);
+    assert!(expiring.status.success());
+    assert!(String::from_utf8_lossy(&expiring.stderr).contains("valid until"));
+    let bad = cli.run(&[
+        "token",
+        "create",
+        "--user",
+        "ada.admin@example.com",
+        "--expires-in",
+        "2",
+    ]);
+    assert!(!bad.status.success());
 
     let sdl = cli.ok(&["schema"]);
     let committed =

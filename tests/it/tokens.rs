@@ -75,10 +75,7 @@ async fn tokens_are_stored_hashed_and_can_be_revoked() {
         .into_active_model();
     u.locked = Set(true);
     u.update(&t.db).await.unwrap();
-    // Authentications are cached for a few seconds (tokens::CACHE_TTL); a lock made behind
-    // the server's back shows once the entry expires, or at once when the cache is emptied,
-    // as every revocation in this process does.
-    tokens::clear_cache();
+    // Nothing is cached by default: the lock shows at once.
     assert_eq!(
         tokens::authenticate(&t.db, &other.token)
             .await
@@ -86,5 +83,57 @@ async fn tokens_are_stored_hashed_and_can_be_revoked() {
             .code(),
         "UNAUTHENTICATED"
     );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn tokens_expire_record_their_last_use_and_never_print_their_secret() {
+    let t = TestDb::new().await;
+    fixture(&t.db).await;
+    let now = chrono::Utc::now();
+    let expired = tokens::create_with(
+        &t.db,
+        "user1@test.example",
+        None,
+        Some(now - chrono::Duration::minutes(1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tokens::authenticate(&t.db, &expired.token)
+            .await
+            .unwrap_err()
+            .code(),
+        "UNAUTHENTICATED"
+    );
+    let valid = tokens::create_with(
+        &t.db,
+        "user1@test.example",
+        Some("ci".into()),
+        Some(now + chrono::Duration::hours(1)),
+    )
+    .await
+    .unwrap();
+    let last_used = async || {
+        tokens::list(&t.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.id == valid.record.id)
+            .unwrap()
+            .last_used_at
+    };
+    assert_eq!(last_used().await, None);
+    tokens::authenticate(&t.db, &valid.token).await.unwrap();
+    let first = last_used().await.expect("the first use is recorded");
+    // Later uses within a minute write nothing.
+    for _ in 0..3 {
+        tokens::authenticate(&t.db, &valid.token).await.unwrap();
+    }
+    assert_eq!(last_used().await, Some(first));
+    // Debug output names the token by its prefix only.
+    let shown = format!("{valid:?}");
+    assert!(!shown.contains(&valid.token), "{shown}");
+    assert!(shown.contains(&valid.record.prefix), "{shown}");
     t.finish().await;
 }
