@@ -243,17 +243,6 @@ async fn execute(
                 .is_some_and(|c| *c == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
         })
     });
-    let body = match serde_json::to_vec(&response) {
-        Ok(b) => b,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot serialise a GraphQL response");
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                "internal error",
-            );
-        }
-    };
     let wants_graphql_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -263,7 +252,42 @@ async fn execute(
     } else {
         "application/json"
     };
-    let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    // GraphQL over HTTP: a client that accepts application/graphql-response+json is told a
+    // request error (a document that does not parse or validate, variables that do not fit,
+    // a document over a limit: nothing ran) with 400 and no `data` entry. With
+    // application/json every well-formed request is 200, as that media type's clients expect.
+    let request_error = wants_graphql_json
+        && matches!(&response, BatchResponse::Single(r)
+            if r.data == async_graphql::Value::Null
+                && !r.errors.is_empty()
+                && r.errors.iter().all(|e| e.path.is_empty()));
+    let status = if request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let serialised = if request_error {
+        serde_json::to_value(&response).and_then(|mut json| {
+            if let Some(obj) = json.as_object_mut() {
+                obj.remove("data");
+            }
+            serde_json::to_vec(&json)
+        })
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let body = match serialised {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialise a GraphQL response");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error",
+            );
+        }
+    };
+    let mut res = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&statements.load(Ordering::Relaxed).to_string()) {
         res.headers_mut().insert("x-sql-statements", v);
     }
