@@ -113,6 +113,13 @@ pub struct ServeArgs {
     /// Requests per minute per bearer token, beyond which the API answers 429 (0: no limit).
     #[arg(long, env = "STEPGRAPH_RATE_LIMIT_PER_MINUTE", default_value_t = Limits::default().rate_limit_per_minute)]
     pub rate_limit_per_minute: u32,
+    /// Answer no introspection (`__schema`, `__type`): GraphiQL's docs and autocompletion
+    /// stop working; clients keep working.
+    #[arg(long, env = "STEPGRAPH_DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+    /// Leave "Did you mean ...?" out of validation errors, so they do not reveal field names.
+    #[arg(long, env = "STEPGRAPH_DISABLE_SUGGESTIONS")]
+    pub disable_suggestions: bool,
     /// Seconds a successful token lookup is remembered (0: look every request up, so a
     /// revocation takes effect at once; above 0, a revocation by another process can take
     /// that long).
@@ -137,6 +144,8 @@ impl ServeArgs {
             max_statements: self.max_statements,
             max_in_flight: self.max_in_flight,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            introspection: !self.disable_introspection,
+            suggestions: !self.disable_suggestions,
         }
     }
 }

@@ -46,6 +46,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Requests per minute per bearer token (beyond: 429); 0 turns the limit off.
     pub rate_limit_per_minute: u32,
+    /// Answer `__schema` / `__type` (GraphiQL's docs and autocompletion need it).
+    pub introspection: bool,
+    /// "Did you mean ...?" in validation errors (they reveal field names).
+    pub suggestions: bool,
 }
 
 impl Default for Limits {
@@ -62,6 +66,8 @@ impl Default for Limits {
             max_statements: 500,
             max_in_flight: 128,
             rate_limit_per_minute: 3_000,
+            introspection: true,
+            suggestions: true,
         }
     }
 }
@@ -72,12 +78,18 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscriptio
 
 /// The schema with its limits. Per-request data ([`RequestCtx`]) is added to each request.
 pub fn build_schema(limits: Limits) -> AppSchema {
-    builder()
+    let mut b = builder()
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
-        .limit_directives(8)
-        .finish()
+        .limit_directives(8);
+    if !limits.introspection {
+        b = b.disable_introspection();
+    }
+    if !limits.suggestions {
+        b = b.disable_suggestions();
+    }
+    b.finish()
 }
 
 /// The SDL of the schema, sorted so it is stable (this is `schema.graphql`).

@@ -621,3 +621,27 @@ async fn an_unreachable_database_is_503_with_retry_after() {
     assert_eq!(res.status(), 503);
     s.finish().await;
 }
+
+/// Production switches: no introspection, no field suggestions.
+#[tokio::test]
+async fn introspection_and_suggestions_can_be_turned_off() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let limits = Limits {
+        introspection: false,
+        suggestions: false,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let token = s.token(&f.owner).await;
+    let res = s
+        .gql(&token, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert!(res.data()["__schema"].is_null(), "{}", res.body);
+    let res = s.gql(&token, "{ sequenceStepz { id } }", json!({})).await;
+    let message = res.body["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+    // Queries still work.
+    s.gql(&token, "{ viewer { id } }", json!({})).await.data();
+    s.finish().await;
+}
