@@ -276,6 +276,21 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The operation a request runs: the one named, or the first when none is.
+pub fn selected_operation<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    doc.operations
+        .iter()
+        .find(|(name, _)| match (operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        })
+        .map(|(_, op)| op)
+}
+
 /// The cost of the operation a request would run; `None` when there is no such operation
 /// (the executor reports that).
 pub fn measure(
@@ -284,15 +299,7 @@ pub fn measure(
     variables: &Variables,
     shape: &Shape,
 ) -> Result<Option<Summary>, Refusal> {
-    let operation = doc
-        .operations
-        .iter()
-        .find(|(name, _)| match (operation_name, name) {
-            (Some(wanted), Some(name)) => wanted == name.as_str(),
-            (None, _) => true,
-            (Some(_), None) => false,
-        });
-    let Some((_, operation)) = operation else {
+    let Some(operation) = selected_operation(doc, operation_name) else {
         return Ok(None);
     };
     let root = match operation.node.ty {

@@ -17,15 +17,7 @@ const MAX_FRAGMENT_DEPTH: usize = 32;
 /// Reorders `data` to follow the selected operation of `doc` (the request's parsed document;
 /// its expanded size is bounded by [`crate::graphql::cost`] before it runs).
 pub fn restore(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
-    let operation = doc
-        .operations
-        .iter()
-        .find(|(name, _)| match (operation_name, name) {
-            (Some(wanted), Some(name)) => wanted == name.as_str(),
-            (None, _) => true,
-            (Some(_), None) => false,
-        });
-    let Some((_, operation)) = operation else {
+    let Some(operation) = crate::graphql::cost::selected_operation(doc, operation_name) else {
         return;
     };
     let mut fields = Vec::new();

@@ -35,16 +35,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     let mut res = (status, axum::Json(body)).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"stepgraph\""),
-        );
-    }
+    crate::http::error_headers(status, res.headers_mut());
     res
 }
 
@@ -154,14 +145,15 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    doc.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted == name.as_str(),
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        selected && op.node.ty == OperationType::Mutation
-    })
+    match request.operation_name.as_deref() {
+        // Without a name, any mutation in the document counts: GET never runs one.
+        None => doc
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation),
+        name => crate::graphql::cost::selected_operation(&doc, name)
+            .is_some_and(|op| op.node.ty == OperationType::Mutation),
+    }
 }
 
 async fn execute(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Viewer, tokens};
@@ -64,4 +64,18 @@ pub fn counted(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>
         tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
     });
     (db, statements)
+}
+
+/// The headers an error status implies, the same on both APIs: a 401 challenges for a bearer
+/// token, a 503 says when to retry.
+pub fn error_headers(status: StatusCode, headers: &mut HeaderMap) {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"stepgraph\""),
+        );
+    }
 }

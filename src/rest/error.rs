@@ -202,16 +202,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = document(status, &json!({ "errors": self.objects() }));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"stepgraph\""),
-            );
-        }
+        crate::http::error_headers(status, res.headers_mut());
         res
     }
 }

@@ -18,15 +18,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'schemathesis==4.32.5'
 fi
-work=$(mktemp -d)
-server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-(cd "$work" && STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "sqlite://$work/fuzz.db" --log error serve --demo --listen "127.0.0.1:$port" > "$work/server.out" 2>&1) &
-server=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-token=$(awk '/mia.member/ {print $NF}' "$work/server.out")
+. tests/blackbox/demo_server.sh
+start_demo "$bin"
 set +e
 SCHEMATHESIS_TELEMETRY=false "$venv/bin/schemathesis" run "http://127.0.0.1:$port/graphql" \
   --phases fuzzing -n 100 --seed 2 --max-time "$seconds" \

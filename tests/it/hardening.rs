@@ -4,14 +4,19 @@ use serde_json::json;
 use stepgraph::graphql::Limits;
 
 use crate::server::TestServer;
-use crate::support::{TestDb, fixture};
+use crate::support::{Fixture, TestDb, fixture};
 
 async fn server() -> (TestServer, String) {
-    let t = TestDb::new().await;
-    let f = fixture(&t.db).await;
-    let s = TestServer::start(t).await;
+    let (s, f) = server_with(Limits::default()).await;
     let token = s.token(&f.owner).await;
     (s, token)
+}
+
+/// A server with these limits over the fixture.
+async fn server_with(limits: Limits) -> (TestServer, Fixture) {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    (TestServer::start_with(t, limits).await, f)
 }
 
 #[tokio::test]
@@ -323,13 +328,11 @@ async fn forged_cursors_are_bad_input() {
 /// A request that would run more SQL statements than the budget stops with a code.
 #[tokio::test]
 async fn the_statement_budget_holds() {
-    let t = TestDb::new().await;
-    let f = fixture(&t.db).await;
-    let limits = Limits {
+    let (s, f) = server_with(Limits {
         max_statements: 3,
         ..Limits::default()
-    };
-    let s = TestServer::start_with(t, limits).await;
+    })
+    .await;
     let token = s.token(&f.owner).await;
     let five = "{ a: sequences { nodes { id } } b: sequences { nodes { id } } c: sequences { nodes { id } } d: sequences { nodes { id } } e: sequences { nodes { id } } }";
     let res = s.gql(&token, five, json!({})).await;
@@ -479,13 +482,11 @@ async fn every_type_and_field_has_a_description() {
 /// API's format, and every answer says what is left.
 #[tokio::test]
 async fn tokens_are_rate_limited() {
-    let t = TestDb::new().await;
-    let f = fixture(&t.db).await;
-    let limits = Limits {
+    let (s, f) = server_with(Limits {
         rate_limit_per_minute: 5,
         ..Limits::default()
-    };
-    let s = TestServer::start_with(t, limits).await;
+    })
+    .await;
     let token = s.token(&f.owner).await;
     let other = s.token(&f.viewer).await;
     let url = format!("{}/graphql", s.base);
@@ -535,13 +536,11 @@ async fn tokens_are_rate_limited() {
 #[tokio::test]
 async fn requests_beyond_the_in_flight_bound_are_shed() {
     use tokio::io::AsyncWriteExt;
-    let t = TestDb::new().await;
-    let f = fixture(&t.db).await;
-    let limits = Limits {
+    let (s, f) = server_with(Limits {
         max_in_flight: 1,
         ..Limits::default()
-    };
-    let s = TestServer::start_with(t, limits).await;
+    })
+    .await;
     let token = s.token(&f.owner).await;
     // A request whose body never finishes holds the only slot.
     let addr = s.base.trim_start_matches("http://").to_string();
@@ -625,14 +624,12 @@ async fn an_unreachable_database_is_503_with_retry_after() {
 /// Production switches: no introspection, no field suggestions.
 #[tokio::test]
 async fn introspection_and_suggestions_can_be_turned_off() {
-    let t = TestDb::new().await;
-    let f = fixture(&t.db).await;
-    let limits = Limits {
+    let (s, f) = server_with(Limits {
         introspection: false,
         suggestions: false,
         ..Limits::default()
-    };
-    let s = TestServer::start_with(t, limits).await;
+    })
+    .await;
     let token = s.token(&f.owner).await;
     let res = s
         .gql(&token, "{ __schema { types { name } } }", json!({}))
