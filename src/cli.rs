@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// Maximum SQL statements one GraphQL request may run.
     #[arg(long, env = "STEPGRAPH_MAX_STATEMENTS", default_value_t = Limits::default().max_statements)]
     pub max_statements: usize,
+    /// Maximum items in one list argument or filter (`filter[id]=1,2,...`).
+    #[arg(long, env = "STEPGRAPH_MAX_LIST_ITEMS", default_value_t = Limits::default().max_list_items)]
+    pub max_list_items: usize,
     /// Maximum API requests in flight at once; one more is answered 503 with Retry-After.
     #[arg(long, env = "STEPGRAPH_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
     pub max_in_flight: usize,
@@ -142,6 +145,7 @@ impl ServeArgs {
             max_aliases: self.max_aliases,
             max_root_fields: self.max_root_fields,
             max_statements: self.max_statements,
+            max_list_items: self.max_list_items,
             max_in_flight: self.max_in_flight,
             rate_limit_per_minute: self.rate_limit_per_minute,
             introspection: !self.disable_introspection,

@@ -28,9 +28,6 @@ use async_graphql::{Name, Value, Variables};
 use crate::error::AppError;
 use crate::graphql::Limits;
 
-/// The most items a list argument may hold (`filter: {id: [...]}`), wherever it appears.
-pub const MAX_LIST_ITEMS: usize = 1000;
-
 /// Why a document was refused before it ran.
 #[derive(Debug)]
 pub enum Refusal {
@@ -142,6 +139,7 @@ struct Walk<'a> {
     doc: &'a ExecutableDocument,
     shape: &'a Shape,
     variables: &'a Variables,
+    max_list_items: usize,
     fragments: HashMap<&'a str, Summary>,
     active: HashSet<&'a str>,
 }
@@ -162,7 +160,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Refuses a list argument longer than [`MAX_LIST_ITEMS`] (at any depth of an input
+    /// Refuses a list argument longer than `max_list_items` (at any depth of an input
     /// object), naming it as `filter.id`.
     fn check_lists(&self, field: &Field) -> Result<(), Refusal> {
         fn longest(value: &Value, path: String, out: &mut Option<(String, usize)>) {
@@ -194,11 +192,14 @@ impl<'a> Walk<'a> {
             let mut found = None;
             longest(&value, name.node.to_string(), &mut found);
             if let Some((path, n)) = found
-                && n > MAX_LIST_ITEMS
+                && n > self.max_list_items
             {
                 return Err(Refusal::Input(AppError::invalid(
                     path,
-                    format!("takes at most {MAX_LIST_ITEMS} values (got {n})"),
+                    format!(
+                        "takes at most {} values (got {n}; STEPGRAPH_MAX_LIST_ITEMS)",
+                        self.max_list_items
+                    ),
                 )));
             }
         }
@@ -298,6 +299,7 @@ pub fn measure(
     operation_name: Option<&str>,
     variables: &Variables,
     shape: &Shape,
+    max_list_items: usize,
 ) -> Result<Option<Summary>, Refusal> {
     let Some(operation) = selected_operation(doc, operation_name) else {
         return Ok(None);
@@ -310,6 +312,7 @@ pub fn measure(
         doc,
         shape,
         variables,
+        max_list_items,
         fragments: HashMap::new(),
         active: HashSet::new(),
     };
@@ -325,7 +328,7 @@ pub fn check(
     shape: &Shape,
     limits: &Limits,
 ) -> Result<(), Refusal> {
-    let Some(s) = measure(doc, operation_name, variables, shape)? else {
+    let Some(s) = measure(doc, operation_name, variables, shape, limits.max_list_items)? else {
         return Ok(());
     };
     let over = |what: &str, n: usize, max: usize, knob: &str| {
@@ -383,7 +386,7 @@ mod tests {
 
     fn summary(query: &str) -> Summary {
         let doc = async_graphql::parser::parse_query(query).unwrap();
-        measure(&doc, None, &Variables::default(), shape())
+        measure(&doc, None, &Variables::default(), shape(), 1000)
             .unwrap()
             .unwrap()
     }

@@ -42,6 +42,8 @@ pub struct Limits {
     pub max_root_fields: usize,
     /// Most SQL statements one GraphQL request may run.
     pub max_statements: usize,
+    /// Most items in one list argument (`filter: {id: [...]}`, `filter[id]=a,b,...`).
+    pub max_list_items: usize,
     /// Most API requests in flight at once (beyond: 503 at once).
     pub max_in_flight: usize,
     /// Requests per minute per bearer token (beyond: 429); 0 turns the limit off.
@@ -64,6 +66,7 @@ impl Default for Limits {
             max_aliases: 100,
             max_root_fields: 50,
             max_statements: 500,
+            max_list_items: 1_000,
             max_in_flight: 128,
             rate_limit_per_minute: 3_000,
             introspection: true,

@@ -114,7 +114,7 @@ pub async fn prepare(
         Err(AuthFailure::Unauthenticated(msg)) => return Err(ApiError::plain(401, msg)),
         Err(AuthFailure::Failed(err)) => return Err(err.into()),
     };
-    let params = params::parse(raw.as_deref(), route)?;
+    let params = params::parse(raw.as_deref(), route, state.limits.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
     let (db, statements) = crate::http::counted(&state.db);
     Ok(Prepared {

@@ -16,8 +16,6 @@ use sea_orm::ActiveEnum;
 use crate::rest::error::ApiError;
 use crate::service::filters::Range;
 
-/// The most values one filter takes (`filter[id]=1,2,...`): work is bounded before it starts.
-pub const MAX_FILTER_VALUES: usize = 1000;
 /// The most include paths, and the deepest one (`a.b.c`).
 pub const MAX_INCLUDE_PATHS: usize = 20;
 pub const MAX_INCLUDE_DEPTH: usize = 3;
@@ -103,8 +101,9 @@ fn boolean(parameter: &str, value: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Parses a query string for a route.
-pub fn parse(raw: Option<&str>, route: Route) -> Result<Params, ApiError> {
+/// Parses a query string for a route. A filter takes at most `max_values` comma-separated
+/// values (`STEPGRAPH_MAX_LIST_ITEMS`): work is bounded before it starts.
+pub fn parse(raw: Option<&str>, route: Route, max_values: usize) -> Result<Params, ApiError> {
     let mut params = Params::default();
     let mut seen = std::collections::HashSet::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -133,6 +132,15 @@ pub fn parse(raw: Option<&str>, route: Route) -> Result<Params, ApiError> {
                 collection_only(&key)?;
                 if segments.len() > 3 {
                     return Err(invalid(&key, "nests too deeply"));
+                }
+                let n = value.split(',').count();
+                if n > max_values {
+                    return Err(invalid(
+                        &key,
+                        format!(
+                            "takes at most {max_values} values (got {n}; STEPGRAPH_MAX_LIST_ITEMS)"
+                        ),
+                    ));
                 }
                 params.filters.push(Filter {
                     path: segments.iter().map(|s| s.to_string()).collect(),
@@ -232,18 +240,14 @@ pub fn parse(raw: Option<&str>, route: Route) -> Result<Params, ApiError> {
 
 // --- filter values ---------------------------------------------------------------------------
 
-/// The comma-separated values of a list filter (OR), at most [`MAX_FILTER_VALUES`].
+/// The comma-separated values of a list filter (OR); [`parse`] has bounded their number.
 pub fn list<T>(
     value: &str,
     what: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Vec<T>, String> {
-    let parts: Vec<&str> = value.split(',').collect();
-    if parts.len() > MAX_FILTER_VALUES {
-        return Err(format!("takes at most {MAX_FILTER_VALUES} values"));
-    }
-    parts
-        .into_iter()
+    value
+        .split(',')
         .map(|p| parse(p).ok_or_else(|| format!("{p:?} is not {what}")))
         .collect()
 }
@@ -392,17 +396,18 @@ mod tests {
 
     #[test]
     fn repeated_unknown_and_misplaced_parameters_are_refused() {
-        let err = parse(Some("sort=order&sort=id"), Route::Collection).unwrap_err();
+        let err = parse(Some("sort=order&sort=id"), Route::Collection, 1000).unwrap_err();
         assert_eq!(err.status(), 400);
-        let err = parse(Some("colour=red"), Route::Collection).unwrap_err();
+        let err = parse(Some("colour=red"), Route::Collection, 1000).unwrap_err();
         assert_eq!(err.status(), 400);
-        let err = parse(Some("page[size]=5"), Route::Single).unwrap_err();
+        let err = parse(Some("page[size]=5"), Route::Single, 1000).unwrap_err();
         assert_eq!(err.status(), 400);
-        let err = parse(Some("page[size]=1001"), Route::Collection).unwrap_err();
+        let err = parse(Some("page[size]=1001"), Route::Collection, 1000).unwrap_err();
         assert_eq!(err.status(), 422);
         let p = parse(
             Some("filter%5Bsequence%5D%5Bid%5D=1,2&sort=-order&page[size]=5&include=sequence,sequenceTemplates.template&fields[sequenceStep]=order&count=true"),
             Route::Collection,
+            1000,
         )
         .unwrap();
         assert_eq!(p.filters[0].path, ["sequence", "id"]);

@@ -287,6 +287,14 @@ async fn reads_answer_with_the_right_status() {
 async fn bad_parameters_are_named_never_ignored() {
     let d = demo_server().await;
     let s = &d.s;
+    let check = async |query: String, status: u16, parameter: &str| {
+        let res = s
+            .api("GET", &format!("/sequenceSteps?{query}"), &d.mia, None)
+            .await;
+        assert_eq!(res.status, status, "{query}: {}", res.body);
+        assert_eq!(res.source(), parameter, "{query}");
+        assert_eq!(res.body["errors"][0]["status"], status.to_string());
+    };
     for (query, status, parameter) in [
         ("filter[nope]=1", 422, "filter[nope]"),
         ("filter[mailings][id]=1", 422, "filter[mailings][id]"),
@@ -324,13 +332,11 @@ async fn bad_parameters_are_named_never_ignored() {
         ("sort=order&sort=id", 400, "sort"),
         ("filter[=1", 400, "filter["),
     ] {
-        let res = s
-            .api("GET", &format!("/sequenceSteps?{query}"), &d.mia, None)
-            .await;
-        assert_eq!(res.status, status, "{query}: {}", res.body);
-        assert_eq!(res.source(), parameter, "{query}");
-        assert_eq!(res.body["errors"][0]["status"], status.to_string());
+        check(query.to_string(), status, parameter).await;
     }
+    // More values than a filter takes.
+    let many = vec!["1"; 1001].join(",");
+    check(format!("filter[id]={many}"), 422, "filter[id]").await;
     // A cursor of one ordering is refused under another.
     let page = s
         .api(
