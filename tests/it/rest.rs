@@ -1116,3 +1116,35 @@ async fn includes_cost_the_same_for_5_and_50_steps() {
     );
     s.finish().await;
 }
+
+/// Behind a proxy, links start with the configured public URL, whatever the request's Host.
+#[tokio::test]
+async fn links_use_the_configured_public_url() {
+    let t = TestDb::new().await;
+    demo::load(&t.db).await.unwrap();
+    let token = stepgraph::auth::tokens::create(&t.db, "mia.member@example.com", None)
+        .await
+        .unwrap()
+        .token;
+    let s = TestServer::start_configured(t, Default::default(), |state| {
+        state.public_url = Some("https://api.example.com/".into());
+    })
+    .await;
+    let res = s
+        .api("GET", "/sequenceSteps?page[size]=2", &token, None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    for link in [
+        &res.body["links"]["first"],
+        &res.body["links"]["next"],
+        &res.body["data"][0]["links"]["self"],
+        &res.body["data"][0]["relationships"]["tasks"]["links"]["related"],
+    ] {
+        let link = link.as_str().unwrap();
+        assert!(
+            link.starts_with("https://api.example.com/api/v2/"),
+            "{link}"
+        );
+    }
+    s.finish().await;
+}
