@@ -3,6 +3,7 @@
 # over the same PostgreSQL data, driven by wrk at fixed concurrency.
 #
 #   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
+#                    [--queries q1,q6]
 #
 #   --steps N        steps to seed (10 per sequence, 3 mailings, 1 task, 1 call each); 100000
 #   --duration S     seconds of load per query and server, after a 2 s warm-up; 8
@@ -10,6 +11,7 @@
 #   --out FILE       where the Markdown table goes; docs/PERFORMANCE.md (a section is replaced)
 #   --quick          tiny data, 1 s per query, no peers: the CI smoke run. Fails when a query
 #                    errors or answers non-200, or when a statement count exceeds bench/budget.
+#   --queries LIST   only these queries (default: all)
 #
 # Every query is first sent once and checked: HTTP 200, no `errors`, and (for stepgraph) its
 # SQL statement count from the `x-sql-statements` header. A wrk run with any non-2xx response
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0
+steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0 only=
 while [ $# -gt 0 ]; do
   case $1 in
     --steps) steps=$2; shift 2 ;;
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
     --connections) conns=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --quick) quick=1; steps=200; duration=1; conns=4; shift ;;
+    --queries) only=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -97,13 +100,21 @@ step_type=$(psql "$pg_url" -tAc "select step_type from sequence_steps where id =
 step_type_enum=$(echo "$step_type" | tr '[:lower:]' '[:upper:]')
 q4_sg="{ sequenceSteps(filter: { sequence: { id: [\"$seq_id\"] }, stepType: [$step_type_enum] }, orderBy: [{ field: UPDATED_AT, direction: DESC }], first: 20) { nodes { id order stepType updatedAt } } }"
 q4_pgl="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$step_type\" }, orderBy: UPDATED_AT_DESC, first: 20) { nodes { id order stepType updatedAt } } }"
-queries=(q1 q2 q3 q4)
+# Q6, an update mix: 9 reads of a random step for each update of one (its taskNote), over
+# 1,000 steps of unlocked sequences, each request different (bench/mix.lua). The document
+# here is the update, for the check and the statement count.
+mix_ids=$(psql "$pg_url" -tAc "select string_agg(id::text, ',') from (select s.id from sequence_steps s join sequences q on q.id = s.sequence_id where not q.locked order by s.id limit 1000) t")
+q6_sg="mutation { updateSequenceStep(id: \"${mix_ids%%,*}\", input: { taskNote: \"bench\" }) { id updatedAt } }"
+q6_pgl=""
+queries=(q1 q2 q3 q4 q6)
+if [ -n "$only" ]; then IFS=, read -r -a queries <<< "$only"; fi
 describe() {
   case $1 in
     q1) echo "Q1 one step by id, with sequence, creator, callPurpose, taskPriority" ;;
     q2) echo "Q2 50 steps with sequence, creator, updater, tasks(first: 5)" ;;
     q3) echo "Q3 a member's step list: 50 steps, 4 to-one, sequenceTemplates { template }, canWrite/canDelete" ;;
     q4) echo "Q4 steps of one sequence and one step type, newest update first" ;;
+    q6) echo "Q6 a mix of 90% reads of one step (with its sequence) and 10% updates of one, random steps" ;;
   esac
 }
 
@@ -134,9 +145,13 @@ check() { # url auth body-file -> prints statements (or -)
   grep -i '^x-sql-statements:' "$work/headers" | tr -d '\r' | awk '{print $2}' || echo "-"
 }
 
-run_wrk() { # url auth body-file -> "rps p50 p90 p99"
-  BODY_FILE=$3 AUTH=$2 wrk -t2 -c"$conns" -d2s -s "$work/post.lua" "$1/graphql" >/dev/null
-  BODY_FILE=$3 AUTH=$2 wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/post.lua" "$1/graphql" > "$work/wrk.txt"
+run_wrk() { # url auth body-file [script] -> "rps p50 p90 p99"
+  local script=${4:-$work/post.lua}
+  BODY_FILE=$3 AUTH=$2 MIX_IDS=$mix_ids wrk -t2 -c"$conns" -d2s -s "$script" "$1/graphql" >/dev/null
+  BODY_FILE=$3 AUTH=$2 MIX_IDS=$mix_ids wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$script" "$1/graphql" > "$work/wrk.txt"
+  if grep -Eq "^graphql errors: [1-9]" "$work/wrk.txt"; then
+    echo "rejected: GraphQL errors under load" >&2; cat "$work/wrk.txt" >&2; return 1
+  fi
   if grep -q "Non-2xx" "$work/wrk.txt"; then
     echo "rejected: non-2xx responses under load" >&2; cat "$work/wrk.txt" >&2; return 1
   fi
@@ -178,7 +193,8 @@ measure() { # server-label base auth pid query doc
       echo "FAIL $label $q: $stmts SQL statements, budget $budget (bench/budget)" >&2; return 1
     fi
   fi
-  numbers=$(run_wrk "$base" "$auth" "$file") || { echo "FAIL $label $q" >&2; return 1; }
+  local script=""; [ "$q" = q6 ] && script=bench/mix.lua
+  numbers=$(run_wrk "$base" "$auth" "$file" $script) || { echo "FAIL $label $q" >&2; return 1; }
   printf '%s\t%s\t%s\t%s\t%s\n' "$q" "$label" "$numbers" "${stmts:--}" "$(rss_mb "$pid")" >> "$results"
   echo "$q $label: $numbers (rps p50 p90 p99 ms), statements ${stmts:--}, rss $(rss_mb "$pid") MB"
 }
