@@ -3,7 +3,7 @@
 # over the same PostgreSQL data, driven by wrk at fixed concurrency.
 #
 #   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
-#                    [--queries q1,q6]
+#                    [--queries q1,q6] [--rate R]
 #
 #   --steps N        steps to seed (10 per sequence, 3 mailings, 1 task, 1 call each); 100000
 #   --duration S     seconds of load per query and server, after a 2 s warm-up; 8
@@ -12,6 +12,10 @@
 #   --quick          tiny data, 1 s per query, no peers: the CI smoke run. Fails when a query
 #                    errors or answers non-200, or when a statement count exceeds bench/budget.
 #   --queries LIST   only these queries (default: all)
+#   --rate R         also drive each query at a fixed arrival rate of R req/s with oha
+#                    (`cargo install oha`), whose latencies are corrected for coordinated
+#                    omission: a server that falls behind shows it in p99, not in a lower rate.
+#                    The run is rejected unless every request answers 200.
 #
 # Every query is first sent once and checked: HTTP 200, no `errors`, and (for stepgraph) its
 # SQL statement count from the `x-sql-statements` header. A wrk run with any non-2xx response
@@ -20,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0 only=
+steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0 only= rate=0
 while [ $# -gt 0 ]; do
   case $1 in
     --steps) steps=$2; shift 2 ;;
@@ -29,6 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --quick) quick=1; steps=200; duration=1; conns=4; shift ;;
     --queries) only=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -170,6 +175,24 @@ print(f"{rps:.0f} {p['50']:.1f} {p['90']:.1f} {p['99']:.1f}")
 PY
 }
 
+run_oha() { # url auth body-file -> "rps p50 p90 p99" at the fixed rate, latency-corrected
+  oha -z "${duration}s" -q "$rate" --latency-correction -c "$conns" -m POST \
+    -H 'Content-Type: application/json' ${2:+-H "Authorization: $2"} -D "$3" \
+    --no-tui --output-format json "$1/graphql" > "$work/oha.json"
+  python3 - "$work/oha.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = d.get("statusCodeDistribution") or {}
+bad = {k: v for k, v in codes.items() if k != "200"}
+errors = {k: v for k, v in (d.get("errorDistribution") or {}).items() if k != "aborted due to deadline"}
+if bad or errors or not codes:
+    sys.stderr.write(f"rejected at the fixed rate: statuses {codes}, errors {errors}\n")
+    sys.exit(1)
+p = d["latencyPercentiles"]
+print(f"{d['summary']['requestsPerSec']:.0f} {p['p50'] * 1000:.1f} {p['p90'] * 1000:.1f} {p['p99'] * 1000:.1f}")
+PY
+}
+
 rss_mb() { echo $(( $(ps -o rss= -p "$1" | tr -d ' ') / 1024 )); }
 
 start_stepgraph() { # url -> sets sg_pid sg_base
@@ -197,6 +220,12 @@ measure() { # server-label base auth pid query doc
   numbers=$(run_wrk "$base" "$auth" "$file" $script) || { echo "FAIL $label $q" >&2; return 1; }
   printf '%s\t%s\t%s\t%s\t%s\n' "$q" "$label" "$numbers" "${stmts:--}" "$(rss_mb "$pid")" >> "$results"
   echo "$q $label: $numbers (rps p50 p90 p99 ms), statements ${stmts:--}, rss $(rss_mb "$pid") MB"
+  if [ "$rate" != 0 ] && [ "$q" != q6 ]; then
+    command -v oha >/dev/null || { echo "--rate needs oha (cargo install oha)" >&2; return 1; }
+    numbers=$(run_oha "$base" "$auth" "$file") || { echo "FAIL $label $q at $rate req/s" >&2; return 1; }
+    printf '%s\t%s\t%s\t%s\t%s\n' "$q@$rate/s" "$label" "$numbers" "${stmts:--}" "$(rss_mb "$pid")" >> "$results"
+    echo "$q $label at $rate req/s: $numbers (rps p50 p90 p99 ms, latency-corrected)"
+  fi
 }
 
 # stepgraph on PostgreSQL, then on SQLite.
