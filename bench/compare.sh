@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: stepgraph (release) on PostgreSQL and on SQLite, and PostGraphile 4
-# over the same PostgreSQL data, driven by wrk at fixed concurrency.
+# (one process, then two cluster workers) over the same PostgreSQL data, driven by wrk at
+# fixed concurrency (and, with --rate, by oha at a fixed arrival rate).
 #
 #   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
 #                    [--queries q1,q6] [--rate R]
@@ -193,7 +194,9 @@ print(f"{d['summary']['requestsPerSec']:.0f} {p['p50'] * 1000:.1f} {p['p90'] * 1
 PY
 }
 
-rss_mb() { echo $(( $(ps -o rss= -p "$1" | tr -d ' ') / 1024 )); }
+rss_mb() { # the process and its children (PostGraphile's cluster workers)
+  ps -o rss= -p "$1" --ppid "$1" | awk '{ kb += $1 } END { print int(kb / 1024) }'
+}
 
 start_stepgraph() { # url -> sets sg_pid sg_base
   local port; port=$(free_port)
@@ -256,6 +259,17 @@ if [ "$quick" = 0 ]; then
     doc_var=${q}_pgl
     measure "postgraphile4" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
   done
+  kill "$pgl_pid"; wait "$pgl_pid" 2>/dev/null || true
+  # The same with two worker processes (one per core), as PostGraphile suggests for production.
+  port=$(free_port)
+  "$peers/node_modules/.bin/postgraphile" -c "$pg_url" --schema public --host 127.0.0.1 --port "$port" \
+    --max-pool-size 8 --cluster-workers 2 --disable-query-log > "$work/pgl2.log" 2>&1 &
+  pgl_pid=$!; pids+=("$pgl_pid")
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
+  for q in "${queries[@]}"; do
+    doc_var=${q}_pgl
+    measure "postgraphile4-2workers" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+  done
 fi
 
 # --- report ---------------------------------------------------------------------------------
@@ -266,13 +280,14 @@ by = collections.defaultdict(dict)
 for q, label, nums, stmts, rss in rows:
     rps, p50, p90, p99 = nums.split()
     by[q][label] = (float(rps), p50, p90, p99, stmts, rss)
-out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 |",
-       "|---|---|---|---|---|---|---|---|---|"]
+out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 | vs PostGraphile 4, 2 workers |",
+       "|---|---|---|---|---|---|---|---|---|---|"]
 for q in sorted(by):
-    peer = by[q].get("postgraphile4")
+    def ratio(label, rps, peer_label):
+        peer = by[q].get(peer_label)
+        return f"{rps / peer[0]:.2f}x" if peer and label.startswith("stepgraph") else ""
     for label, (rps, p50, p90, p99, stmts, rss) in by[q].items():
-        ratio = f"{rps / peer[0]:.2f}x" if peer and label != "postgraphile4" else ""
-        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio} |")
+        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio(label, rps, 'postgraphile4')} | {ratio(label, rps, 'postgraphile4-2workers')} |")
 print("\n".join(out))
 PY
 )
