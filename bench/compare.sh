@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: stepgraph (release) on PostgreSQL and on SQLite, and PostGraphile 4
-# (one process, then two cluster workers) over the same PostgreSQL data, driven by wrk at
+# (one process, then two cluster workers) and PostGraphile 5 over the same PostgreSQL data,
+# driven by wrk at
 # fixed concurrency (and, with --rate, by oha at a fixed arrival rate).
 #
 #   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
@@ -112,6 +113,12 @@ q4_pgl="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$st
 mix_ids=$(psql "$pg_url" -tAc "select string_agg(id::text, ',') from (select s.id from sequence_steps s join sequences q on q.id = s.sequence_id where not q.locked order by s.id limit 1000) t")
 q6_sg="mutation { updateSequenceStep(id: \"${mix_ids%%,*}\", input: { taskNote: \"bench\" }) { id updatedAt } }"
 q6_pgl=""
+# PostGraphile 5 (the amber preset) names primary keys rowId.
+q1_pg5="{ sequenceStepByRowId(rowId: \"$step_id\") { rowId stepType order interval taskNote sequenceBySequenceId { name } userByCreatorId { firstName } callPurposeByCallPurposeId { name } taskPriorityByTaskPriorityId { name } } }"
+q2_pg5="{ allSequenceSteps(first: 50) { nodes { rowId sequenceBySequenceId { name } userByCreatorId { firstName } userByUpdaterId { firstName } tasksBySequenceStepId(first: 5) { nodes { rowId state } } } } }"
+q3_pg5=""
+q4_pg5="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$step_type\" }, orderBy: UPDATED_AT_DESC, first: 20) { nodes { rowId order stepType updatedAt } } }"
+q6_pg5=""
 queries=(q1 q2 q3 q4 q6)
 if [ -n "$only" ]; then IFS=, read -r -a queries <<< "$only"; fi
 describe() {
@@ -270,6 +277,21 @@ if [ "$quick" = 0 ]; then
     doc_var=${q}_pgl
     measure "postgraphile4-2workers" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
   done
+  kill "$pgl_pid"; wait "$pgl_pid" 2>/dev/null || true
+  # PostGraphile 5, one process, on the Node 22 it needs (npm's node@22, in bench/peers5).
+  peers5=bench/peers5
+  if [ ! -x "$peers5/node_modules/.bin/node" ]; then
+    (cd "$peers5" && npm ci --no-audit --no-fund --silent)
+  fi
+  port=$(free_port)
+  GRAPHILE_ENV=production "$peers5/node_modules/.bin/node" "$peers5/node_modules/.bin/postgraphile" \
+    -P postgraphile/presets/amber -c "$pg_url" -s public -n 127.0.0.1 -p "$port" > "$work/pg5.log" 2>&1 &
+  pgl_pid=$!; pids+=("$pgl_pid")
+  for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
+  for q in "${queries[@]}"; do
+    doc_var=${q}_pg5
+    measure "postgraphile5" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+  done
 fi
 
 # --- report ---------------------------------------------------------------------------------
@@ -280,14 +302,14 @@ by = collections.defaultdict(dict)
 for q, label, nums, stmts, rss in rows:
     rps, p50, p90, p99 = nums.split()
     by[q][label] = (float(rps), p50, p90, p99, stmts, rss)
-out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 | vs PostGraphile 4, 2 workers |",
-       "|---|---|---|---|---|---|---|---|---|---|"]
+out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 | vs PostGraphile 4, 2 workers | vs PostGraphile 5 |",
+       "|---|---|---|---|---|---|---|---|---|---|---|"]
 for q in sorted(by):
     def ratio(label, rps, peer_label):
         peer = by[q].get(peer_label)
         return f"{rps / peer[0]:.2f}x" if peer and label.startswith("stepgraph") else ""
     for label, (rps, p50, p90, p99, stmts, rss) in by[q].items():
-        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio(label, rps, 'postgraphile4')} | {ratio(label, rps, 'postgraphile4-2workers')} |")
+        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio(label, rps, 'postgraphile4')} | {ratio(label, rps, 'postgraphile4-2workers')} | {ratio(label, rps, 'postgraphile5')} |")
 print("\n".join(out))
 PY
 )
