@@ -57,18 +57,17 @@ pub fn shape() -> &'static Shape {
     &SHAPE
 }
 
-/// The parts of the schema the walk needs: each object field's named type.
+/// The parts of the schema the walk needs: each object field's named type, by type and field
+/// (looked up by `&str`, so the walk allocates nothing per field).
 pub struct Shape {
-    fields: HashMap<(String, String), String>,
-    query: String,
-    mutation: String,
+    fields: HashMap<String, HashMap<String, String>>,
 }
 
 impl Shape {
     /// From the schema's SDL.
     pub fn from_sdl(sdl: &str) -> Self {
         use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-        let mut fields = HashMap::new();
+        let mut fields: HashMap<String, HashMap<String, String>> = HashMap::new();
         if let Ok(doc) = async_graphql::parser::parse_schema(sdl) {
             for def in doc.definitions {
                 if let TypeSystemDefinition::Type(ty) = def {
@@ -88,27 +87,26 @@ impl Shape {
                                 async_graphql::parser::types::BaseType::List(inner) => t = inner,
                             }
                         };
-                        fields.insert((name.clone(), f.node.name.node.to_string()), named);
+                        fields
+                            .entry(name.clone())
+                            .or_default()
+                            .insert(f.node.name.node.to_string(), named);
                     }
                 }
             }
         }
-        Self {
-            fields,
-            query: "Query".into(),
-            mutation: "Mutation".into(),
-        }
+        Self { fields }
     }
 
     /// The named type of `parent.field`; introspection types are `__`, unknown ones empty.
-    fn field_type(&self, parent: &str, field: &str) -> String {
+    fn field_type(&self, parent: &str, field: &str) -> &str {
         if field == "__schema" || field == "__type" || parent.starts_with("__") {
-            return "__".into();
+            return "__";
         }
         self.fields
-            .get(&(parent.to_string(), field.to_string()))
-            .cloned()
-            .unwrap_or_default()
+            .get(parent)
+            .and_then(|f| f.get(field))
+            .map_or("", String::as_str)
     }
 }
 
@@ -220,8 +218,8 @@ impl<'a> Walk<'a> {
                         .node
                         .type_condition
                         .as_ref()
-                        .map_or(parent.to_string(), |c| c.node.on.node.to_string());
-                    sum.merge(self.set(&inline.node.selection_set.node, &on)?);
+                        .map_or(parent, |c| c.node.on.node.as_str());
+                    sum.merge(self.set(&inline.node.selection_set.node, on)?);
                 }
             }
         }
@@ -239,8 +237,8 @@ impl<'a> Walk<'a> {
         if !self.active.insert(name) {
             return Err(Refusal::Limit(format!("fragment {name} spreads itself")));
         }
-        let on = def.node.type_condition.node.on.node.to_string();
-        let summary = self.set(&def.node.selection_set.node, &on)?;
+        let on = def.node.type_condition.node.on.node.as_str();
+        let summary = self.set(&def.node.selection_set.node, on)?;
         self.active.remove(name);
         self.fragments.insert(name, summary);
         Ok(summary)
@@ -253,7 +251,7 @@ impl<'a> Walk<'a> {
         let child = if field.selection_set.node.items.is_empty() {
             Summary::default()
         } else {
-            self.set(&field.selection_set.node, &ty)?
+            self.set(&field.selection_set.node, ty)?
         };
         let complexity = if ty.ends_with("Connection") {
             crate::graphql::connection::cost(
@@ -305,8 +303,8 @@ pub fn measure(
         return Ok(None);
     };
     let root = match operation.node.ty {
-        OperationType::Mutation => shape.mutation.clone(),
-        _ => shape.query.clone(),
+        OperationType::Mutation => "Mutation",
+        _ => "Query",
     };
     let mut walk = Walk {
         doc,
@@ -316,8 +314,7 @@ pub fn measure(
         fragments: HashMap::new(),
         active: HashSet::new(),
     };
-    walk.set(&operation.node.selection_set.node, &root)
-        .map(Some)
+    walk.set(&operation.node.selection_set.node, root).map(Some)
 }
 
 /// Refuses a document over any limit, with a message that names the limit and its knob.
@@ -331,34 +328,31 @@ pub fn check(
     let Some(s) = measure(doc, operation_name, variables, shape, limits.max_list_items)? else {
         return Ok(());
     };
-    let over = |what: &str, n: usize, max: usize, knob: &str| {
-        Refusal::Limit(format!(
-            "the query {what} ({n}); the limit is {max} (STEPGRAPH_{knob})"
-        ))
-    };
-    if s.fields > limits.max_fields {
-        return Err(over(
-            "selects too many fields once its fragments are expanded",
+    for (n, max, what, knob) in [
+        (
             s.fields,
             limits.max_fields,
+            "selects too many fields once its fragments are expanded",
             "MAX_FIELDS",
-        ));
-    }
-    if s.aliases > limits.max_aliases {
-        return Err(over(
-            "has too many aliases",
+        ),
+        (
             s.aliases,
             limits.max_aliases,
+            "has too many aliases",
             "MAX_ALIASES",
-        ));
-    }
-    if s.top > limits.max_root_fields {
-        return Err(over(
-            "has too many root fields",
+        ),
+        (
             s.top,
             limits.max_root_fields,
+            "has too many root fields",
             "MAX_ROOT_FIELDS",
-        ));
+        ),
+    ] {
+        if n > max {
+            return Err(Refusal::Limit(format!(
+                "the query {what} ({n}); the limit is {max} (STEPGRAPH_{knob})"
+            )));
+        }
     }
     if s.complexity > limits.max_complexity {
         return Err(Refusal::Limit(format!(

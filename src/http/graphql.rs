@@ -116,7 +116,8 @@ pub async fn get(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or(""))
+    {
         Ok(r) => r,
         Err(err) => {
             return error_response(
@@ -126,7 +127,7 @@ pub async fn get(
             );
         }
     };
-    if is_mutation(&request) {
+    if is_mutation(&mut request) {
         let mut res = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -141,17 +142,19 @@ pub async fn get(
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
 /// to the executor, which reports them properly).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    // Parsed once: the request keeps the document for the cost check and the executor.
+    let operation_name = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
         return false;
     };
-    match request.operation_name.as_deref() {
+    match operation_name.as_deref() {
         // Without a name, any mutation in the document counts: GET never runs one.
         None => doc
             .operations
             .iter()
             .any(|(_, op)| op.node.ty == OperationType::Mutation),
-        name => crate::graphql::cost::selected_operation(&doc, name)
+        name => crate::graphql::cost::selected_operation(doc, name)
             .is_some_and(|op| op.node.ty == OperationType::Mutation),
     }
 }

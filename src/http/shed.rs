@@ -34,7 +34,14 @@ const MAX_BUCKETS: usize = 10_000;
 pub struct Shedding {
     in_flight: Arc<Semaphore>,
     per_minute: u32,
-    buckets: Mutex<HashMap<[u8; 32], Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+struct Buckets {
+    by_token: HashMap<[u8; 32], Bucket>,
+    /// When idle buckets were last dropped: at most once a second, so a flood of new tokens
+    /// against a full table costs a lookup each, not a scan of the table each.
+    pruned: Option<Instant>,
 }
 
 struct Bucket {
@@ -55,7 +62,10 @@ impl Shedding {
         Self {
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             per_minute,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                by_token: HashMap::new(),
+                pruned: None,
+            }),
         }
     }
 
@@ -65,18 +75,23 @@ impl Shedding {
         }
         let capacity = f64::from(self.per_minute);
         let rate = capacity / 60.0;
-        let mut buckets = self
+        let mut guard = self
             .buckets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !buckets.contains_key(&key) && buckets.len() >= MAX_BUCKETS {
-            buckets
-                .retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < capacity);
-            if buckets.len() >= MAX_BUCKETS {
+        let Buckets { by_token, pruned } = &mut *guard;
+        if !by_token.contains_key(&key) && by_token.len() >= MAX_BUCKETS {
+            if pruned.is_none_or(|at| now.duration_since(at).as_secs() >= 1) {
+                by_token.retain(|_, b| {
+                    b.tokens + now.duration_since(b.at).as_secs_f64() * rate < capacity
+                });
+                *pruned = Some(now);
+            }
+            if by_token.len() >= MAX_BUCKETS {
                 return Verdict::Unlimited;
             }
         }
-        let bucket = buckets.entry(key).or_insert(Bucket {
+        let bucket = by_token.entry(key).or_insert(Bucket {
             tokens: capacity,
             at: now,
         });

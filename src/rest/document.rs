@@ -399,6 +399,8 @@ impl<P: Resource, C: ApiResource> ManyRel<P> for ToMany<P, C> {
 /// Rows of one type, type-erased so that includes can walk any relationship.
 pub trait Set: Send + Sync {
     fn is_empty(&self) -> bool;
+    /// The ids of the rows.
+    fn ids(&self) -> HashSet<i64>;
     /// Loads the rows behind relationship `field` of these rows (one statement), recording the
     /// linkage of a to-many relationship.
     fn follow<'a>(
@@ -515,6 +517,10 @@ impl<R: ApiResource> Set for Rows<R> {
         self.rows.is_empty()
     }
 
+    fn ids(&self) -> HashSet<i64> {
+        self.rows.iter().map(R::id).collect()
+    }
+
     fn follow<'a>(
         &'a mut self,
         cx: &'a Cx,
@@ -531,7 +537,11 @@ impl<R: ApiResource> Set for Rows<R> {
                 Relationship::One { rel, .. } => {
                     let keys = self.keys(*rel);
                     cx.spend(keys.len())?;
-                    Ok(rel.load(cx, keys).await?)
+                    let set = rel.load(cx, keys).await?;
+                    // The loaded targets are exactly the visible ones: the linkage needs no
+                    // second look (see `prepare`).
+                    self.visible.insert(rel.field(), set.ids());
+                    Ok(set)
                 }
                 Relationship::Many(rel) => {
                     let parents = self.rows.iter().map(R::id).collect();
@@ -554,6 +564,7 @@ impl<R: ApiResource> Set for Rows<R> {
                     shown_with_parent: false,
                 } = rel
                     && cx.wanted(R::NAME, rel.field())
+                    && !self.visible.contains_key(rel.field())
                 {
                     let keys = self.keys(*rel);
                     if let Some(visible) = rel.visible(cx, keys).await? {
@@ -883,24 +894,24 @@ pub async fn related<P: ApiResource>(
             rel.related(cx, id, params, &path).await
         }
         Relationship::One { rel, .. } => {
-            if params.filters.is_empty() && params.sort.is_empty() && params.page_size.is_none() {
-                let row = resource::get::<P>(&cx.db, &cx.viewer, id).await?;
-                let target = rel.key_of(&row);
-                match target {
-                    Some(target) => match rel.show(cx, target, params).await {
-                        Err(ApiError::App(AppError::NotFound { .. }, _)) => {
-                            Ok(json!({ "data": null }))
-                        }
-                        other => other,
-                    },
-                    None => Ok(json!({ "data": null })),
-                }
-            } else {
-                Err(ApiError::parameter(
+            // A to-one link names one resource: collection parameters mean nothing here.
+            let collection_only = params.pairs.iter().map(|(k, _)| k.as_str()).find(|k| {
+                k.starts_with("filter[") || k.starts_with("page[") || *k == "sort" || *k == "count"
+            });
+            if let Some(parameter) = collection_only {
+                return Err(ApiError::parameter(
                     400,
-                    "filter",
-                    format!("{field} is a to-one relationship: it takes no filter, sort or page"),
-                ))
+                    parameter,
+                    format!("does not apply: {field} is a to-one relationship"),
+                ));
+            }
+            let row = resource::get::<P>(&cx.db, &cx.viewer, id).await?;
+            match rel.key_of(&row) {
+                Some(target) => match rel.show(cx, target, params).await {
+                    Err(ApiError::App(AppError::NotFound { .. }, _)) => Ok(json!({ "data": null })),
+                    other => other,
+                },
+                None => Ok(json!({ "data": null })),
             }
         }
     }

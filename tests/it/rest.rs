@@ -263,6 +263,23 @@ async fn reads_answer_with_the_right_status() {
     let res = s.api("GET", "/sequenceSteps", "nope", None).await;
     assert_eq!(res.status, 401);
     assert_eq!(res.body["errors"][0]["id"], "unauthorized");
+    // A to-one link takes no collection parameter.
+    for (query, parameter) in [
+        ("page[size]=2", "page[size]"),
+        ("count=true", "count"),
+        ("filter[id]=1", "filter[id]"),
+    ] {
+        let res = s
+            .api(
+                "GET",
+                &format!("/sequenceSteps/1/sequence?{query}"),
+                &d.mia,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, 400, "{query}: {}", res.body);
+        assert_eq!(res.source(), parameter);
+    }
     // Writes to read-only types and unknown methods: 405.
     let res = s.api("POST", "/sequences", &d.admin, Some(json!({}))).await;
     assert_eq!(res.status, 405, "{}", res.body);
