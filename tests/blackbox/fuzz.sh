@@ -21,11 +21,12 @@ fi
 . tests/blackbox/demo_server.sh
 start_demo "$bin"
 set +e
-SCHEMATHESIS_TELEMETRY=false "$venv/bin/schemathesis" run "http://127.0.0.1:$port/graphql" \
+# In the temporary folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+(cd "$work" && SCHEMATHESIS_TELEMETRY=false "$venv/bin/schemathesis" run "http://127.0.0.1:$port/graphql" \
   --phases fuzzing -n 100 --seed 2 --max-time "$seconds" \
   -H "Authorization: Bearer $token" --max-response-time 1 \
   --exclude-checks positive_data_acceptance \
-  --report junit --report-junit-path "$work/junit.xml" > "$work/fuzz.log" 2>&1
+  --report junit --report-junit-path "$work/junit.xml" > "$work/fuzz.log" 2>&1)
 code=$?
 set -e
 python3 - "$work/junit.xml" "$work/fuzz.log" "$code" <<'PY'
