@@ -113,13 +113,24 @@ q4_pgl="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$st
 mix_ids=$(psql "$pg_url" -tAc "select string_agg(id::text, ',') from (select s.id from sequence_steps s join sequences q on q.id = s.sequence_id where not q.locked order by s.id limit 1000) t")
 q6_sg="mutation { updateSequenceStep(id: \"${mix_ids%%,*}\", input: { taskNote: \"bench\" }) { id updatedAt } }"
 q6_pgl=""
+# Q5, a page deep in the list through cursors: the 50 steps after the one at 90% of the id
+# order. Each server's cursor for that step comes from its own answer to a by-id query
+# (`*_cur`; cursors carry only the sort keys, so a filtered list gives the same cursor), and
+# replaces __CURSOR__ in the page document once the server is up.
+deep_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps * 9 / 10))")
+q5_sg='{ sequenceSteps(first: 50, after: "__CURSOR__") { nodes { id order stepType } pageInfo { hasNextPage endCursor } } }'
+q5_sg_cur="{ sequenceSteps(filter: { id: [\"$deep_id\"] }, first: 1) { edges { cursor } } }"
+q5_pgl='{ allSequenceSteps(first: 50, after: "__CURSOR__") { nodes { id order stepType } pageInfo { hasNextPage endCursor } } }'
+q5_pgl_cur="{ allSequenceSteps(condition: { id: \"$deep_id\" }, first: 1) { edges { cursor } } }"
 # PostGraphile 5 (the amber preset) names primary keys rowId.
 q1_pg5="{ sequenceStepByRowId(rowId: \"$step_id\") { rowId stepType order interval taskNote sequenceBySequenceId { name } userByCreatorId { firstName } callPurposeByCallPurposeId { name } taskPriorityByTaskPriorityId { name } } }"
 q2_pg5="{ allSequenceSteps(first: 50) { nodes { rowId sequenceBySequenceId { name } userByCreatorId { firstName } userByUpdaterId { firstName } tasksBySequenceStepId(first: 5) { nodes { rowId state } } } } }"
 q3_pg5=""
 q4_pg5="{ allSequenceSteps(condition: { sequenceId: \"$seq_id\", stepType: \"$step_type\" }, orderBy: UPDATED_AT_DESC, first: 20) { nodes { rowId order stepType updatedAt } } }"
+q5_pg5='{ allSequenceSteps(first: 50, after: "__CURSOR__") { nodes { rowId order stepType } pageInfo { hasNextPage endCursor } } }'
+q5_pg5_cur="{ allSequenceSteps(condition: { rowId: \"$deep_id\" }, first: 1) { edges { cursor } } }"
 q6_pg5=""
-queries=(q1 q2 q3 q4 q6)
+queries=(q1 q2 q3 q4 q5 q6)
 if [ -n "$only" ]; then IFS=, read -r -a queries <<< "$only"; fi
 describe() {
   case $1 in
@@ -127,6 +138,7 @@ describe() {
     q2) echo "Q2 50 steps with sequence, creator, updater, tasks(first: 5)" ;;
     q3) echo "Q3 a member's step list: 50 steps, 4 to-one, sequenceTemplates { template }, canWrite/canDelete" ;;
     q4) echo "Q4 steps of one sequence and one step type, newest update first" ;;
+    q5) echo "Q5 the 50 steps after a cursor at 90% of the list (keyset, however deep)" ;;
     q6) echo "Q6 a mix of 90% reads of one step (with its sequence) and 10% updates of one, random steps" ;;
   esac
 }
@@ -215,9 +227,18 @@ start_stepgraph() { # url -> sets sg_pid sg_base
 
 results="$work/results.tsv"
 : > "$results"
-measure() { # server-label base auth pid query doc
-  local label=$1 base=$2 auth=$3 pid=$4 q=$5 doc=$6 file stmts numbers
+deep_cursor() { # base auth cursor-document -> the one cursor in its answer
+  local file; file=$(body_file cursor "$3")
+  curl -s -X POST "$1/graphql" -H 'Content-Type: application/json' ${2:+-H "Authorization: $2"} \
+    --data @"$file" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(next(iter(d.values()))["edges"][0]["cursor"])'
+}
+measure() { # server-label base auth pid query doc [cursor-doc]
+  local label=$1 base=$2 auth=$3 pid=$4 q=$5 doc=$6 cur_doc=${7:-} file stmts numbers cursor
   [ -n "$doc" ] || return 0
+  if [ -n "$cur_doc" ]; then
+    cursor=$(deep_cursor "$base" "$auth" "$cur_doc") || { echo "FAIL $label $q: no cursor" >&2; return 1; }
+    doc=${doc/__CURSOR__/$cursor}
+  fi
   file=$(body_file "$label-$q" "$doc")
   stmts=$(check "$base" "$auth" "$file") || { echo "FAIL $label $q" >&2; return 1; }
   if [ "$quick" = 1 ] && [ -f bench/budget ] && [ "$stmts" != "-" ]; then
@@ -245,8 +266,8 @@ for backend in postgres sqlite; do
   admin="Bearer $(token_for "$url" "$admin_email")"
   member="Bearer $(token_for "$url" "$member_email")"
   for q in "${queries[@]}"; do
-    doc_var=${q}_sg; auth=$admin; [ "$q" = q3 ] && auth=$member
-    measure "stepgraph-$backend" "$sg_base" "$auth" "$sg_pid" "$q" "${!doc_var}"
+    doc_var=${q}_sg; cur_var=${q}_sg_cur; auth=$admin; [ "$q" = q3 ] && auth=$member
+    measure "stepgraph-$backend" "$sg_base" "$auth" "$sg_pid" "$q" "${!doc_var}" "${!cur_var:-}"
   done
   kill "$sg_pid"; wait "$sg_pid" 2>/dev/null || true
 done
@@ -263,8 +284,8 @@ if [ "$quick" = 0 ]; then
   pgl_pid=$!; pids+=("$pgl_pid")
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
   for q in "${queries[@]}"; do
-    doc_var=${q}_pgl
-    measure "postgraphile4" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+    doc_var=${q}_pgl; cur_var=${q}_pgl_cur
+    measure "postgraphile4" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}" "${!cur_var:-}"
   done
   kill "$pgl_pid"; wait "$pgl_pid" 2>/dev/null || true
   # The same with two worker processes (one per core), as PostGraphile suggests for production.
@@ -274,8 +295,8 @@ if [ "$quick" = 0 ]; then
   pgl_pid=$!; pids+=("$pgl_pid")
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
   for q in "${queries[@]}"; do
-    doc_var=${q}_pgl
-    measure "postgraphile4-2workers" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+    doc_var=${q}_pgl; cur_var=${q}_pgl_cur
+    measure "postgraphile4-2workers" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}" "${!cur_var:-}"
   done
   kill "$pgl_pid"; wait "$pgl_pid" 2>/dev/null || true
   # PostGraphile 5, one process, on the Node 22 it needs (npm's node@22, in bench/peers5).
@@ -289,8 +310,8 @@ if [ "$quick" = 0 ]; then
   pgl_pid=$!; pids+=("$pgl_pid")
   for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/graphql" && break; sleep 0.2; done
   for q in "${queries[@]}"; do
-    doc_var=${q}_pg5
-    measure "postgraphile5" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}"
+    doc_var=${q}_pg5; cur_var=${q}_pg5_cur
+    measure "postgraphile5" "http://127.0.0.1:$port" "" "$pgl_pid" "$q" "${!doc_var}" "${!cur_var:-}"
   done
 fi
 

@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// that long).
     #[arg(long, env = "STEPGRAPH_TOKEN_CACHE_SECS", default_value_t = 0)]
     pub token_cache_secs: u64,
+    /// Accept mailing events from members' `ingest` tokens too (default: admins only). A
+    /// member's events apply only to mailings that member can see.
+    #[arg(long, env = "STEPGRAPH_INGEST_MEMBERS")]
+    pub ingest_members: bool,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -213,6 +217,10 @@ pub enum TokenAction {
         /// Make the token expire after this long: `90m`, `12h`, `30d` (default: never).
         #[arg(long, value_parser = parse_duration)]
         expires_in: Option<chrono::Duration>,
+        /// What the token may do, comma-separated: `api` (GraphQL and JSON:API), `ingest`
+        /// (mailing events; only an admin's token is accepted there by default).
+        #[arg(long, value_delimiter = ',', value_parser = parse_scope, default_value = "api")]
+        scopes: Vec<tokens::Scope>,
     },
     /// List tokens (never their secrets).
     List,
@@ -221,6 +229,10 @@ pub enum TokenAction {
         /// The token's id or prefix, as shown by `token list`.
         token: String,
     },
+}
+
+fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
+    tokens::Scope::parse(text).ok_or_else(|| format!("{text:?} is not a scope: use api or ingest"))
 }
 
 /// `90m`, `12h`, `30d`, `3600s`: a positive duration with its unit.
@@ -369,9 +381,10 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
             user,
             name,
             expires_in,
+            scopes,
         } => {
             let expires_at = expires_in.map(|d| crate::time::now() + d);
-            let issued = tokens::create_with(db, &user, name, expires_at).await?;
+            let issued = tokens::create_with(db, &user, name, expires_at, &scopes).await?;
             let until = match issued.record.expires_at {
                 Some(at) => format!(", valid until {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
                 None => String::new(),
@@ -384,8 +397,8 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
         }
         TokenAction::List => {
             println!(
-                "{:<6} {:<14} {:<32} {:<22} {:<10} name",
-                "id", "prefix", "user", "created", "status"
+                "{:<6} {:<14} {:<32} {:<22} {:<10} {:<12} name",
+                "id", "prefix", "user", "created", "status", "scopes"
             );
             let at = crate::time::now();
             for t in tokens::list(db).await? {
@@ -397,12 +410,13 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
                     "active"
                 };
                 println!(
-                    "{:<6} {:<14} {:<32} {:<22} {:<10} {}",
+                    "{:<6} {:<14} {:<32} {:<22} {:<10} {:<12} {}",
                     t.id,
                     t.prefix,
                     t.user_email,
                     t.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
                     status,
+                    t.scopes,
                     t.name.unwrap_or_default()
                 );
             }

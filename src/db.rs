@@ -115,3 +115,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
     db.begin_with_options(options).await
 }
+
+/// Whether a failed transaction lost a lock race and may simply be run again: a deadlock or
+/// serialization failure (SQLSTATE 40P01 and 40001 on PostgreSQL; 40001, MySQL's deadlock
+/// 1213, on MySQL) or SQLite's busy or locked database (result codes 5, 6 and 517).
+pub fn is_transient_conflict(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Database(db) => db
+                .code()
+                .is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "517")),
+            _ => false,
+        },
+        _ => false,
+    }
+}

@@ -44,6 +44,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// The in-flight bound and the per-token rate limit (see [`crate::http::shed`]).
     pub shedding: std::sync::Arc<http::shed::Shedding>,
+    /// Accept mailing events from members' `ingest` tokens (default: admins only).
+    pub ingest_members: bool,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
                 limits.max_in_flight,
                 limits.rate_limit_per_minute,
             )),
+            ingest_members: false,
         }
     }
 }
@@ -73,6 +76,11 @@ pub fn router(state: AppState) -> Router {
     let apis = Router::new()
         .merge(crate::rest::router(&state))
         .route("/graphql", graphql)
+        .route(
+            "/events/mailings",
+            axum::routing::post(http::events::post)
+                .layer(DefaultBodyLimit::max(state.limits.max_body_bytes)),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::shed::shed,
@@ -216,6 +224,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     let mut state = AppState::new(db, args.limits());
     state.cors_origins = args.cors_origins.clone();
     state.public_url = args.public_url.clone();
+    state.ingest_members = args.ingest_members;
     tokens::set_cache_ttl(std::time::Duration::from_secs(args.token_cache_secs));
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;

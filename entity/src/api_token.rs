@@ -18,6 +18,9 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// After this instant the token no longer authenticates (`None`: never expires).
     pub expires_at: Option<DateTimeUtc>,
+    /// What the token may be used for, space-separated: `api` (GraphQL and JSON:API),
+    /// `ingest` (mailing events).
+    pub scopes: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -170,3 +170,25 @@ pub enum CallOutcome {
     #[sea_orm(string_value = "Not Answered")]
     NotAnswered,
 }
+
+/// What happened to a mailing, as reported to the event ingest endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum MailingEventType {
+    #[sea_orm(string_value = "scheduled")]
+    Scheduled,
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    #[sea_orm(string_value = "opened")]
+    Opened,
+    #[sea_orm(string_value = "clicked")]
+    Clicked,
+    #[sea_orm(string_value = "replied")]
+    Replied,
+    #[sea_orm(string_value = "bounced")]
+    Bounced,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "opted_out")]
+    OptedOut,
+}

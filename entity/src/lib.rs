@@ -9,6 +9,7 @@ pub mod call;
 pub mod call_purpose;
 pub mod enums;
 pub mod mailing;
+pub mod mailing_event;
 pub mod sequence;
 pub mod sequence_step;
 pub mod sequence_template;

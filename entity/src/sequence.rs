@@ -32,6 +32,19 @@ pub struct Model {
     pub transactional: bool,
     /// A JSON array of strings.
     pub tags: Json,
+    // The eleven mailing counters, aggregates of this sequence's mailings (see
+    // `service::counters`).
+    pub bounce_count: i32,
+    pub click_count: i32,
+    pub deliver_count: i32,
+    pub failure_count: i32,
+    pub negative_reply_count: i32,
+    pub neutral_reply_count: i32,
+    pub open_count: i32,
+    pub opt_out_count: i32,
+    pub positive_reply_count: i32,
+    pub reply_count: i32,
+    pub schedule_count: i32,
     pub owner_id: i64,
     pub creator_id: Option<i64>,
     pub updater_id: Option<i64>,

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261127_000001_initial_schema;
 mod m20261128_000001_token_expiry;
+mod m20261128_000002_mailing_events;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_initial_schema::Migration),
             Box::new(m20261128_000001_token_expiry::Migration),
+            Box::new(m20261128_000002_mailing_events::Migration),
         ]
     }
 }

@@ -52,7 +52,7 @@ impl From<&sequence::Model> for SequenceAccess {
     }
 }
 
-fn is_admin(viewer: &Viewer) -> bool {
+pub fn is_admin(viewer: &Viewer) -> bool {
     viewer.role == Role::Admin
 }
 

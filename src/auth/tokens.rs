@@ -56,10 +56,11 @@ fn cache_ttl() -> Duration {
 /// the lookups it would have cost anyway).
 const CACHE_MAX: usize = 10_000;
 
-/// Token hash -> (viewer, until when the entry may be used).
-static CACHE: Mutex<Option<HashMap<String, (Viewer, Instant)>>> = Mutex::new(None);
+/// Token hash -> (viewer, the token's scopes, until when the entry may be used).
+type CacheMap = HashMap<String, (Viewer, Scopes, Instant)>;
+static CACHE: Mutex<Option<CacheMap>> = Mutex::new(None);
 
-fn cache() -> std::sync::MutexGuard<'static, Option<HashMap<String, (Viewer, Instant)>>> {
+fn cache() -> std::sync::MutexGuard<'static, Option<CacheMap>> {
     CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -72,6 +73,71 @@ pub fn clear_cache() {
 
 /// How much of a token is kept in clear to tell tokens apart (`sgt_` and 8 hex digits).
 const DISPLAY_PREFIX_LEN: usize = 12;
+
+/// What a token may be used for. A token holds one or more; `api` is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The GraphQL and JSON:API surfaces, as its user.
+    Api,
+    /// Reporting mailing events (`POST /events/mailings`).
+    Ingest,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::Api, Scope::Ingest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Api => "api",
+            Scope::Ingest => "ingest",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Bit of this scope in a [`Scopes`] set.
+    const fn bit(self) -> u8 {
+        match self {
+            Scope::Api => 1,
+            Scope::Ingest => 2,
+        }
+    }
+}
+
+/// A set of scopes, as stored (`api ingest`) and as carried by a cached authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub fn of(scopes: &[Scope]) -> Self {
+        Scopes(scopes.iter().fold(0, |bits, s| bits | s.bit()))
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// Parses the stored form; names this version does not know grant nothing.
+    pub fn parse_stored(stored: &str) -> Self {
+        Scopes(
+            stored
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .fold(0, |bits, s| bits | s.bit()),
+        )
+    }
+
+    pub fn to_stored(self) -> String {
+        Scope::ALL
+            .into_iter()
+            .filter(|s| self.contains(*s))
+            .map(Scope::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
 
 /// A freshly created token: the secret is here once and never again.
 pub struct IssuedToken {
@@ -102,6 +168,7 @@ pub struct TokenInfo {
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub scopes: String,
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -126,27 +193,35 @@ fn generate_secret() -> AppResult<String> {
     Ok(format!("{TOKEN_PREFIX}{}", to_hex(&bytes)))
 }
 
-/// Creates a token for the user with this e-mail address, valid until revoked.
+/// Creates an `api` token for the user with this e-mail address, valid until revoked.
 pub async fn create(
     db: &impl ConnectionTrait,
     email: &str,
     name: Option<String>,
 ) -> AppResult<IssuedToken> {
-    create_with(db, email, name, None).await
+    create_with(db, email, name, None, &[Scope::Api]).await
 }
 
-/// Creates a token that stops working at `expires_at` (`None`: never).
+/// Creates a token with these scopes that stops working at `expires_at` (`None`: never).
 pub async fn create_with(
     db: &impl ConnectionTrait,
     email: &str,
     name: Option<String>,
     expires_at: Option<DateTime<Utc>>,
+    scopes: &[Scope],
 ) -> AppResult<IssuedToken> {
     let owner = user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("user", email))?;
+    if scopes.is_empty() {
+        return Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "scopes",
+            "a token needs at least one scope",
+        )]));
+    }
+
     let token = generate_secret()?;
     let at = now();
     let record = api_token::ActiveModel {
@@ -157,6 +232,7 @@ pub async fn create_with(
         last_used_at: Set(None),
         revoked_at: Set(None),
         expires_at: Set(expires_at),
+        scopes: Set(Scopes::of(scopes).to_stored()),
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
@@ -184,6 +260,7 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<TokenInfo>> {
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
             expires_at: t.expires_at,
+            scopes: t.scopes,
         })
         .collect())
 }
@@ -211,19 +288,42 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
     Ok(active.update(db).await?)
 }
 
-/// The viewer a raw bearer token stands for: `Unauthenticated` when it is unknown, revoked,
-/// expired, or its user is locked.
+/// The viewer a raw bearer token stands for on the API (`api` scope); see
+/// [`authenticate_for`].
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Viewer> {
+    authenticate_for(db, token, Scope::Api).await
+}
+
+/// The viewer a raw bearer token stands for, for a use that needs `scope`:
+/// `Unauthenticated` when the token is unknown, revoked, expired, or its user is locked;
+/// `Forbidden` when it is valid but lacks the scope.
+pub async fn authenticate_for(
+    db: &impl ConnectionTrait,
+    token: &str,
+    scope: Scope,
+) -> AppResult<Viewer> {
+    let (viewer, scopes) = lookup(db, token).await?;
+    if scopes.contains(scope) {
+        Ok(viewer)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "this token lacks the `{}` scope",
+            scope.as_str()
+        )))
+    }
+}
+
+async fn lookup(db: &impl ConnectionTrait, token: &str) -> AppResult<(Viewer, Scopes)> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
     let hash = hash_token(token);
     let ttl = cache_ttl();
     if !ttl.is_zero()
-        && let Some((viewer, until)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
+        && let Some((viewer, scopes, until)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
         && Instant::now() < until
     {
-        return Ok(viewer);
+        return Ok((viewer, scopes));
     }
     let at = now();
     let found = api_token::Entity::find()
@@ -243,6 +343,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<V
                 user_id: user.id,
                 role: user.role,
             };
+            let scopes = Scopes::parse_stored(&record.scopes);
             touch(db, &record, at).await;
             if !ttl.is_zero() {
                 // An entry never outlives the token's expiry.
@@ -256,9 +357,9 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<V
                 if entries.len() >= CACHE_MAX {
                     entries.clear();
                 }
-                entries.insert(hash, (viewer, until));
+                entries.insert(hash, (viewer, scopes, until));
             }
-            Ok(viewer)
+            Ok((viewer, scopes))
         }
         _ => Err(AppError::Unauthenticated),
     }

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{Viewer, tokens};
+use crate::auth::Viewer;
+use crate::auth::tokens::{self, Scope};
 use crate::error::AppError;
 use crate::server::AppState;
 
+pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod shed;
@@ -24,8 +26,17 @@ pub enum AuthFailure {
     Failed(AppError),
 }
 
-/// The viewer behind the request's `Authorization: Bearer <token>` header.
+/// The viewer behind the request's `Authorization: Bearer <token>` header, for the API.
 pub async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AuthFailure> {
+    viewer_for(state, headers, Scope::Api).await
+}
+
+/// The viewer behind the bearer token, which must hold `scope` (else `Failed(Forbidden)`).
+pub async fn viewer_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Viewer, AuthFailure> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(AuthFailure::Unauthenticated(
             "missing Authorization header: send `Authorization: Bearer <token>`",
@@ -44,7 +55,7 @@ pub async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Aut
             "the Authorization header must be `Bearer <token>`",
         ));
     };
-    match tokens::authenticate(&state.db, token).await {
+    match tokens::authenticate_for(&state.db, token, scope).await {
         Ok(viewer) => Ok(viewer),
         Err(AppError::Unauthenticated) => {
             Err(AuthFailure::Unauthenticated("unknown or revoked token"))

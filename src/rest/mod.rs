@@ -61,7 +61,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let api = read_only::<Users>(api);
     let api = read_only::<Tasks>(api);
     let api = read_only::<Calls>(api);
-    let api = read_only::<Mailings>(api);
+    // Mailings can be created too; their events arrive at `/events/mailings`.
+    let api = read_only::<Mailings>(api).route(
+        &format!("/{}", Mailings::PLURAL),
+        axum::routing::post(write::create_mailing),
+    );
     let api = read_only::<CallPurposes>(api);
     let api = read_only::<TaskPriorities>(api);
     let api = api

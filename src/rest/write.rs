@@ -1,5 +1,5 @@
-//! `POST`, `PATCH` and `DELETE` of `sequenceSteps`: JSON:API write bodies into
-//! [`crate::service::steps`] inputs.
+//! `POST`, `PATCH` and `DELETE` of `sequenceSteps`, and `POST` of `mailings`: JSON:API write
+//! bodies into [`crate::service::steps`] and [`crate::service::mailings`] inputs.
 //!
 //! A body is `{"data": {"type": "sequenceStep", "attributes": {...}, "relationships":
 //! {"sequence": {"data": {"type": "sequence", "id": 1}}, ...}}}`. Only the writable
@@ -14,8 +14,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
-use entity::enums::StepType;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{MailingType, StepType};
 use sea_orm::ActiveEnum;
 use serde_json::{Map, Value};
 
@@ -25,7 +25,8 @@ use crate::rest::params::Route;
 use crate::rest::{path_id, prepare};
 use crate::server::AppState;
 use crate::service::Patch;
-use crate::service::lists::Steps;
+use crate::service::lists::{Mailings, Steps};
+use crate::service::mailings::{self, NewMailing};
 use crate::service::resource::Resource;
 use crate::service::steps::{self, NewStep, StepChanges};
 
@@ -96,7 +97,7 @@ fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 
 /// The `data` object of a write body, checked for its type (409 on a mismatch, as JSON:API
 /// says).
-fn data_of(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn data_of(body: &[u8], name: &str) -> Result<Map<String, Value>, ApiError> {
     let doc: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::pointer(400, "", format!("the body is not JSON: {e}")))?;
     let Some(Value::Object(data)) = doc.get("data") else {
@@ -107,16 +108,16 @@ fn data_of(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         ));
     };
     match data.get("type") {
-        Some(Value::String(t)) if t == Steps::NAME => Ok(data.clone()),
+        Some(Value::String(t)) if t == name => Ok(data.clone()),
         Some(Value::String(t)) => Err(ApiError::pointer(
             409,
             "/data/type",
-            format!("is {t:?}; this collection holds {}", Steps::NAME),
+            format!("is {t:?}; this collection holds {name}"),
         )),
         _ => Err(ApiError::pointer(
             400,
             "/data/type",
-            format!("is required and must be {:?}", Steps::NAME),
+            format!("is required and must be {name:?}"),
         )),
     }
 }
@@ -173,10 +174,8 @@ fn linkage(p: &mut Problems, name: &str, target: &str, value: &Value) -> Patch<i
     }
 }
 
-/// Reads a body's attributes and relationships, refusing what cannot be written.
-fn input_of(data: &Map<String, Value>) -> Result<Input, ApiError> {
-    let mut p = Problems::default();
-    let mut input = Input::default();
+/// Refuses members a resource object cannot have.
+fn check_members(p: &mut Problems, data: &Map<String, Value>) {
     for key in data.keys() {
         if !["type", "id", "attributes", "relationships", "meta", "links"].contains(&key.as_str()) {
             p.add(
@@ -185,6 +184,13 @@ fn input_of(data: &Map<String, Value>) -> Result<Input, ApiError> {
             );
         }
     }
+}
+
+/// Reads a body's attributes and relationships, refusing what cannot be written.
+fn input_of(data: &Map<String, Value>) -> Result<Input, ApiError> {
+    let mut p = Problems::default();
+    let mut input = Input::default();
+    check_members(&mut p, data);
     match data.get("attributes") {
         None => {}
         Some(Value::Object(attributes)) => {
@@ -300,7 +306,7 @@ pub async fn create(
     let mut res = req
         .answer(async {
             check_content_type(&headers)?;
-            let data = data_of(&read(body)?)?;
+            let data = data_of(&read(body)?, Steps::NAME)?;
             if data.contains_key("id") {
                 return Err(ApiError::pointer(
                     403,
@@ -369,7 +375,7 @@ pub async fn update(
     req.answer(async {
         let id = path_id::<Steps>(&id)?;
         check_content_type(&headers)?;
-        let data = data_of(&read(body)?)?;
+        let data = data_of(&read(body)?, Steps::NAME)?;
         let body_id = match data.get("id") {
             None => None,
             Some(Value::Number(n)) => n.as_i64(),
@@ -449,6 +455,167 @@ pub async fn delete(
     if res.status() == StatusCode::NO_CONTENT {
         *res.body_mut() = axum::body::Body::empty();
         res.headers_mut().remove(header::CONTENT_TYPE);
+    }
+    res
+}
+
+/// The attributes a client may set on a new mailing; the rest are the server's (state,
+/// counters, event timestamps) and move with mailing events.
+const MAILING_WRITABLE: [&str; 8] = [
+    "subject",
+    "bodyHtml",
+    "bodyText",
+    "mailboxAddress",
+    "mailingType",
+    "trackLinks",
+    "trackOpens",
+    "scheduledAt",
+];
+
+fn text(p: &mut Problems, name: &str, value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        _ => {
+            p.add(format!("/data/attributes/{name}"), "must be a string");
+            None
+        }
+    }
+}
+
+fn flag(p: &mut Problems, name: &str, value: &Value) -> Option<bool> {
+    match value {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        _ => {
+            p.add(format!("/data/attributes/{name}"), "must be true or false");
+            None
+        }
+    }
+}
+
+/// Reads a new mailing's body, refusing what cannot be written.
+fn mailing_of(data: &Map<String, Value>) -> Result<NewMailing, ApiError> {
+    let mut p = Problems::default();
+    let mut m = NewMailing::default();
+    check_members(&mut p, data);
+    match data.get("attributes") {
+        None => {}
+        Some(Value::Object(attributes)) => {
+            for (name, value) in attributes {
+                let pointer = format!("/data/attributes/{name}");
+                match name.as_str() {
+                    "subject" => m.subject = text(&mut p, name, value),
+                    "bodyHtml" => m.body_html = text(&mut p, name, value),
+                    "bodyText" => m.body_text = text(&mut p, name, value),
+                    "mailboxAddress" => m.mailbox_address = text(&mut p, name, value),
+                    "trackLinks" => m.track_links = flag(&mut p, name, value),
+                    "trackOpens" => m.track_opens = flag(&mut p, name, value),
+                    "mailingType" => {
+                        m.mailing_type = match text(&mut p, name, value) {
+                            None => None,
+                            Some(s) => match MailingType::try_from_value(&s) {
+                                Ok(t) => Some(t),
+                                Err(_) => {
+                                    p.add(pointer, "must be one of sequence, single, campaign");
+                                    None
+                                }
+                            },
+                        }
+                    }
+                    "scheduledAt" => {
+                        m.scheduled_at = match text(&mut p, name, value) {
+                            None => None,
+                            Some(s) => match DateTime::parse_from_rfc3339(&s) {
+                                Ok(t) => Some(t.with_timezone(&Utc)),
+                                Err(_) => {
+                                    p.add(pointer, "must be a date-time like 2026-12-31T09:00:00Z");
+                                    None
+                                }
+                            },
+                        }
+                    }
+                    other if Mailings::ATTRIBUTES.contains(&other) => p.add(
+                        pointer,
+                        format!(
+                            "is read-only (set by the server and by mailing events); writable attributes are {}",
+                            MAILING_WRITABLE.join(", ")
+                        ),
+                    ),
+                    _ => p.add(pointer, "is not an attribute of mailing"),
+                }
+            }
+        }
+        Some(_) => p.add("/data/attributes", "must be an object"),
+    }
+    match data.get("relationships") {
+        None => {}
+        Some(Value::Object(relationships)) => {
+            for (name, value) in relationships {
+                let target = match name.as_str() {
+                    "sequence" => &mut m.sequence_id,
+                    "sequenceStep" => &mut m.sequence_step_id,
+                    "sequenceTemplate" => &mut m.sequence_template_id,
+                    "template" => &mut m.template_id,
+                    "task" => &mut m.task_id,
+                    "user" => &mut m.user_id,
+                    _ => {
+                        p.add(
+                            format!("/data/relationships/{name}"),
+                            "is not a relationship of mailing",
+                        );
+                        continue;
+                    }
+                };
+                *target = linkage(&mut p, name, name, value).apply(None);
+            }
+        }
+        Some(_) => p.add("/data/relationships", "must be an object"),
+    }
+    p.into_result()?;
+    Ok(m)
+}
+
+/// `POST /mailings`: 201 with the created mailing and its `Location`. Its counters move in
+/// the same transaction (a mailing created with `scheduledAt` counts as scheduled).
+pub async fn create_mailing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let req = match prepare(&state, &headers, raw, Route::Write).await {
+        Ok(req) => req,
+        Err(err) => return err.into_response(),
+    };
+    let mut location = None;
+    let mut res = req
+        .answer(async {
+            check_content_type(&headers)?;
+            let data = data_of(&read(body)?, Mailings::NAME)?;
+            if data.contains_key("id") {
+                return Err(ApiError::pointer(
+                    403,
+                    "/data/id",
+                    "client-generated ids are not supported: leave id out",
+                ));
+            }
+            let input = mailing_of(&data)?;
+            let created = mailings::create(&req.cx.db, &req.cx.viewer, input)
+                .await
+                .map_err(from_service)?;
+            location = Some(format!(
+                "{}/{}/{}",
+                req.cx.base,
+                Mailings::PLURAL,
+                created.id
+            ));
+            let doc = document::single_of::<Mailings>(&req.cx, created, &req.params).await?;
+            Ok((StatusCode::CREATED, doc))
+        })
+        .await;
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LOCATION, v);
     }
     res
 }

@@ -403,6 +403,17 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                     "outbound"
                 }
             ]),
+            bounce_count: 0,
+            click_count: 0,
+            deliver_count: 0,
+            failure_count: 0,
+            negative_reply_count: 0,
+            neutral_reply_count: 0,
+            open_count: 0,
+            opt_out_count: 0,
+            positive_reply_count: 0,
+            reply_count: 0,
+            schedule_count: 0,
             owner_id: owner,
             creator_id: Some(owner),
             updater_id: Some(owner),

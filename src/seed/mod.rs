@@ -132,12 +132,17 @@ impl IdAlloc {
     }
 }
 
-/// Fills in the stored counters of steps and sequence templates from the data set's mailings.
+/// Fills in the stored counters of sequences, steps and sequence templates from the data
+/// set's mailings.
 pub fn fill_counters(data: &mut Dataset) {
     use std::collections::HashMap;
     let mut by_step: HashMap<i64, Vec<&mailing::Model>> = HashMap::new();
     let mut by_variant: HashMap<i64, Vec<&mailing::Model>> = HashMap::new();
+    let mut by_sequence: HashMap<i64, Vec<&mailing::Model>> = HashMap::new();
     for m in &data.mailings {
+        if let Some(id) = m.sequence_id {
+            by_sequence.entry(id).or_default().push(m);
+        }
         if let Some(id) = m.sequence_step_id {
             by_step.entry(id).or_default().push(m);
         }
@@ -159,6 +164,22 @@ pub fn fill_counters(data: &mut Dataset) {
             step.positive_reply_count,
             step.reply_count,
             step.schedule_count,
+        ] = c;
+    }
+    for seq in &mut data.sequences {
+        let c = counters::tally(by_sequence.get(&seq.id).into_iter().flatten().copied());
+        [
+            seq.bounce_count,
+            seq.click_count,
+            seq.deliver_count,
+            seq.failure_count,
+            seq.negative_reply_count,
+            seq.neutral_reply_count,
+            seq.open_count,
+            seq.opt_out_count,
+            seq.positive_reply_count,
+            seq.reply_count,
+            seq.schedule_count,
         ] = c;
     }
     for st in &mut data.sequence_templates {

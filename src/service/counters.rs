@@ -96,7 +96,8 @@ pub fn tally<'a>(mailings: impl IntoIterator<Item = &'a mailing::Model>) -> [i32
 }
 
 /// The tables that carry counters, and the mailing column that links a mailing to them.
-const COUNTED: [(&str, &str); 2] = [
+pub const COUNTED: [(&str, &str); 3] = [
+    ("sequences", "sequence_id"),
     ("sequence_steps", "sequence_step_id"),
     ("sequence_templates", "sequence_template_id"),
 ];
@@ -119,5 +120,50 @@ pub async fn recompute(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
             .await?;
     }
+    Ok(())
+}
+
+/// How the eleven counters of the rows a mailing links to change when the mailing goes from
+/// `before` to `after`: +1, 0 or -1 per counter, in [`RULES`] order.
+pub fn delta(before: &mailing::Model, after: &mailing::Model) -> [i32; 11] {
+    let mut out = [0; 11];
+    for (slot, rule) in out.iter_mut().zip(RULES.iter()) {
+        *slot = i32::from((rule.counts)(after)) - i32::from((rule.counts)(before));
+    }
+    out
+}
+
+/// Adds `delta` to the counters of row `id` of `table` (one of [`COUNTED`]'s tables) in one
+/// `UPDATE`, touching only the counters that move; nothing at all when none does. Relative
+/// (`c = c + n`), so concurrent writers of other mailings of the same row compose.
+pub async fn add(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    id: i64,
+    delta: &[i32; 11],
+) -> Result<(), DbErr> {
+    debug_assert!(COUNTED.iter().any(|(t, _)| *t == table));
+    let sets: Vec<String> = RULES
+        .iter()
+        .zip(delta)
+        .filter(|(_, d)| **d != 0)
+        .map(|(rule, d)| format!("{c} = {c} + ({d})", c = rule.column))
+        .collect();
+    if sets.is_empty() {
+        return Ok(());
+    }
+    // Only integers from this process are spliced in; the id is bound.
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "UPDATE {table} SET {} WHERE id = {placeholder}",
+        sets.join(", ")
+    );
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+        .await?;
     Ok(())
 }

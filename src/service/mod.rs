@@ -8,6 +8,7 @@ pub mod children;
 pub mod counters;
 pub mod filters;
 pub mod lists;
+pub mod mailings;
 pub mod pagination;
 pub mod relations;
 pub mod resource;

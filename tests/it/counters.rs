@@ -1,4 +1,5 @@
 //! Stored counters equal their aggregate over mailings, and recomputation restores them.
+//! (Counters moved by mailing events are checked in `events`.)
 
 use sea_orm::{ConnectionTrait, Statement};
 use stepgraph::seed::{demo, sized};
@@ -33,7 +34,7 @@ const COUNTER_AGGREGATES: [(&str, &str); 11] = [
 
 /// Rows (of `table`) whose stored counters differ from the aggregate; also returns how many
 /// rows have at least one non-zero counter, so a vacuous pass is caught.
-async fn mismatches(t: &TestDb, table: &str, link: &str) -> (i64, i64) {
+pub async fn mismatches(t: &TestDb, table: &str, link: &str) -> (i64, i64) {
     let sums: Vec<String> = COUNTER_AGGREGATES
         .iter()
         .map(|(col, cond)| format!("SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {col}"))
@@ -88,6 +89,9 @@ async fn demo_counters_match_the_mailings() {
     let (bad, nonzero) = mismatches(&t, "sequence_templates", "sequence_template_id").await;
     assert_eq!(bad, 0);
     assert!(nonzero >= 5);
+    let (bad, nonzero) = mismatches(&t, "sequences", "sequence_id").await;
+    assert_eq!(bad, 0);
+    assert!(nonzero >= 2, "the demo has counted sequences ({nonzero})");
     t.finish().await;
 }
 
@@ -107,6 +111,8 @@ async fn sized_counters_match_the_mailings() {
     assert_eq!((bad, nonzero > 100), (0, true));
     let (bad, _) = mismatches(&t, "sequence_templates", "sequence_template_id").await;
     assert_eq!(bad, 0);
+    let (bad, nonzero) = mismatches(&t, "sequences", "sequence_id").await;
+    assert_eq!((bad, nonzero > 20), (0, true));
     t.finish().await;
 }
 
@@ -119,6 +125,9 @@ async fn recompute_restores_counters_in_one_statement_per_table() {
         .await
         .unwrap();
     t.exec("UPDATE sequence_templates SET bounce_count = 9")
+        .await
+        .unwrap();
+    t.exec("UPDATE sequences SET click_count = 4")
         .await
         .unwrap();
     t.exec("UPDATE mailings SET bounced_at = scheduled_at WHERE state = 'failed'")
@@ -135,7 +144,7 @@ async fn recompute_restores_counters_in_one_statement_per_table() {
         seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     counters::recompute(&db).await.unwrap();
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
 
     assert_eq!(
         mismatches(&t, "sequence_steps", "sequence_step_id").await.0,
@@ -147,5 +156,6 @@ async fn recompute_restores_counters_in_one_statement_per_table() {
             .0,
         0
     );
+    assert_eq!(mismatches(&t, "sequences", "sequence_id").await.0, 0);
     t.finish().await;
 }

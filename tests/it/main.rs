@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod constraints;
 mod counters;
+mod events;
 mod graph;
 mod hardening;
 mod introspect;

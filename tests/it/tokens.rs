@@ -96,6 +96,7 @@ async fn tokens_expire_record_their_last_use_and_never_print_their_secret() {
         "user1@test.example",
         None,
         Some(now - chrono::Duration::minutes(1)),
+        &[tokens::Scope::Api],
     )
     .await
     .unwrap();
@@ -111,6 +112,7 @@ async fn tokens_expire_record_their_last_use_and_never_print_their_secret() {
         "user1@test.example",
         Some("ci".into()),
         Some(now + chrono::Duration::hours(1)),
+        &[tokens::Scope::Api],
     )
     .await
     .unwrap();

@@ -56,6 +56,50 @@ impl Sequence {
     async fn locked_at(&self) -> Option<DateTime> {
         self.0.locked_at.map(DateTime)
     }
+    /// The total count of bounced mailings from this sequence.
+    async fn bounce_count(&self) -> i32 {
+        self.0.bounce_count
+    }
+    /// The total count of clicked mailings from this sequence.
+    async fn click_count(&self) -> i32 {
+        self.0.click_count
+    }
+    /// The total count of delivered mailings from this sequence.
+    async fn deliver_count(&self) -> i32 {
+        self.0.deliver_count
+    }
+    /// The total count of failed mailings from this sequence.
+    async fn failure_count(&self) -> i32 {
+        self.0.failure_count
+    }
+    /// The total count of negative reply mailings from this sequence.
+    async fn negative_reply_count(&self) -> i32 {
+        self.0.negative_reply_count
+    }
+    /// The total count of neutral reply mailings from this sequence.
+    async fn neutral_reply_count(&self) -> i32 {
+        self.0.neutral_reply_count
+    }
+    /// The total count of opened mailings from this sequence.
+    async fn open_count(&self) -> i32 {
+        self.0.open_count
+    }
+    /// The total count of opted out mailings from this sequence.
+    async fn opt_out_count(&self) -> i32 {
+        self.0.opt_out_count
+    }
+    /// The total count of positive reply mailings from this sequence.
+    async fn positive_reply_count(&self) -> i32 {
+        self.0.positive_reply_count
+    }
+    /// The total count of replied mailings from this sequence.
+    async fn reply_count(&self) -> i32 {
+        self.0.reply_count
+    }
+    /// The total count of scheduled mailings from this sequence.
+    async fn schedule_count(&self) -> i32 {
+        self.0.schedule_count
+    }
     /// When the sequence was last used.
     async fn last_used_at(&self) -> Option<DateTime> {
         self.0.last_used_at.map(DateTime)

@@ -1,0 +1,26 @@
+//! `mailing_events`: the mailing events that were applied, unique by idempotency key.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{MailingEventType, ReplySentiment};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "mailing_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The sender's key for this event; a second event with the same key is a replay.
+    #[sea_orm(unique)]
+    pub idempotency_key: String,
+    pub mailing_id: i64,
+    pub event_type: MailingEventType,
+    pub sentiment: Option<ReplySentiment>,
+    pub occurred_at: DateTimeUtc,
+    /// When this server applied it.
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
