@@ -132,6 +132,9 @@ pub struct ServeArgs {
     /// member's events apply only to mailings that member can see.
     #[arg(long, env = "STEPGRAPH_INGEST_MEMBERS")]
     pub ingest_members: bool,
+    /// Most open subscription connections (WebSockets at /graphql); one more gets 503.
+    #[arg(long, env = "STEPGRAPH_MAX_WEBSOCKETS", default_value_t = Limits::default().max_websockets)]
+    pub max_websockets: usize,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -154,6 +157,7 @@ impl ServeArgs {
             rate_limit_per_minute: self.rate_limit_per_minute,
             introspection: !self.disable_introspection,
             suggestions: !self.disable_suggestions,
+            max_websockets: self.max_websockets,
         }
     }
 }

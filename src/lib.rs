@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod live;
 pub mod rest;
 pub mod seed;
 pub mod server;

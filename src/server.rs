@@ -46,11 +46,19 @@ pub struct AppState {
     pub shedding: std::sync::Arc<http::shed::Shedding>,
     /// Accept mailing events from members' `ingest` tokens (default: admins only).
     pub ingest_members: bool,
+    /// This server's change feed, which its subscriptions listen to.
+    pub feed: std::sync::Arc<crate::live::Feed>,
+    /// Open subscription (WebSocket) connections, bounded by `max_websockets`.
+    pub websockets: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Turns true when the server shuts down: open WebSockets close (HTTP's graceful shutdown
+    /// does not wait for upgraded connections).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, limits: Limits) -> Self {
         Self {
+            feed: crate::live::Feed::start(db.clone()),
             db,
             schema: graphql::build_schema(limits),
             limits,
@@ -62,6 +70,8 @@ impl AppState {
                 limits.rate_limit_per_minute,
             )),
             ingest_members: false,
+            websockets: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_websockets)),
+            closing: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -69,7 +79,7 @@ impl AppState {
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     let graphql = axum::routing::post(http::graphql::post)
-        .get(http::graphql::get)
+        .get(http::ws::get)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
     let cors = cors_layer(&state.cors_origins);
     // The APIs sit behind load shedding; the playground and health checks do not.
@@ -184,8 +194,12 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.send_replace(true);
+        })
         .await
 }
 

@@ -192,3 +192,27 @@ pub enum MailingEventType {
     #[sea_orm(string_value = "opted_out")]
     OptedOut,
 }
+
+/// What kind of row a change-feed entry names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ChangedEntity {
+    #[sea_orm(string_value = "sequence_step")]
+    SequenceStep,
+    #[sea_orm(string_value = "sequence")]
+    Sequence,
+    #[sea_orm(string_value = "api_token")]
+    ApiToken,
+}
+
+/// What happened to the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ChangeKind {
+    #[sea_orm(string_value = "created")]
+    Created,
+    #[sea_orm(string_value = "updated")]
+    Updated,
+    #[sea_orm(string_value = "deleted")]
+    Deleted,
+}

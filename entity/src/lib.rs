@@ -7,6 +7,7 @@
 pub mod api_token;
 pub mod call;
 pub mod call_purpose;
+pub mod change_feed;
 pub mod enums;
 pub mod mailing;
 pub mod mailing_event;

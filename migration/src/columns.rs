@@ -104,6 +104,11 @@ impl TableDef {
         self.add(def, true)
     }
 
+    /// A BIGINT that refers to a row without a foreign key (the row may be gone).
+    pub fn add_plain_big_integer(&mut self, col: &'static str, nullable: bool) -> &mut Self {
+        self.add(ColumnDef::new(col).big_integer().to_owned(), nullable)
+    }
+
     pub fn integer(&mut self, col: &'static str, nullable: bool) -> &mut Self {
         self.add(ColumnDef::new(col).integer().to_owned(), nullable)
     }

@@ -11,6 +11,7 @@ mod columns;
 mod m20261127_000001_initial_schema;
 mod m20261128_000001_token_expiry;
 mod m20261128_000002_mailing_events;
+mod m20261128_000003_change_feed;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_initial_schema::Migration),
             Box::new(m20261128_000001_token_expiry::Migration),
             Box::new(m20261128_000002_mailing_events::Migration),
+            Box::new(m20261128_000003_change_feed::Migration),
         ]
     }
 }

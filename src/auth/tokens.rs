@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::service::changes::{self, Change};
 use crate::time::now;
 
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
@@ -285,7 +286,14 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
     let mut active: api_token::ActiveModel = token.into();
     active.revoked_at = Set(Some(at));
     active.updated_at = Set(at);
-    Ok(active.update(db).await?)
+    let revoked = active.update(db).await?;
+    // Subscriptions this token authenticated end, on every instance; a failure to record it
+    // leaves them to the periodic re-check.
+    if let Err(err) = changes::record(db, &[Change::token(revoked.id)]).await {
+        tracing::warn!(error = %err, "cannot record a token revocation in the change feed");
+    }
+    changes::poke();
+    Ok(revoked)
 }
 
 /// The viewer a raw bearer token stands for on the API (`api` scope); see

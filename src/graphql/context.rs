@@ -56,6 +56,11 @@ impl Budget {
         }
     }
 
+    /// Gives back every ticket: a subscription's budget is per change it delivers.
+    pub fn reset(&self) {
+        self.taken.store(0, Ordering::Relaxed);
+    }
+
     /// Takes a ticket for one statement.
     pub fn check(&self) -> Result<(), AppError> {
         if self.taken.fetch_add(1, Ordering::Relaxed) >= self.max {

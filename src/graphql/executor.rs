@@ -21,11 +21,21 @@ type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// The batches a request's loaders asked to run, waiting for [`Drive`] to start them.
 #[derive(Clone, Default)]
-pub struct BatchQueue(Arc<Mutex<Vec<BoxFuture>>>);
+pub struct BatchQueue(Arc<Mutex<Vec<BoxFuture>>>, bool);
 
 impl BatchQueue {
+    /// A queue that spawns each batch as a task at once, for work no [`Drive`] polls: a
+    /// subscription's changes, resolved by async-graphql's own stream executor.
+    pub fn spawning() -> Self {
+        Self(Arc::default(), true)
+    }
+
     /// The DataLoader spawner: queue the batch instead of spawning it.
     pub fn push(&self, fut: BoxFuture) {
+        if self.1 {
+            tokio::spawn(fut);
+            return;
+        }
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

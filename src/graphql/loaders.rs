@@ -168,6 +168,15 @@ impl Loaders {
         }
     }
 
+    /// Forgets every loader and its cache: a subscription calls this before each change it
+    /// resolves, so nothing read for an earlier change is served for a later one.
+    pub fn reset(&self) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
     fn get<T: Send + Sync + 'static>(
         &self,
         name: &'static str,

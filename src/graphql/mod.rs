@@ -12,13 +12,14 @@ pub mod query;
 pub mod resolve;
 pub mod response_order;
 pub mod scalars;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 pub use context::RequestCtx;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Protective limits of the GraphQL endpoint; each is configurable (see the CLI).
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,8 @@ pub struct Limits {
     pub introspection: bool,
     /// "Did you mean ...?" in validation errors (they reveal field names).
     pub suggestions: bool,
+    /// Most open subscription (WebSocket) connections.
+    pub max_websockets: usize,
 }
 
 impl Default for Limits {
@@ -71,12 +74,13 @@ impl Default for Limits {
             rate_limit_per_minute: 3_000,
             introspection: true,
             suggestions: true,
+            max_websockets: 10_000,
         }
     }
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
 }
 
 /// The schema with its limits. Per-request data ([`RequestCtx`]) is added to each request.

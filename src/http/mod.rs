@@ -17,6 +17,7 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod shed;
+pub mod ws;
 
 /// Why a request has no viewer.
 pub enum AuthFailure {

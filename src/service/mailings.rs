@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{MailingEventType, MailingState, MailingType, ReplySentiment};
+use entity::enums::{ChangeKind, MailingEventType, MailingState, MailingType, ReplySentiment};
 use entity::{mailing, mailing_event, sequence};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
@@ -35,6 +35,7 @@ use crate::auth::Viewer;
 use crate::auth::policy::{self, SequenceAccess};
 use crate::db::{begin_write, is_transient_conflict};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::service::changes::{self, Change};
 use crate::service::counters;
 use crate::service::lists::{Mailings, SequenceTemplates, Steps, Tasks, Templates, Users};
 use crate::service::resource::{self, any_id};
@@ -284,7 +285,7 @@ pub async fn create(
     let mut deltas = Deltas::default();
     deltas.add(&created, counters::tally([&created]));
     deltas.apply(&txn).await?;
-    txn.commit().await?;
+    changes::commit(txn).await?;
     Ok(created)
 }
 
@@ -384,12 +385,17 @@ struct Deltas {
     sequences: BTreeMap<i64, [i32; 11]>,
     sequence_templates: BTreeMap<i64, [i32; 11]>,
     steps: BTreeMap<i64, [i32; 11]>,
+    /// The sequence of each step in `steps`, for the change feed.
+    step_sequences: HashMap<i64, i64>,
 }
 
 impl Deltas {
     fn add(&mut self, m: &mailing::Model, delta: [i32; 11]) {
         if delta.iter().all(|d| *d == 0) {
             return;
+        }
+        if let (Some(step), Some(seq)) = (m.sequence_step_id, m.sequence_id) {
+            self.step_sequences.insert(step, seq);
         }
         for (id, map) in [
             (m.sequence_id, &mut self.sequences),
@@ -405,17 +411,32 @@ impl Deltas {
         }
     }
 
+    /// Moves the counters, and records the steps and sequences whose counters moved in the
+    /// change feed (a counter moving is an update to subscribers).
     async fn apply(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let mut feed = Vec::new();
         for (table, map) in [
             ("sequences", &self.sequences),
             ("sequence_templates", &self.sequence_templates),
             ("sequence_steps", &self.steps),
         ] {
             for (id, delta) in map {
+                if delta.iter().all(|d| *d == 0) {
+                    continue;
+                }
                 counters::add(db, table, *id, delta).await?;
+                match table {
+                    "sequences" => feed.push(Change::sequence(*id)),
+                    "sequence_steps" => {
+                        if let Some(seq) = self.step_sequences.get(id) {
+                            feed.push(Change::step(ChangeKind::Updated, *id, *seq));
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
-        Ok(())
+        changes::record(db, &feed).await
     }
 }
 
@@ -565,7 +586,7 @@ async fn ingest_once(
         row.update(&txn).await?;
     }
     deltas.apply(&txn).await?;
-    txn.commit().await?;
+    changes::commit(txn).await?;
     Ok(outcomes)
 }
 

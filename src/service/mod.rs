@@ -4,6 +4,7 @@
 //! plain Rust structs that the adapters fill from their own wire formats; outputs are entity
 //! models; failures are [`crate::error::AppError`]. Every write is one transaction.
 
+pub mod changes;
 pub mod children;
 pub mod counters;
 pub mod filters;

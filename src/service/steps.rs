@@ -28,9 +28,11 @@ use crate::auth::policy::{self, SequenceAccess};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::Patch;
+use crate::service::changes::{self, Change};
 use crate::service::lists::Steps;
 use crate::service::resource;
 use crate::time::now;
+use entity::enums::ChangeKind;
 
 /// The longest `taskNote` accepted, in characters.
 pub const TASK_NOTE_MAX_CHARS: usize = 65_535;
@@ -176,7 +178,11 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
+    changes::record(&txn, &[Change::step(ChangeKind::Created, step.id, seq.id)]).await?;
+    if order <= count {
+        changes::record_steps_in_orders(&txn, seq.id, order + 1, count + 1).await?;
+    }
+    changes::commit(txn).await?;
     Ok(step)
 }
 
@@ -255,7 +261,17 @@ pub async fn update(
     active.updater_id = Set(Some(viewer.user_id));
     active.updated_at = Set(at);
     let updated = active.update(&txn).await?;
-    txn.commit().await?;
+    changes::record(
+        &txn,
+        &[Change::step(ChangeKind::Updated, updated.id, seq.id)],
+    )
+    .await?;
+    if new_order < old_order {
+        changes::record_steps_in_orders(&txn, seq.id, new_order + 1, old_order).await?;
+    } else if new_order > old_order {
+        changes::record_steps_in_orders(&txn, seq.id, old_order, new_order - 1).await?;
+    }
+    changes::commit(txn).await?;
     Ok(updated)
 }
 
@@ -280,7 +296,11 @@ pub async fn delete(
     if step.order <= count {
         shift_orders(&txn, seq.id, step.order + 1, count + 1, -1, now()).await?;
     }
-    txn.commit().await?;
+    changes::record(&txn, &[Change::step(ChangeKind::Deleted, step.id, seq.id)]).await?;
+    if step.order <= count {
+        changes::record_steps_in_orders(&txn, seq.id, step.order, count).await?;
+    }
+    changes::commit(txn).await?;
     Ok(step.id)
 }
 

@@ -26,8 +26,13 @@ pub struct TestDb {
 }
 
 enum Cleanup {
+    /// Another test's database, reached through a second pool: nothing to drop.
+    Shared,
     File(std::path::PathBuf),
-    Server { admin_url: String, name: String },
+    Server {
+        admin_url: String,
+        name: String,
+    },
 }
 
 static ANNOUNCE: Once = Once::new();
@@ -128,6 +133,25 @@ impl TestDb {
         }
     }
 
+    /// A second, independent pool on the same database: what another server instance has.
+    pub async fn connect_again(&self) -> DatabaseConnection {
+        let url = match &self.cleanup {
+            Cleanup::Shared => panic!("connect_again on a shared handle"),
+            Cleanup::File(path) => format!("sqlite://{}", path.display()),
+            Cleanup::Server { admin_url, name } => with_database(admin_url, name),
+        };
+        db::connect(&small(&url)).await.expect("second connection")
+    }
+
+    /// A handle on a database another `TestDb` owns (from [`TestDb::connect_again`]);
+    /// finishing it only closes the pool.
+    pub fn sharing(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            cleanup: Cleanup::Shared,
+        }
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
@@ -137,6 +161,7 @@ impl TestDb {
     pub async fn finish(self) {
         self.db.close().await.ok();
         match self.cleanup {
+            Cleanup::Shared => {}
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

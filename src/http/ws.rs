@@ -1,0 +1,280 @@
+//! GraphQL subscriptions over WebSocket at `GET /graphql` (an upgrade request), with the
+//! `graphql-transport-ws` protocol that Apollo Client, urql and GraphiQL speak (and the legacy
+//! `graphql-ws` one).
+//!
+//! The token travels in the `connection_init` payload (`{"Authorization": "Bearer ..."}`,
+//! as GraphiQL sends its headers); a connection without a valid token is closed with 4403.
+//! Only subscriptions run here: queries and mutations go over HTTP, where their cost checks
+//! and batching live. Each subscription document passes the same cost check as an HTTP
+//! request. Bounds: [`MAX_PER_CONNECTION`] subscriptions per connection and
+//! `--max-websockets` connections per server; a slow reader is ended by the feed (see
+//! [`crate::live`]), never buffered without bound.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
+
+use async_graphql::futures_util::{self as futures_util, SinkExt};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Data, Executor, Request, Response, ServerError};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response as HttpResponse};
+
+use crate::auth::{Viewer, tokens};
+use crate::graphql::context::{Budget, RequestCtx};
+use crate::graphql::cost;
+use crate::graphql::executor::BatchQueue;
+use crate::graphql::subscription::LiveCtx;
+use crate::http::graphql::error_response;
+use crate::server::AppState;
+
+/// Subscriptions one connection may hold open at once.
+pub const MAX_PER_CONNECTION: usize = 100;
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, else a query in the query string.
+pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> HttpResponse {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _body) = req.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(_) => {
+            let query = RawQuery(parts.uri.query().map(str::to_owned));
+            return crate::http::graphql::get(State(state), parts.headers, query).await;
+        }
+    };
+    let protocol = parts
+        .headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+        });
+    let Some(protocol) = protocol else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "ask for the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol)",
+        );
+    };
+    let Ok(permit) = state.websockets.clone().try_acquire_owned() else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "too many open subscription connections; retry later",
+        );
+    };
+    let executor = LiveExecutor {
+        state: state.clone(),
+        open: Arc::new(AtomicUsize::new(0)),
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            let mut closing = state.closing.subscribe();
+            tokio::select! {
+                () = serve(socket, executor, protocol, state.db.clone()) => {}
+                _ = closing.wait_for(|closing| *closing) => {}
+            }
+            drop(permit);
+        })
+        .into_response()
+}
+
+/// Runs the protocol over one socket (async-graphql's loop, with one change: a rejected
+/// `connection_init` closes with 4403 Forbidden, as graphql-transport-ws says, not 1002).
+async fn serve(
+    socket: WebSocket,
+    executor: LiveExecutor,
+    protocol: WebSocketProtocols,
+    db: sea_orm::DatabaseConnection,
+) {
+    let (mut sink, input) = socket.split();
+    let input = input
+        .take_while(|res| std::future::ready(res.is_ok()))
+        .filter_map(|msg| {
+            std::future::ready(match msg {
+                Ok(msg @ (Message::Text(_) | Message::Binary(_))) => Some(msg.into_data()),
+                _ => None,
+            })
+        });
+    let refused = Arc::new(AtomicBool::new(false));
+    let refused_in_init = refused.clone();
+    let messages = async_graphql::http::WebSocket::new(executor, input, protocol)
+        .on_connection_init(move |payload| async move {
+            let authenticated = match bearer(&payload) {
+                None => Err(async_graphql::Error::new(
+                    "send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+                )),
+                Some(token) => match tokens::authenticate(&db, &token).await {
+                    Ok(viewer) => Ok(Session { viewer, token }),
+                    Err(e) => Err(async_graphql::Error::new(e.public_message())),
+                },
+            };
+            match authenticated {
+                Ok(session) => {
+                    let mut data = Data::default();
+                    data.insert(session);
+                    Ok(data)
+                }
+                Err(err) => {
+                    refused_in_init.store(true, Ordering::Relaxed);
+                    Err(err)
+                }
+            }
+        })
+        .keepalive_timeout(Duration::from_secs(60));
+    futures_util::pin_mut!(messages);
+    while let Some(msg) = messages.next().await {
+        let msg = match msg {
+            WsMessage::Text(text) => Message::Text(text.into()),
+            WsMessage::Close(code, reason) => {
+                let code = if code == 1002 && refused.load(Ordering::Relaxed) {
+                    4403
+                } else {
+                    code
+                };
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }))
+            }
+        };
+        if sink.send(msg).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The token in a `connection_init` payload: `Authorization` (any case) as `Bearer <token>`,
+/// or a bare `token`.
+fn bearer(payload: &serde_json::Value) -> Option<String> {
+    let obj = payload.as_object()?;
+    let value = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.as_str())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .or_else(|| obj.get("token").and_then(|v| v.as_str()))?;
+    Some(value.trim().to_string())
+}
+
+/// Who opened the connection.
+struct Session {
+    viewer: Viewer,
+    token: String,
+}
+
+/// Runs subscription documents for one connection.
+#[derive(Clone)]
+struct LiveExecutor {
+    state: AppState,
+    /// Subscriptions open on this connection.
+    open: Arc<AtomicUsize>,
+}
+
+fn refuse(code: &'static str, message: &str) -> BoxStream<'static, Response> {
+    let mut err = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    err.extensions = Some(ext);
+    stream::once(async move { Response::from_errors(vec![err]) }).boxed()
+}
+
+/// Gives a subscription's slot back when its stream is dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Executor for LiveExecutor {
+    async fn execute(&self, _request: Request) -> Response {
+        let mut err = ServerError::new(
+            "queries and mutations are sent over HTTP (POST /graphql); this WebSocket carries subscriptions",
+            None,
+        );
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "BAD_REQUEST");
+        err.extensions = Some(ext);
+        Response::from_errors(vec![err])
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let Some(session) = session_data
+            .as_ref()
+            .and_then(|d| d.get(&std::any::TypeId::of::<Session>()))
+            .and_then(|s| s.downcast_ref::<Session>())
+        else {
+            return refuse("UNAUTHENTICATED", "authenticate in connection_init first");
+        };
+        let limits = self.state.limits;
+        let operation = request.operation_name.clone();
+        let doc = match request.parsed_query() {
+            Ok(doc) => doc.clone(),
+            // The executor reports a document that does not parse.
+            Err(_) => return self.state.schema.execute_stream(request),
+        };
+        if let Err(refusal) = cost::check(
+            &doc,
+            operation.as_deref(),
+            &request.variables,
+            cost::shape(),
+            &limits,
+        ) {
+            return stream::once(async move { refusal.into_response() }).boxed();
+        }
+        let is_subscription = cost::selected_operation(&doc, operation.as_deref())
+            .is_some_and(|op| op.node.ty == OperationType::Subscription);
+        if !is_subscription {
+            return refuse(
+                "BAD_REQUEST",
+                "only subscriptions run over WebSocket; send queries and mutations with POST /graphql",
+            );
+        }
+        if self.open.fetch_add(1, Ordering::Relaxed) >= MAX_PER_CONNECTION {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return refuse(
+                "TOO_MANY_SUBSCRIPTIONS",
+                &format!("at most {MAX_PER_CONNECTION} subscriptions per connection"),
+            );
+        }
+        let slot = Slot(self.open.clone());
+        let ctx = RequestCtx::new(
+            session.viewer,
+            self.state.db.clone(),
+            BatchQueue::spawning(),
+            Budget::new(limits.max_statements),
+        );
+        let live = LiveCtx {
+            feed: self.state.feed.clone(),
+            token: session.token.clone(),
+            db: self.state.db.clone(),
+        };
+        request = request.data(ctx).data(live);
+        let responses = self.state.schema.execute_stream(request);
+        // The slot lives as long as the stream.
+        responses
+            .map(move |r| {
+                let _ = &slot;
+                r
+            })
+            .boxed()
+    }
+}
