@@ -83,7 +83,12 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
 <script src="{react_dom}"{react_dom_sri}></script>
 <script src="{graphiql}"{graphiql_sri}></script>
 <script>
-const fetcher = GraphiQL.createFetcher({{ url: "/graphql" }});
+// Subscriptions go over a WebSocket to the same path; GraphiQL sends the headers editor's
+// values (the Authorization header) as the connection_init payload.
+const fetcher = GraphiQL.createFetcher({{
+  url: "/graphql",
+  subscriptionUrl: (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/graphql",
+}});
 const root = ReactDOM.createRoot(document.getElementById("graphiql"));
 root.render(React.createElement(GraphiQL, {{
   fetcher,

@@ -1,7 +1,8 @@
 // Opens GraphiQL in headless Chromium against a running stepgraph (started with --demo, so
 // the page comes with a member's token in its Headers editor), with every request to any
 // host but the server refused: runs the default query and checks the result is shown, types a
-// nested `last:` query and checks its pages, and browses the docs explorer (introspection).
+// nested `last:` query and checks its pages, runs a subscription and sees a change arrive
+// over the WebSocket, and browses the docs explorer (introspection).
 //
 // Usage: STEPGRAPH_URL=http://127.0.0.1:PORT node graphiql.test.mjs
 // Prints "N passed, N failed" and exits non-zero on failure.
@@ -118,6 +119,47 @@ try {
     nestedOk = false;
   }
   check("a nested last: page runs and shows each sequence's last steps", nestedOk, nestedText.slice(0, 400));
+
+  // A subscription runs over the WebSocket (GraphiQL sends the headers editor's Authorization
+  // as its connection_init payload): start it, change a step over HTTP, see the change.
+  const subscription = `subscription Watch {
+  sequenceStepChanged { kind id node { displayName taskNote } }
+}`;
+  await page.locator(".graphiql-query-editor .CodeMirror-code").click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(subscription);
+  await page.waitForTimeout(500);
+  await run.click();
+  // Let the subscription reach the server before changing anything.
+  await page.waitForTimeout(1000);
+  const changed = await page.evaluate(async () => {
+    const editors = [...document.querySelectorAll(".CodeMirror")].map((el) => el.CodeMirror.getValue());
+    const headers = JSON.parse(editors.find((v) => v.includes("Authorization")));
+    const post = async (query, variables) => {
+      const res = await fetch("/graphql", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: headers.Authorization },
+        body: JSON.stringify({ query, variables }),
+      });
+      return res.json();
+    };
+    const list = await post("{ sequenceSteps(first: 50) { nodes { id canWrite } } }");
+    const step = list.data.sequenceSteps.nodes.find((n) => n.canWrite);
+    await post("mutation($id: ID!) { updateSequenceStep(id: $id, input: { taskNote: \"seen live\" }) { id } }", { id: step.id });
+    return step.id;
+  });
+  await page.waitForFunction(
+    () => {
+      const cm = document.querySelector(".graphiql-response .CodeMirror");
+      return Boolean(cm && cm.CodeMirror && cm.CodeMirror.getValue().includes("seen live"));
+    },
+    null,
+    { timeout: 20000 },
+  ).catch(() => {});
+  const liveText = await resultText();
+  check("a subscription runs and shows a change made meanwhile", liveText.includes("UPDATED") && liveText.includes("seen live") && liveText.includes(`"${changed}"`), liveText.slice(0, 300));
+  // Stop it (the run button turned into a stop button while it ran).
+  await run.click();
 
   // The documentation explorer is built from introspection: open it and browse to Query.
   await page.locator('button[aria-label="Show Documentation Explorer"]').click();
