@@ -135,6 +135,9 @@ pub struct ServeArgs {
     /// Most open subscription connections (WebSockets at /graphql); one more gets 503.
     #[arg(long, env = "STEPGRAPH_MAX_WEBSOCKETS", default_value_t = Limits::default().max_websockets)]
     pub max_websockets: usize,
+    /// Feed batches a subscription may fall behind (a slow client) before it is ended.
+    #[arg(long, env = "STEPGRAPH_SUBSCRIPTION_BACKLOG", default_value_t = Limits::default().subscription_backlog)]
+    pub subscription_backlog: usize,
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
@@ -158,6 +161,7 @@ impl ServeArgs {
             introspection: !self.disable_introspection,
             suggestions: !self.disable_suggestions,
             max_websockets: self.max_websockets,
+            subscription_backlog: self.subscription_backlog,
         }
     }
 }

@@ -58,7 +58,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, limits: Limits) -> Self {
         Self {
-            feed: crate::live::Feed::start(db.clone()),
+            feed: crate::live::Feed::start(db.clone(), limits.subscription_backlog.max(1)),
             db,
             schema: graphql::build_schema(limits),
             limits,

@@ -55,6 +55,8 @@ pub struct Limits {
     pub suggestions: bool,
     /// Most open subscription (WebSocket) connections.
     pub max_websockets: usize,
+    /// Feed batches a subscription may fall behind before it is ended (SUBSCRIPTION_OVERFLOW).
+    pub subscription_backlog: usize,
 }
 
 impl Default for Limits {
@@ -75,6 +77,7 @@ impl Default for Limits {
             introspection: true,
             suggestions: true,
             max_websockets: 10_000,
+            subscription_backlog: 256,
         }
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! A subscription ends with an error when its token is revoked (at once: revocations travel
 //! in the feed), expires or its user is locked (checked every [`REAUTH_EVERY`]), and when it
-//! falls too far behind the feed ([`crate::live::CHANNEL_BATCHES`]).
+//! falls too far behind the feed (`Limits::subscription_backlog`).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;

@@ -6,9 +6,9 @@
 //! and once a second regardless (other backends, a lost notification). Each wake reads the
 //! rows after its cursor, loads the current state of the changed steps and sequences once
 //! (unrestricted: each subscription then applies its own viewer's visibility), and sends one
-//! [`Batch`] on a bounded broadcast channel. A subscription that falls more than
-//! [`CHANNEL_BATCHES`] batches behind is told so and ends, so a slow client costs a cursor,
-//! not memory.
+//! [`Batch`] on a bounded broadcast channel. A subscription that falls more than the backlog
+//! (`--subscription-backlog`, 256 batches) behind is told so and ends, so a slow client
+//! costs a cursor, not memory.
 //!
 //! Ids are allocated when a row is inserted but become visible when its transaction commits,
 //! so on PostgreSQL and MySQL a smaller id can appear after a larger one. The cursor therefore
@@ -32,8 +32,6 @@ use tokio::sync::{Notify, broadcast};
 use crate::service::changes;
 use crate::service::resource::any_id;
 
-/// Batches a subscription may fall behind before it is ended.
-pub const CHANNEL_BATCHES: usize = 256;
 /// Feed rows read per statement.
 const PAGE: u64 = 1000;
 /// How long a skipped id may still show up (a transaction that committed late).
@@ -72,9 +70,10 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Starts the reader task over `db`. It stops when the returned handle is dropped.
-    pub fn start(db: DatabaseConnection) -> Arc<Feed> {
-        let (tx, _) = broadcast::channel(CHANNEL_BATCHES);
+    /// Starts the reader task over `db`, keeping `backlog` batches for slow subscribers. It
+    /// stops when the returned handle is dropped.
+    pub fn start(db: DatabaseConnection, backlog: usize) -> Arc<Feed> {
+        let (tx, _) = broadcast::channel(backlog);
         let wake = Arc::new(Notify::new());
         changes::register_reader(Arc::downgrade(&wake));
         let feed = Arc::new(Feed {
@@ -223,7 +222,7 @@ async fn read_loop(db: DatabaseConnection, feed: Weak<Feed>) {
         let wake = f.wake.clone();
         let notified = wake.notified();
         drop(f);
-        match read_once(&db, &mut cursor).await {
+        match read_once(&db, &mut cursor, &feed).await {
             Ok(Some(batch)) => {
                 if batch.revokes_tokens() {
                     crate::auth::tokens::clear_cache();
@@ -271,8 +270,13 @@ async fn last_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
         .unwrap_or(0))
 }
 
-/// Reads new rows; `None` when there are none.
-async fn read_once(db: &DatabaseConnection, cursor: &mut Cursor) -> Result<Option<Batch>, DbErr> {
+/// Reads new rows, and (when anyone subscribes) the current state of the rows they name;
+/// `None` when there are none.
+async fn read_once(
+    db: &DatabaseConnection,
+    cursor: &mut Cursor,
+    feed: &Weak<Feed>,
+) -> Result<Option<Batch>, DbErr> {
     let rows = change_feed::Entity::find()
         .filter(change_feed::Column::Id.gt(cursor.low))
         .order_by_asc(change_feed::Column::Id)
@@ -294,6 +298,12 @@ async fn read_once(db: &DatabaseConnection, cursor: &mut Cursor) -> Result<Optio
         batch.changes.push(row);
     }
     batch.changes.reverse();
+    // Without subscribers the rows only move the cursor (and clear the token cache). Decided
+    // after the read: a subscription that begins later skips these rows anyway, since they
+    // were committed before it began.
+    if !feed.upgrade().is_some_and(|f| f.subscribers() > 0) {
+        return Ok(Some(batch));
+    }
     let backend = db.get_database_backend();
     let step_ids: Vec<i64> = batch
         .changes

@@ -367,3 +367,61 @@ async fn a_revoked_token_ends_its_subscriptions() {
     assert_eq!(socket.next(WAIT).await.unwrap()["code"], 4403);
     s.finish().await;
 }
+
+/// A subscriber that stops reading is ended once it falls `subscription_backlog` batches
+/// behind: the server stops at what the socket holds and never queues changes for it.
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_ended_not_buffered() {
+    use stepgraph::service::Patch;
+    use stepgraph::service::steps::StepChanges;
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let limits = stepgraph::graphql::Limits {
+        subscription_backlog: 4,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let step = steps::create(&s.db.db, &f.owner, new_step(f.interval_shared.id))
+        .await
+        .unwrap();
+    let token = s.token(&f.owner).await;
+    let mut client = Client::connect(&s.base, &token).await;
+    client
+        .subscribe(
+            "big",
+            "subscription { sequenceStepChanged { node { taskNote } } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // 60,000-character notes: the sockets' buffers fill after some changes (a few MB), the
+    // server stops polling this subscription, and the feed runs ahead of it.
+    let note = "x".repeat(60_000);
+    let updates = 400;
+    for i in 0..updates {
+        let changes = StepChanges {
+            task_note: Patch::Set(format!("{i} {note}")),
+            ..Default::default()
+        };
+        steps::update(&s.db.db, &f.owner, step.id, changes)
+            .await
+            .unwrap();
+    }
+    // Now read what was sent: some changes, then the overflow error, then the end.
+    let mut received = 0;
+    let mut overflow = false;
+    while let Some(msg) = client.next(WAIT).await {
+        match msg["type"].as_str() {
+            Some("next") if msg["payload"]["errors"].is_array() => {
+                overflow |=
+                    msg["payload"]["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_OVERFLOW";
+            }
+            Some("next") => received += 1,
+            Some("complete") => break,
+            other => panic!("unexpected {other:?}: {msg}"),
+        }
+    }
+    assert!(overflow, "the subscription was told it fell behind");
+    assert!(received < updates, "{received} of {updates} changes were sent");
+    s.finish().await;
+}
