@@ -37,6 +37,9 @@ use crate::server::AppState;
 
 /// Subscriptions one connection may hold open at once.
 pub const MAX_PER_CONNECTION: usize = 100;
+/// The most a connection's unsent output may hold (a slow reader is otherwise ended by its
+/// subscription backlog, see [`crate::live`]).
+const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
 
 /// `GET /graphql`: a WebSocket upgrade for subscriptions, else a query in the query string.
 pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> HttpResponse {
@@ -75,8 +78,17 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
         state: state.clone(),
         open: Arc::new(AtomicUsize::new(0)),
     };
+    let max_message = state.limits.max_body_bytes;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Small buffers: a connection mostly idles, and a thousand of them at the default
+        // 128 KiB each would cost more than the rest of the server. Changes are written as
+        // they come (no write batching), and what a client sends is bounded like an HTTP body.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
             let mut closing = state.closing.subscribe();
             tokio::select! {
