@@ -365,15 +365,27 @@ async fn main() {
         "sequence subscribers: {reached} of {} received their sequence's change",
         a.subscribers
     );
-    println!("  latency from the post:   {}", percentiles(latency(&seq, &sent_at)));
-    println!("  latency from the answer: {}", percentiles(latency(&seq, &answered_at)));
+    println!(
+        "  latency from the post:   {}",
+        percentiles(latency(&seq, &sent_at))
+    );
+    println!(
+        "  latency from the answer: {}",
+        percentiles(latency(&seq, &answered_at))
+    );
     println!(
         "step watchers ({}): {} changes received",
         a.watchers,
         steps.len()
     );
-    println!("  latency from the post:   {}", percentiles(latency(&steps, &sent_at)));
-    println!("  latency from the answer: {}", percentiles(latency(&steps, &answered_at)));
+    println!(
+        "  latency from the post:   {}",
+        percentiles(latency(&steps, &sent_at))
+    );
+    println!(
+        "  latency from the answer: {}",
+        percentiles(latency(&steps, &answered_at))
+    );
     println!("server RSS after the burst: {rss_after} MB (peak {hwm} MB)");
     if reached < a.subscribers {
         std::process::exit(1);

@@ -37,6 +37,8 @@ use crate::server::AppState;
 
 /// Subscriptions one connection may hold open at once.
 pub const MAX_PER_CONNECTION: usize = 100;
+/// How long a new socket may take to authenticate (`connection_init`).
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a connection's unsent output may hold (a slow reader is otherwise ended by its
 /// subscription backlog, see [`crate::live`]).
 const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
@@ -91,9 +93,22 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
         .max_frame_size(max_message)
         .on_upgrade(move |socket| async move {
             let mut closing = state.closing.subscribe();
+            let acked = Arc::new(AtomicBool::new(false));
+            // A socket that never authenticates gives its slot back (graphql-ws closes it
+            // with 4408 after its init timeout; dropping it is the same to the client).
+            let unauthenticated = {
+                let acked = acked.clone();
+                async move {
+                    tokio::time::sleep(INIT_TIMEOUT).await;
+                    if acked.load(Ordering::Relaxed) {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
             tokio::select! {
-                () = serve(socket, executor, protocol, state.db.clone()) => {}
+                () = serve(socket, executor, protocol, state.db.clone(), acked) => {}
                 _ = closing.wait_for(|closing| *closing) => {}
+                () = unauthenticated => {}
             }
             drop(permit);
         })
@@ -107,6 +122,7 @@ async fn serve(
     executor: LiveExecutor,
     protocol: WebSocketProtocols,
     db: sea_orm::DatabaseConnection,
+    acked: Arc<AtomicBool>,
 ) {
     let (mut sink, input) = socket.split();
     let input = input
@@ -132,6 +148,7 @@ async fn serve(
             };
             match authenticated {
                 Ok(session) => {
+                    acked.store(true, Ordering::Relaxed);
                     let mut data = Data::default();
                     data.insert(session);
                     Ok(data)

@@ -301,7 +301,7 @@ async fn read_once(
     // Without subscribers the rows only move the cursor (and clear the token cache). Decided
     // after the read: a subscription that begins later skips these rows anyway, since they
     // were committed before it began.
-    if !feed.upgrade().is_some_and(|f| f.subscribers() > 0) {
+    if feed.upgrade().is_none_or(|f| f.subscribers() == 0) {
         return Ok(Some(batch));
     }
     let backend = db.get_database_backend();

@@ -422,6 +422,9 @@ async fn a_subscriber_that_stops_reading_is_ended_not_buffered() {
         }
     }
     assert!(overflow, "the subscription was told it fell behind");
-    assert!(received < updates, "{received} of {updates} changes were sent");
+    assert!(
+        received < updates,
+        "{received} of {updates} changes were sent"
+    );
     s.finish().await;
 }
