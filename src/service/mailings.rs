@@ -27,8 +27,8 @@ use entity::enums::{ChangeKind, MailingEventType, MailingState, MailingType, Rep
 use entity::{mailing, mailing_event, sequence};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::auth::Viewer;
@@ -539,7 +539,15 @@ async fn ingest_once(
         .map(|m| (m.id, (m.clone(), m)))
         .collect();
 
-    let at = now();
+    // Store every event whose mailing is there in one statement; the keys it inserted are
+    // the events to apply, the rest are replays.
+    let known: Vec<&MailingEvent> = valid
+        .iter()
+        .copied()
+        .filter(|e| mailings.contains_key(&e.mailing_id))
+        .collect();
+    let mut inserted = record_events(&txn, &known, now()).await?;
+    let mut replays = Vec::new();
     let mut outcomes = Vec::with_capacity(valid.len());
     for event in valid {
         let Some((_, current)) = mailings.get_mut(&event.mailing_id) else {
@@ -549,16 +557,40 @@ async fn ingest_once(
             )));
             continue;
         };
-        if !record_event(&txn, event, at).await? {
-            outcomes.push(match replay_mismatch(&txn, event).await? {
-                None => EventOutcome::Duplicate,
-                Some(err) => EventOutcome::Rejected(err),
-            });
-            continue;
+        // A key inserted by this batch applies once: a repeat later in the batch is a replay.
+        if inserted.remove(&event.idempotency_key) {
+            *current = apply(current, event);
+            outcomes.push(EventOutcome::Applied);
+        } else {
+            replays.push((outcomes.len(), event));
+            outcomes.push(EventOutcome::Duplicate);
         }
-        *current = apply(current, event);
-        outcomes.push(EventOutcome::Applied);
     }
+    // A replayed key must name the same event as the stored one.
+    if !replays.is_empty() {
+        let keys: Vec<&str> = replays
+            .iter()
+            .map(|(_, e)| e.idempotency_key.as_str())
+            .collect();
+        let stored: HashMap<String, mailing_event::Model> = mailing_event::Entity::find()
+            .filter(mailing_event::Column::IdempotencyKey.is_in(keys))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|e| (e.idempotency_key.clone(), e))
+            .collect();
+        for (i, event) in replays {
+            if stored.get(&event.idempotency_key).is_some_and(|s| {
+                s.mailing_id != event.mailing_id || s.event_type != event.event_type
+            }) {
+                outcomes[i] = EventOutcome::Rejected(AppError::Conflict(format!(
+                    "idempotency key {:?} was used for another event",
+                    event.idempotency_key
+                )));
+            }
+        }
+    }
+    let at = now();
 
     // One UPDATE per changed mailing, then the counters, in lock order.
     let mut deltas = Deltas::default();
@@ -590,88 +622,76 @@ async fn ingest_once(
     Ok(outcomes)
 }
 
-/// Stores the event under its key; `false` when the key is already there (a replay).
-async fn record_event(
+/// Stores the events under their keys, in statements of up to 1,000 rows, skipping keys that
+/// are already there; returns the keys it inserted.
+async fn record_events(
     txn: &impl ConnectionTrait,
-    event: &MailingEvent,
+    events: &[&MailingEvent],
     at: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    use sea_orm::sea_query::{
-        MysqlQueryBuilder, OnConflict, PostgresQueryBuilder, SqliteQueryBuilder,
-    };
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    use sea_orm::sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
     let backend = txn.get_database_backend();
     let stamp = |t: DateTime<Utc>| crate::db::timestamp_param(t);
-    let mut insert = Query::insert();
-    insert
-        .into_table(mailing_event::Entity)
-        .columns([
+    let mut inserted = std::collections::HashSet::new();
+    for chunk in events.chunks(1000) {
+        let mut insert = Query::insert();
+        insert.into_table(mailing_event::Entity).columns([
             mailing_event::Column::IdempotencyKey,
             mailing_event::Column::MailingId,
             mailing_event::Column::EventType,
             mailing_event::Column::Sentiment,
             mailing_event::Column::OccurredAt,
             mailing_event::Column::CreatedAt,
-        ])
-        .values_panic([
-            event.idempotency_key.clone().into(),
-            event.mailing_id.into(),
-            sea_orm::ActiveEnum::to_value(&event.event_type).into(),
-            event
-                .sentiment
-                .map(|s| sea_orm::ActiveEnum::to_value(&s))
-                .into(),
-            stamp(event.occurred_at).into(),
-            stamp(at).into(),
         ]);
-    // MySQL has no conflict target, and its "update on duplicate" reports a found row as
-    // affected: INSERT IGNORE is its "do nothing" (every value here is already validated, so
-    // nothing else can be ignored).
-    let (sql, values) = match backend {
-        DbBackend::MySql => {
-            let (sql, values) = insert.build(MysqlQueryBuilder);
-            (sql.replacen("INSERT", "INSERT IGNORE", 1), values)
+        for event in chunk {
+            insert.values_panic([
+                event.idempotency_key.clone().into(),
+                event.mailing_id.into(),
+                sea_orm::ActiveEnum::to_value(&event.event_type).into(),
+                event
+                    .sentiment
+                    .map(|s| sea_orm::ActiveEnum::to_value(&s))
+                    .into(),
+                stamp(event.occurred_at).into(),
+                stamp(at).into(),
+            ]);
         }
-        DbBackend::Postgres => insert
-            .on_conflict(
-                OnConflict::column(mailing_event::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .build(PostgresQueryBuilder),
-        _ => insert
-            .on_conflict(
-                OnConflict::column(mailing_event::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .build(SqliteQueryBuilder),
-    };
-    let result = txn
-        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-/// A replayed key must name the same event; a key reused for another event is a client bug,
-/// reported rather than silently swallowed.
-async fn replay_mismatch(
-    txn: &impl ConnectionTrait,
-    event: &MailingEvent,
-) -> Result<Option<AppError>, DbErr> {
-    use sea_orm::ColumnTrait;
-    let stored = mailing_event::Entity::find()
-        .filter(mailing_event::Column::IdempotencyKey.eq(event.idempotency_key.as_str()))
-        .one(txn)
-        .await?;
-    Ok(match stored {
-        Some(s) if s.mailing_id != event.mailing_id || s.event_type != event.event_type => {
-            Some(AppError::Conflict(format!(
-                "idempotency key {:?} was used for another event",
-                event.idempotency_key
-            )))
+        // "Insert what is new, and say which": ON CONFLICT DO NOTHING on PostgreSQL and SQLite,
+        // INSERT IGNORE on MariaDB (every value here is already validated, so nothing else can
+        // be ignored; the mailings are locked, so their foreign keys hold); all three return
+        // the rows they inserted, and a key repeated within the statement is inserted once.
+        let (sql, values) = match backend {
+            DbBackend::MySql => {
+                let (sql, values) = insert.build(MysqlQueryBuilder);
+                (sql.replacen("INSERT", "INSERT IGNORE", 1), values)
+            }
+            DbBackend::Postgres => {
+                let (sql, values) = insert.build(PostgresQueryBuilder);
+                (
+                    format!("{sql} ON CONFLICT (idempotency_key) DO NOTHING"),
+                    values,
+                )
+            }
+            _ => {
+                let (sql, values) = insert.build(SqliteQueryBuilder);
+                (
+                    format!("{sql} ON CONFLICT (idempotency_key) DO NOTHING"),
+                    values,
+                )
+            }
+        };
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!("{sql} RETURNING idempotency_key"),
+                values,
+            ))
+            .await?;
+        for row in rows {
+            inserted.insert(row.try_get_by_index::<String>(0)?);
         }
-        _ => None,
-    })
+    }
+    Ok(inserted)
 }
 
 #[cfg(test)]
