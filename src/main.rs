@@ -4,7 +4,9 @@ use clap::Parser;
 
 /// mimalloc instead of the system allocator: a GraphQL response is thousands of small
 /// allocations (values, maps, strings) made and freed across worker threads, where glibc's
-/// malloc spent about a fifth of the server's CPU under load (see docs/PERFORMANCE.md).
+/// malloc spent about a fifth of the server's CPU under load (see docs/PERFORMANCE.md). The
+/// `override` feature makes it the C allocator too, so SQLite (which allocates per statement
+/// on sqlx's connection threads) no longer contends on glibc's arena locks.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
