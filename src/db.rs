@@ -33,6 +33,15 @@ pub fn timestamp_param(t: DateTime<Utc>) -> Value {
     }
 }
 
+/// [`timestamp_param`] for a nullable column: a NULL of the type the backend expects there.
+pub fn timestamp_param_opt(t: Option<DateTime<Utc>>) -> Value {
+    match (t, BACKEND.get()) {
+        (Some(t), _) => timestamp_param(t),
+        (None, Some(DbBackend::MySql)) => Value::ChronoDateTime(None),
+        (None, _) => Value::ChronoDateTimeUtc(None),
+    }
+}
+
 /// Pool settings; the defaults suit a small server and the test suite.
 #[derive(Debug, Clone)]
 pub struct DbConfig {

@@ -133,37 +133,43 @@ pub fn delta(before: &mailing::Model, after: &mailing::Model) -> [i32; 11] {
     out
 }
 
-/// Adds `delta` to the counters of row `id` of `table` (one of [`COUNTED`]'s tables) in one
-/// `UPDATE`, touching only the counters that move; nothing at all when none does. Relative
-/// (`c = c + n`), so concurrent writers of other mailings of the same row compose.
-pub async fn add(
+/// Adds each row's delta to the counters of `table` (one of [`COUNTED`]'s tables) in one
+/// `UPDATE`: each counter that moves in some row is `c = c + CASE WHEN id = .. THEN d .. ELSE 0
+/// END` over those rows. Relative, so concurrent writers of other mailings of the same rows
+/// compose; nothing runs when nothing moves.
+pub async fn add_many(
     db: &impl ConnectionTrait,
     table: &'static str,
-    id: i64,
-    delta: &[i32; 11],
+    deltas: &std::collections::BTreeMap<i64, [i32; 11]>,
 ) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
     debug_assert!(COUNTED.iter().any(|(t, _)| *t == table));
-    let sets: Vec<String> = RULES
+    let rows: Vec<(i64, &[i32; 11])> = deltas
         .iter()
-        .zip(delta)
-        .filter(|(_, d)| **d != 0)
-        .map(|(rule, d)| format!("{c} = {c} + ({d})", c = rule.column))
+        .filter(|(_, d)| d.iter().any(|x| *x != 0))
+        .map(|(id, d)| (*id, d))
         .collect();
-    if sets.is_empty() {
+    if rows.is_empty() {
         return Ok(());
     }
-    // Only integers from this process are spliced in; the id is bound.
-    let backend = db.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
-        "UPDATE {table} SET {} WHERE id = {placeholder}",
-        sets.join(", ")
-    );
-    db.execute_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
-        .await?;
+    let mut update = Query::update();
+    update.table(table);
+    for (i, rule) in RULES.iter().enumerate() {
+        let mut case = CaseStatement::new();
+        let mut moves = false;
+        for (id, d) in &rows {
+            if d[i] != 0 {
+                case = case.case(Expr::col((table, "id")).eq(*id), Expr::val(d[i]));
+                moves = true;
+            }
+        }
+        if moves {
+            let case: Expr = case.finally(Expr::val(0)).into();
+            update.value(rule.column, Expr::col((table, rule.column)).add(case));
+        }
+    }
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    update.and_where(Expr::col((table, "id")).is_in(ids));
+    db.execute(&update).await?;
     Ok(())
 }

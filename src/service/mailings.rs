@@ -420,11 +420,11 @@ impl Deltas {
             ("sequence_templates", &self.sequence_templates),
             ("sequence_steps", &self.steps),
         ] {
+            counters::add_many(db, table, map).await?;
             for (id, delta) in map {
                 if delta.iter().all(|d| *d == 0) {
                     continue;
                 }
-                counters::add(db, table, *id, delta).await?;
                 match table {
                     "sequences" => feed.push(Change::sequence(*id)),
                     "sequence_steps" => {
@@ -599,27 +599,77 @@ async fn ingest_once(
         .filter(|(before, after)| before != after)
         .collect();
     changed.sort_by_key(|(before, _)| before.id);
-    for (before, after) in changed {
+    for (before, after) in &changed {
         deltas.add(before, counters::delta(before, after));
-        let mut row: mailing::ActiveModel = before.clone().into();
-        row.state = Set(after.state);
-        row.state_changed_at = Set(after.state_changed_at);
-        row.scheduled_at = Set(after.scheduled_at);
-        row.delivered_at = Set(after.delivered_at);
-        row.opened_at = Set(after.opened_at);
-        row.clicked_at = Set(after.clicked_at);
-        row.replied_at = Set(after.replied_at);
-        row.reply_sentiment = Set(after.reply_sentiment);
-        row.bounced_at = Set(after.bounced_at);
-        row.unsubscribed_at = Set(after.unsubscribed_at);
-        row.open_count = Set(after.open_count);
-        row.click_count = Set(after.click_count);
-        row.updated_at = Set(at);
-        row.update(&txn).await?;
+    }
+    for chunk in changed.chunks(500) {
+        update_mailings(&txn, chunk, at).await?;
     }
     deltas.apply(&txn).await?;
     changes::commit(txn).await?;
     Ok(outcomes)
+}
+
+/// Writes the new state of changed mailings in one UPDATE: each column that changed in some
+/// row is `CASE WHEN id = .. THEN .. ELSE column END` over the rows' ids.
+async fn update_mailings(
+    txn: &impl ConnectionTrait,
+    rows: &[&(mailing::Model, mailing::Model)],
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use crate::db::{timestamp_param, timestamp_param_opt};
+    use mailing::Column as C;
+    use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+    use sea_orm::{ActiveEnum, Value};
+    let mut update = mailing::Entity::update_many();
+    // A column's CASE over the rows where it changed; `None` when it changed nowhere.
+    let column = |col: C, value: &dyn Fn(&mailing::Model) -> Value| -> Option<Expr> {
+        let mut case = CaseStatement::new();
+        let mut any = false;
+        for (before, after) in rows {
+            let v = value(after);
+            if v != value(before) {
+                case = case.case(
+                    Expr::col((mailing::Entity, C::Id)).eq(after.id),
+                    Expr::val(v),
+                );
+                any = true;
+            }
+        }
+        any.then(|| case.finally(Expr::col((mailing::Entity, col))).into())
+    };
+    let columns: [(C, &dyn Fn(&mailing::Model) -> Value); 12] = [
+        (C::State, &|m| m.state.to_value().into()),
+        (C::StateChangedAt, &|m| {
+            timestamp_param_opt(m.state_changed_at)
+        }),
+        (C::ScheduledAt, &|m| timestamp_param_opt(m.scheduled_at)),
+        (C::DeliveredAt, &|m| timestamp_param_opt(m.delivered_at)),
+        (C::OpenedAt, &|m| timestamp_param_opt(m.opened_at)),
+        (C::ClickedAt, &|m| timestamp_param_opt(m.clicked_at)),
+        (C::RepliedAt, &|m| timestamp_param_opt(m.replied_at)),
+        (C::ReplySentiment, &|m| {
+            m.reply_sentiment.map(|s| s.to_value()).into()
+        }),
+        (C::BouncedAt, &|m| timestamp_param_opt(m.bounced_at)),
+        (C::UnsubscribedAt, &|m| {
+            timestamp_param_opt(m.unsubscribed_at)
+        }),
+        (C::OpenCount, &|m| m.open_count.into()),
+        (C::ClickCount, &|m| m.click_count.into()),
+    ];
+    for (col, value) in columns {
+        if let Some(case) = column(col, value) {
+            update = update.col_expr(col, case);
+        }
+    }
+    let ids: Vec<i64> = rows.iter().map(|(before, _)| before.id).collect();
+    update
+        .col_expr(C::UpdatedAt, Expr::val(timestamp_param(at)))
+        .filter(any_id(txn.get_database_backend(), C::Id, &ids))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Stores the events under their keys, in statements of up to 1,000 rows, skipping keys that
