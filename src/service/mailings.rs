@@ -621,9 +621,11 @@ async fn update_mailings(
     use mailing::Column as C;
     use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
     use sea_orm::{ActiveEnum, Value};
+    /// How a column's new value is read off a mailing.
+    type Read<'a> = &'a dyn Fn(&mailing::Model) -> Value;
     let mut update = mailing::Entity::update_many();
     // A column's CASE over the rows where it changed; `None` when it changed nowhere.
-    let column = |col: C, value: &dyn Fn(&mailing::Model) -> Value| -> Option<Expr> {
+    let column = |col: C, value: Read| -> Option<Expr> {
         let mut case = CaseStatement::new();
         let mut any = false;
         for (before, after) in rows {
@@ -638,7 +640,7 @@ async fn update_mailings(
         }
         any.then(|| case.finally(Expr::col((mailing::Entity, col))).into())
     };
-    let columns: [(C, &dyn Fn(&mailing::Model) -> Value); 12] = [
+    let columns: [(C, Read); 12] = [
         (C::State, &|m| m.state.to_value().into()),
         (C::StateChangedAt, &|m| {
             timestamp_param_opt(m.state_changed_at)
