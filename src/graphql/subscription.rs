@@ -77,6 +77,9 @@ pub struct SequenceStepChange {
     kind: ChangeKind,
     id: i64,
     node: Option<sequence_step::Model>,
+    /// The node's sequence as the feed loaded it (the subscriber can see it), so resolving
+    /// `node.sequence` or `canWrite` needs no statement of its own.
+    sequence: Option<sequence::Model>,
 }
 
 /// A change to a sequence step: what happened, and the step as it is now.
@@ -163,6 +166,15 @@ trait Select: Send + Sync + 'static {
         batch: &'a Batch,
         after: i64,
     ) -> Selected<'a, Self::Item>;
+
+    /// Puts what the batch already loaded for `item` into the fresh loaders it resolves with.
+    fn prime<'a>(
+        &'a self,
+        _core: &'a Core,
+        _item: &'a Self::Item,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async {})
+    }
 }
 
 /// The subscriber: who, with which token, reading which feed.
@@ -243,6 +255,7 @@ impl<S: Select> Watch<S> {
                 // Each change resolves with fresh loaders (no stale rows) and its own budget.
                 self.core.loaders.reset();
                 self.core.budget.reset();
+                self.select.prime(&self.core, &item).await;
                 return Some(Ok(item));
             }
             if self.done {
@@ -307,6 +320,14 @@ struct StepChanges {
 
 impl Select for StepChanges {
     type Item = SequenceStepChange;
+
+    fn prime<'a>(
+        &'a self,
+        core: &'a Core,
+        item: &'a SequenceStepChange,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Self::prime_sequence(core, item)
+    }
 
     fn select<'a>(
         &'a self,
@@ -373,6 +394,7 @@ impl Select for StepChanges {
                             kind: c.kind,
                             id: c.row_id,
                             node: None,
+                            sequence: None,
                         })
                     }
                     kind => {
@@ -384,10 +406,30 @@ impl Select for StepChanges {
                             kind,
                             id: c.row_id,
                             node: Some(node.clone()),
+                            sequence: batch.sequences.get(&node.sequence_id).cloned(),
                         })
                     }
                 })
                 .collect())
+        })
+    }
+}
+
+impl StepChanges {
+    fn prime_sequence<'a>(
+        core: &'a Core,
+        item: &'a SequenceStepChange,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            // Only a sequence the subscriber can see: the change was selected because it is.
+            if let Some(seq) = &item.sequence {
+                core.loaders
+                    .by_id::<lists::Sequences>(
+                        <lists::Steps as crate::service::resource::Resource>::NAME,
+                    )
+                    .feed_one(seq.id, seq.clone())
+                    .await;
+            }
         })
     }
 }
