@@ -2,9 +2,10 @@
 //!
 //! The counters are stored as columns so lists can sort and filter on them cheaply, and they
 //! must always equal their aggregate over mailings. [`RULES`] is the single definition of what
-//! each counter counts; [`recompute`] applies it with one set-based `UPDATE` per table, and
+//! each counter counts; [`recompute`] applies it with one set-based `UPDATE` per table,
 //! [`CounterRule::counts`] applies it to a mailing in memory (the sized seed uses it to write
-//! correct counters without a second pass).
+//! correct counters without a second pass), and [`delta`] with [`add_many`] moves stored
+//! counters by what a mailing's change makes them move (mailing events, new mailings).
 
 use entity::enums::{MailingState, ReplySentiment};
 use entity::mailing;
