@@ -12,7 +12,7 @@
 //!
 //! Ids are allocated when a row is inserted but become visible when its transaction commits,
 //! so on PostgreSQL and MySQL a smaller id can appear after a larger one. The cursor therefore
-//! keeps the ids it skipped ("gaps") open for [`GAP_GRACE`], and delivers them if they show
+//! keeps the ids it skipped ("gaps") open for a grace period (5 s), and delivers them if they show
 //! up; an id still missing after that was rolled back.
 //!
 //! [`poke`]: crate::service::changes::poke
