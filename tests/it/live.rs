@@ -428,3 +428,26 @@ async fn a_subscriber_that_stops_reading_is_ended_not_buffered() {
     );
     s.finish().await;
 }
+
+/// A socket that never sends `connection_init` is dropped after the 10 s init timeout, so idle
+/// sockets cannot hold the server's connection slots.
+#[tokio::test]
+async fn a_socket_that_never_authenticates_is_dropped() {
+    let t = TestDb::new().await;
+    let s = TestServer::start(t).await;
+    let mut socket = Client {
+        socket: Client::open(&s.base).await,
+    };
+    let started = std::time::Instant::now();
+    let answer = socket.next(Duration::from_secs(20)).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "closed after {waited:?}"
+    );
+    assert!(
+        answer.as_ref().is_none_or(|m| m["type"] == "close"),
+        "nothing but the close: {answer:?}"
+    );
+    s.finish().await;
+}
