@@ -17,8 +17,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{MailingType, StepType};
 use sea_orm::ActiveEnum;
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
+use crate::auth::Viewer;
 use crate::rest::document::{self, ApiResource};
 use crate::rest::error::{ApiError, MEDIA_TYPE, Origin};
 use crate::rest::params::Route;
@@ -291,13 +293,21 @@ fn from_service(err: crate::error::AppError) -> ApiError {
     ApiError::App(err, Origin::Body)
 }
 
-/// `POST /sequenceSteps`: 201 with the created step and its `Location`.
-pub async fn create(
-    State(state): State<AppState>,
+/// A `POST` to a collection: checks the body (JSON:API media type, the collection's type, no
+/// client id), lets `create` read the `data` object and call the service, then answers 201
+/// with the created resource and its `Location`.
+async fn post_created<R, F, Fut>(
+    state: AppState,
     headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    raw: Option<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+    create: F,
+) -> Response
+where
+    R: ApiResource,
+    F: FnOnce(Map<String, Value>, DatabaseConnection, Viewer) -> Fut,
+    Fut: std::future::Future<Output = Result<R::Model, ApiError>>,
+{
     let req = match prepare(&state, &headers, raw, Route::Write).await {
         Ok(req) => req,
         Err(err) => return err.into_response(),
@@ -306,7 +316,7 @@ pub async fn create(
     let mut res = req
         .answer(async {
             check_content_type(&headers)?;
-            let data = data_of(&read(body)?, Steps::NAME)?;
+            let data = data_of(&read(body)?, R::NAME)?;
             if data.contains_key("id") {
                 return Err(ApiError::pointer(
                     403,
@@ -314,43 +324,9 @@ pub async fn create(
                     "client-generated ids are not supported: leave id out",
                 ));
             }
-            let input = input_of(&data)?;
-            let mut p = Problems::default();
-            let sequence_id = match input.sequence {
-                Patch::Set(id) => id,
-                _ => {
-                    p.add(
-                        "/data/relationships/sequence",
-                        "is required: the sequence the step belongs to",
-                    );
-                    0
-                }
-            };
-            let step_type = match input.step_type {
-                Patch::Set(t) => Some(t),
-                _ => {
-                    p.add("/data/attributes/stepType", "is required");
-                    None
-                }
-            };
-            p.into_result()?;
-            let step_type = step_type.expect("checked above");
-            let new = NewStep {
-                sequence_id,
-                step_type,
-                order: input.order.apply(None),
-                interval: input.interval.apply(None),
-                date: input.date.apply(None),
-                task_note: input.task_note.apply(None),
-                task_autoskip_delay: input.task_autoskip_delay.apply(None),
-                call_purpose_id: input.call_purpose.apply(None),
-                task_priority_id: input.task_priority.apply(None),
-            };
-            let step = steps::create(&req.cx.db, &req.cx.viewer, new)
-                .await
-                .map_err(from_service)?;
-            location = Some(format!("{}/{}/{}", req.cx.base, Steps::PLURAL, step.id));
-            let doc = document::single_of::<Steps>(&req.cx, step, &req.params).await?;
+            let created = create(data, req.cx.db.clone(), req.cx.viewer).await?;
+            location = Some(format!("{}/{}/{}", req.cx.base, R::PLURAL, R::id(&created)));
+            let doc = document::single_of::<R>(&req.cx, created, &req.params).await?;
             Ok((StatusCode::CREATED, doc))
         })
         .await;
@@ -358,6 +334,51 @@ pub async fn create(
         res.headers_mut().insert(header::LOCATION, v);
     }
     res
+}
+
+/// `POST /sequenceSteps`: 201 with the created step and its `Location`.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    post_created::<Steps, _, _>(state, headers, raw, body, async |data, db, viewer| {
+        let input = input_of(&data)?;
+        let mut p = Problems::default();
+        let sequence_id = match input.sequence {
+            Patch::Set(id) => id,
+            _ => {
+                p.add(
+                    "/data/relationships/sequence",
+                    "is required: the sequence the step belongs to",
+                );
+                0
+            }
+        };
+        let step_type = match input.step_type {
+            Patch::Set(t) => Some(t),
+            _ => {
+                p.add("/data/attributes/stepType", "is required");
+                None
+            }
+        };
+        p.into_result()?;
+        let step_type = step_type.expect("checked above");
+        let new = NewStep {
+            sequence_id,
+            step_type,
+            order: input.order.apply(None),
+            interval: input.interval.apply(None),
+            date: input.date.apply(None),
+            task_note: input.task_note.apply(None),
+            task_autoskip_delay: input.task_autoskip_delay.apply(None),
+            call_purpose_id: input.call_purpose.apply(None),
+            task_priority_id: input.task_priority.apply(None),
+        };
+        steps::create(&db, &viewer, new).await.map_err(from_service)
+    })
+    .await
 }
 
 /// `PATCH /sequenceSteps/{id}`: a partial update; 200 with the step.
@@ -584,38 +605,11 @@ pub async fn create_mailing(
     RawQuery(raw): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let req = match prepare(&state, &headers, raw, Route::Write).await {
-        Ok(req) => req,
-        Err(err) => return err.into_response(),
-    };
-    let mut location = None;
-    let mut res = req
-        .answer(async {
-            check_content_type(&headers)?;
-            let data = data_of(&read(body)?, Mailings::NAME)?;
-            if data.contains_key("id") {
-                return Err(ApiError::pointer(
-                    403,
-                    "/data/id",
-                    "client-generated ids are not supported: leave id out",
-                ));
-            }
-            let input = mailing_of(&data)?;
-            let created = mailings::create(&req.cx.db, &req.cx.viewer, input)
-                .await
-                .map_err(from_service)?;
-            location = Some(format!(
-                "{}/{}/{}",
-                req.cx.base,
-                Mailings::PLURAL,
-                created.id
-            ));
-            let doc = document::single_of::<Mailings>(&req.cx, created, &req.params).await?;
-            Ok((StatusCode::CREATED, doc))
-        })
-        .await;
-    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
+    post_created::<Mailings, _, _>(state, headers, raw, body, async |data, db, viewer| {
+        let input = mailing_of(&data)?;
+        mailings::create(&db, &viewer, input)
+            .await
+            .map_err(from_service)
+    })
+    .await
 }

@@ -60,6 +60,15 @@ impl Change {
     }
 }
 
+/// The columns every feed insert writes, in this order.
+const COLUMNS: [change_feed::Column; 5] = [
+    change_feed::Column::Entity,
+    change_feed::Column::Kind,
+    change_feed::Column::RowId,
+    change_feed::Column::SequenceId,
+    change_feed::Column::CreatedAt,
+];
+
 /// Rows per INSERT: well under every backend's bound-parameter limit (5 per row).
 const CHUNK: usize = 1000;
 
@@ -68,13 +77,7 @@ pub async fn record(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(),
     let at = crate::db::timestamp_param(now());
     for chunk in changes.chunks(CHUNK) {
         let mut insert = Query::insert();
-        insert.into_table(change_feed::Entity).columns([
-            change_feed::Column::Entity,
-            change_feed::Column::Kind,
-            change_feed::Column::RowId,
-            change_feed::Column::SequenceId,
-            change_feed::Column::CreatedAt,
-        ]);
+        insert.into_table(change_feed::Entity).columns(COLUMNS);
         for c in chunk {
             insert.values_panic([
                 sea_orm::ActiveEnum::to_value(&c.entity).into(),
@@ -114,13 +117,7 @@ pub async fn record_steps_in_orders(
         .into_query();
     let insert = Query::insert()
         .into_table(change_feed::Entity)
-        .columns([
-            change_feed::Column::Entity,
-            change_feed::Column::Kind,
-            change_feed::Column::RowId,
-            change_feed::Column::SequenceId,
-            change_feed::Column::CreatedAt,
-        ])
+        .columns(COLUMNS)
         .select_from(select)
         .map_err(|e| DbErr::Custom(format!("BUG: change feed insert: {e}")))?
         .to_owned();

@@ -39,6 +39,7 @@ use crate::service::changes::{self, Change};
 use crate::service::counters;
 use crate::service::lists::{Mailings, SequenceTemplates, Steps, Tasks, Templates, Users};
 use crate::service::resource::{self, any_id};
+use crate::service::steps;
 use crate::time::now;
 
 /// Events accepted in one request: the work of a batch is bounded before it starts.
@@ -211,16 +212,12 @@ pub async fn create(
         return Err(AppError::Validation(errors));
     }
     if let Some(id) = sequence_id {
-        let seq = sequence::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| {
-                AppError::Validation(vec![FieldError::new(
-                    "sequenceId",
-                    format!("no sequence with id {id}"),
-                )])
-            })?;
+        let seq = steps::lock_sequence(&txn, id).await?.ok_or_else(|| {
+            AppError::Validation(vec![FieldError::new(
+                "sequenceId",
+                format!("no sequence with id {id}"),
+            )])
+        })?;
         let access = SequenceAccess::from(&seq);
         if !policy::can_see(viewer, &access) {
             return Err(AppError::Validation(vec![FieldError::new(

@@ -324,8 +324,9 @@ fn delete_denied(seq: &sequence::Model) -> String {
 }
 
 /// Locks the sequence row for the rest of the transaction (a no-op on SQLite, where
-/// `BEGIN IMMEDIATE` already holds the database's write lock).
-async fn lock_sequence(
+/// `BEGIN IMMEDIATE` already holds the database's write lock). Every writer that changes what
+/// hangs off a sequence (steps, mailings) locks it first, so they queue in one order.
+pub(crate) async fn lock_sequence(
     txn: &impl ConnectionTrait,
     sequence_id: i64,
 ) -> AppResult<Option<sequence::Model>> {
