@@ -123,11 +123,11 @@ pub struct ServeArgs {
     /// Leave "Did you mean ...?" out of validation errors, so they do not reveal field names.
     #[arg(long, env = "STEPGRAPH_DISABLE_SUGGESTIONS")]
     pub disable_suggestions: bool,
-    /// Seconds a successful token lookup is remembered (0: look every request up, so a
-    /// revocation takes effect at once; above 0, a revocation by another process can take
-    /// that long).
-    #[arg(long, env = "STEPGRAPH_TOKEN_CACHE_SECS", default_value_t = 0)]
-    pub token_cache_secs: u64,
+    /// Seconds a successful token lookup is remembered; 0 looks every request up. Unset: on
+    /// PostgreSQL 5 s while the change feed's notifications arrive (any revocation or user
+    /// change, from any process, empties the cache as it commits), otherwise off.
+    #[arg(long, env = "STEPGRAPH_TOKEN_CACHE_SECS")]
+    pub token_cache_secs: Option<u64>,
     /// Accept mailing events from members' `ingest` tokens too (default: admins only). A
     /// member's events apply only to mailings that member can see.
     #[arg(long, env = "STEPGRAPH_INGEST_MEMBERS")]

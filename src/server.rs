@@ -239,7 +239,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     state.cors_origins = args.cors_origins.clone();
     state.public_url = args.public_url.clone();
     state.ingest_members = args.ingest_members;
-    tokens::set_cache_ttl(std::time::Duration::from_secs(args.token_cache_secs));
+    tokens::set_cache_ttl(args.token_cache_secs.map(std::time::Duration::from_secs));
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }

@@ -12,6 +12,7 @@ mod m20261127_000001_initial_schema;
 mod m20261128_000001_token_expiry;
 mod m20261128_000002_mailing_events;
 mod m20261128_000003_change_feed;
+mod m20261201_000001_auth_feed;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_token_expiry::Migration),
             Box::new(m20261128_000002_mailing_events::Migration),
             Box::new(m20261128_000003_change_feed::Migration),
+            Box::new(m20261201_000001_auth_feed::Migration),
         ]
     }
 }

@@ -6,12 +6,16 @@
 //! A slow password hash would add latency per request for no gain: the secret is random, not
 //! chosen by a person.
 //!
-//! Every request looks its token up (one indexed statement), so a revocation, an expiry or a
-//! locked user takes effect at once, whichever process made it. An operator who prefers a
-//! round trip less per request to immediate revocation can turn on a short in-memory cache
-//! ([`set_cache_ttl`], `--token-cache-secs`): revocations by this process still empty it at
-//! once, those by another process (`stepgraph token revoke`, another instance) then take
-//! effect within the TTL.
+//! A successful authentication may be remembered for a few seconds, so most requests cost no
+//! lookup, without delaying a revocation. By default ([`set_cache_ttl`] with `None`) the cache
+//! is on only while every feed reader of this process is told of changes as they commit
+//! (PostgreSQL `LISTEN`, see [`crate::live`]): there, triggers put every change that can end an
+//! authentication (a token revoked, expired, re-scoped or deleted; a user locked, re-roled or
+//! deleted, by stepgraph or by hand in SQL) into the change feed, and each instance empties its
+//! cache when it reads one, milliseconds after the commit. Elsewhere (SQLite, MySQL, a lost
+//! `LISTEN` connection) every request looks its token up, so a revocation from any process
+//! takes effect at once; `--token-cache-secs` sets a TTL explicitly (0 turns the cache off).
+//! Revocations by this process empty the cache at once in every mode.
 //!
 //! `last_used_at` is recorded without a write per request: only when the stored value is
 //! more than [`LAST_USED_RESOLUTION`] old. Tokens may expire (`expires_at`); the secret is
@@ -19,8 +23,8 @@
 //! display prefix.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -38,20 +42,101 @@ use crate::time::now;
 
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sgt_";
-/// How long a successful authentication is remembered, in milliseconds; 0 (the default)
-/// remembers nothing.
-static CACHE_TTL_MS: AtomicU64 = AtomicU64::new(0);
+/// How long a successful authentication is remembered, in milliseconds, when set explicitly;
+/// [`AUTO`] (the default) lets [`cache_ttl`] decide.
+static CACHE_TTL_MS: AtomicU64 = AtomicU64::new(AUTO);
+const AUTO: u64 = u64::MAX;
+/// The TTL of the automatic cache: a safety net only, since changes empty it as they commit.
+const AUTO_TTL: Duration = Duration::from_secs(5);
+/// Feed readers running in this process, and how many of them are told of commits at once.
+static READERS: AtomicUsize = AtomicUsize::new(0);
+static PUSHED: AtomicUsize = AtomicUsize::new(0);
 /// `last_used_at` is written when the stored value is older than this.
 pub const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
 
-/// Turns the authentication cache on (a TTL above zero) or off.
-pub fn set_cache_ttl(ttl: Duration) {
-    CACHE_TTL_MS.store(ttl.as_millis() as u64, Ordering::Relaxed);
+/// Sets the authentication cache's TTL (zero: off), or `None` for the automatic cache (see
+/// the module documentation).
+pub fn set_cache_ttl(ttl: Option<Duration>) {
+    let ms = ttl.map_or(AUTO, |t| (t.as_millis() as u64).min(AUTO - 1));
+    CACHE_TTL_MS.store(ms, Ordering::Relaxed);
     clear_cache();
 }
 
 fn cache_ttl() -> Duration {
-    Duration::from_millis(CACHE_TTL_MS.load(Ordering::Relaxed))
+    match CACHE_TTL_MS.load(Ordering::Relaxed) {
+        AUTO => {
+            let readers = READERS.load(Ordering::Acquire);
+            if readers > 0 && PUSHED.load(Ordering::Acquire) >= readers {
+                AUTO_TTL
+            } else {
+                Duration::ZERO
+            }
+        }
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// Held by a running feed reader (a [`crate::live::Feed`]): while it runs, the automatic cache
+/// is on only if its listener says, through [`Pushed`], that commits are heard as they happen.
+pub struct Reader(Arc<Mutex<ReaderState>>);
+
+#[derive(Default)]
+struct ReaderState {
+    pushed: bool,
+    stopped: bool,
+}
+
+impl Reader {
+    pub fn register() -> Self {
+        READERS.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::default())
+    }
+
+    /// The handle the reader's notification listener reports through.
+    pub fn pushed(&self) -> Pushed {
+        Pushed(Arc::downgrade(&self.0))
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.stopped = true;
+        if std::mem::take(&mut state.pushed) {
+            PUSHED.fetch_sub(1, Ordering::AcqRel);
+        }
+        READERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Whether a reader hears of every commit as it happens (a live PostgreSQL `LISTEN`).
+pub struct Pushed(Weak<Mutex<ReaderState>>);
+
+impl Pushed {
+    /// Reports that notifications arrive (`true`) or may have been missed (`false`, which also
+    /// empties the cache: a change may have gone unheard).
+    pub fn set(&self, live: bool) {
+        let Some(state) = self.0.upgrade() else {
+            return;
+        };
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        if live && !state.pushed && !state.stopped {
+            state.pushed = true;
+            PUSHED.fetch_add(1, Ordering::AcqRel);
+        } else if !live && state.pushed {
+            state.pushed = false;
+            PUSHED.fetch_sub(1, Ordering::AcqRel);
+        }
+        if !live {
+            clear_cache();
+        }
+    }
+}
+
+impl Drop for Pushed {
+    fn drop(&mut self) {
+        self.set(false);
+    }
 }
 /// Cache entries kept at most; a full cache is emptied (a burst of distinct tokens only costs
 /// the lookups it would have cost anyway).
@@ -287,6 +372,8 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
     active.revoked_at = Set(Some(at));
     active.updated_at = Set(at);
     let revoked = active.update(db).await?;
+    // Again after the commit: a request may have cached the token in between.
+    clear_cache();
     // Subscriptions this token authenticated end, on every instance; a failure to record it
     // leaves them to the periodic re-check.
     if let Err(err) = changes::record(db, &[Change::token(revoked.id)]).await {

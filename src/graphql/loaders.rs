@@ -131,7 +131,11 @@ impl<P: Resource, C: Resource> Loader<(i64, C::Filter)> for ChildCounts<P, C> {
     }
 }
 
-pub type Dl<T> = DataLoader<T, HashMapCache>;
+/// Loader caches hash with foldhash: keys are ids and connection arguments chosen by the
+/// request's own document, so SipHash's resistance to chosen collisions buys nothing per key
+/// that the document's size limits do not already bound.
+pub type Cache = HashMapCache<foldhash::fast::RandomState>;
+pub type Dl<T> = DataLoader<T, Cache>;
 
 /// The loaders of one request, created on first use.
 ///
@@ -194,7 +198,7 @@ impl Loaders {
                     DataLoader::with_cache(
                         make(),
                         move |fut| batches.push(fut),
-                        HashMapCache::default(),
+                        Cache::new(),
                     )
                     .delay(DELAY)
                     .max_batch_size(MAX_BATCH),
@@ -251,7 +255,7 @@ const MAX_BATCH: usize = 500;
 
 /// Loads one value, mapping a shared loader error.
 pub async fn one<K, T>(
-    loader: &DataLoader<T, HashMapCache>,
+    loader: &Dl<T>,
     key: K,
 ) -> async_graphql::Result<Option<T::Value>>
 where

@@ -5,6 +5,7 @@ pub mod context;
 pub mod cost;
 pub mod error;
 pub mod executor;
+pub mod fast;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;

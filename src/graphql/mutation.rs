@@ -23,7 +23,7 @@ impl Mutation {
     ) -> Result<SequenceStep> {
         let rc = rc(ctx)?;
         let input = input.into_service().map_err(gql)?;
-        Ok(SequenceStep(
+        Ok(SequenceStep::from(
             steps::create(&rc.db, &rc.viewer, input)
                 .await
                 .map_err(gql)?,
@@ -41,7 +41,7 @@ impl Mutation {
         let rc = rc(ctx)?;
         let step_id = parse_id("id", &id).map_err(gql)?;
         let changes = input.into_service().map_err(gql)?;
-        Ok(SequenceStep(
+        Ok(SequenceStep::from(
             steps::update(&rc.db, &rc.viewer, step_id, changes)
                 .await
                 .map_err(gql)?,

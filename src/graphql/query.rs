@@ -24,7 +24,7 @@ impl Query {
             rc.viewer.user_id,
         )
         .await?
-        .map(User)
+        .map(User::from)
         .ok_or_else(|| gql(crate::error::AppError::Unauthenticated))
     }
 

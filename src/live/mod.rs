@@ -67,6 +67,8 @@ pub struct Feed {
     tx: broadcast::Sender<Arc<Batch>>,
     /// Wakes the reader; registered with [`changes::register_reader`].
     wake: Arc<Notify>,
+    /// Counts this reader for the authentication cache (see [`crate::auth::tokens`]).
+    auth: crate::auth::tokens::Reader,
 }
 
 impl Feed {
@@ -79,9 +81,11 @@ impl Feed {
         let feed = Arc::new(Feed {
             tx,
             wake: wake.clone(),
+            auth: crate::auth::tokens::Reader::register(),
         });
         if db.get_database_backend() == DbBackend::Postgres {
-            tokio::spawn(listen(db.clone(), Arc::downgrade(&wake)));
+            let pushed = feed.auth.pushed();
+            tokio::spawn(listen(db.clone(), Arc::downgrade(&wake), pushed));
         }
         tokio::spawn(read_loop(db, Arc::downgrade(&feed)));
         feed
@@ -105,7 +109,7 @@ impl Feed {
 }
 
 /// Turns PostgreSQL notifications into wake-ups of the reader, reconnecting as needed.
-async fn listen(db: DatabaseConnection, wake: Weak<Notify>) {
+async fn listen(db: DatabaseConnection, wake: Weak<Notify>, pushed: crate::auth::tokens::Pushed) {
     use sea_orm::sqlx::postgres::PgListener;
     let pool = db.get_postgres_connection_pool().clone();
     loop {
@@ -129,18 +133,32 @@ async fn listen(db: DatabaseConnection, wake: Weak<Notify>) {
             tokio::time::sleep(POLL_EVERY).await;
             continue;
         }
+        // Commits are heard as they happen from here on: authentications may be cached.
+        pushed.set(true);
+        // Anything committed before LISTEN took effect: read it now.
+        if let Some(w) = wake.upgrade() {
+            w.notify_one();
+        }
         loop {
             // A timeout lets the task notice that its server is gone.
             match tokio::time::timeout(POLL_EVERY * 5, listener.try_recv()).await {
                 Err(_) => {}
                 Ok(Ok(Some(_))) => {}
-                // The connection was lost and re-established: rows may have been missed, so
-                // read anyway.
-                Ok(Ok(None)) => {}
+                // The connection was lost: notifications may have been missed. Start over
+                // with a new listener (and no cached authentications meanwhile); the reader
+                // is woken below, so it reads what was missed.
+                Ok(Ok(None)) => {
+                    pushed.set(false);
+                    if let Some(w) = wake.upgrade() {
+                        w.notify_one();
+                    }
+                    break;
+                }
                 // The server is shutting down.
                 Ok(Err(sea_orm::sqlx::Error::PoolClosed)) => return,
                 Ok(Err(err)) => {
                     tracing::warn!(error = %err, "change feed: notification channel failed");
+                    pushed.set(false);
                     break;
                 }
             }

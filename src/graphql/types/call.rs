@@ -5,17 +5,40 @@ use super::prelude::*;
 
 connection!(CallConnection, CallEdge, Call, "calls");
 
-pub struct Call(pub entity::call::Model);
+pub struct CallNode(pub entity::call::Model);
 
-impl From<entity::call::Model> for Call {
-    fn from(model: entity::call::Model) -> Self {
-        Self(model)
-    }
-}
+/// `CallNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type Call = Fast<CallNode>;
+
+attributes!(
+    CallNode,
+    entity::call::Model:
+    id,
+    direction,
+    outcome,
+    state,
+    sequence_action,
+    user_call_type,
+    from,
+    to,
+    note,
+    recording_url,
+    voicemail_recording_url,
+    vendor_call_id,
+    external_vendor,
+    should_record_call,
+    dialed_at,
+    answered_at,
+    completed_at,
+    returned_at,
+    state_changed_at,
+    created_at,
+    updated_at
+);
 
 /// A logged phone call.
-#[Object]
-impl Call {
+#[Object(name = "Call")]
+impl CallNode {
     /// The call's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

@@ -10,17 +10,24 @@ connection!(
     "call purposes"
 );
 
-pub struct CallPurpose(pub entity::call_purpose::Model);
+pub struct CallPurposeNode(pub entity::call_purpose::Model);
 
-impl From<entity::call_purpose::Model> for CallPurpose {
-    fn from(model: entity::call_purpose::Model) -> Self {
-        Self(model)
-    }
-}
+/// `CallPurposeNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type CallPurpose = Fast<CallPurposeNode>;
+
+attributes!(
+    CallPurposeNode,
+    entity::call_purpose::Model:
+    id,
+    name,
+    order,
+    created_at,
+    updated_at
+);
 
 /// A ready-made call purpose that helps categorize call logs.
-#[Object]
-impl CallPurpose {
+#[Object(name = "CallPurpose")]
+impl CallPurposeNode {
     /// The call purpose's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

@@ -5,17 +5,44 @@ use super::prelude::*;
 
 connection!(MailingConnection, MailingEdge, Mailing, "mailings");
 
-pub struct Mailing(pub entity::mailing::Model);
+pub struct MailingNode(pub entity::mailing::Model);
 
-impl From<entity::mailing::Model> for Mailing {
-    fn from(model: entity::mailing::Model) -> Self {
-        Self(model)
-    }
-}
+/// `MailingNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type Mailing = Fast<MailingNode>;
+
+attributes!(
+    MailingNode,
+    entity::mailing::Model:
+    id,
+    state,
+    mailing_type,
+    subject,
+    body_html,
+    body_text,
+    mailbox_address,
+    message_id,
+    error_reason,
+    track_links,
+    track_opens,
+    open_count,
+    click_count,
+    reply_sentiment,
+    scheduled_at,
+    delivered_at,
+    opened_at,
+    clicked_at,
+    replied_at,
+    bounced_at,
+    unsubscribed_at,
+    marked_as_spam_at,
+    state_changed_at,
+    created_at,
+    updated_at
+);
 
 /// A platform-related email.
-#[Object]
-impl Mailing {
+#[Object(name = "Mailing")]
+impl MailingNode {
     /// The mailing's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

@@ -5,17 +5,54 @@ use super::prelude::*;
 
 connection!(SequenceConnection, SequenceEdge, Sequence, "sequences");
 
-pub struct Sequence(pub entity::sequence::Model);
+pub struct SequenceNode(pub entity::sequence::Model);
 
-impl From<entity::sequence::Model> for Sequence {
-    fn from(model: entity::sequence::Model) -> Self {
-        Self(model)
-    }
-}
+/// `SequenceNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type Sequence = Fast<SequenceNode>;
+
+attributes!(
+    SequenceNode,
+    entity::sequence::Model:
+    id,
+    name,
+    description,
+    sequence_type,
+    share_type,
+    schedule_interval_type,
+    enabled,
+    enabled_at,
+    locked,
+    locked_at,
+    bounce_count,
+    click_count,
+    deliver_count,
+    failure_count,
+    negative_reply_count,
+    neutral_reply_count,
+    open_count,
+    opt_out_count,
+    positive_reply_count,
+    reply_count,
+    schedule_count,
+    last_used_at,
+    max_activations,
+    primary_reply_action,
+    primary_reply_pause_duration,
+    secondary_reply_action,
+    secondary_reply_pause_duration,
+    throttle_capacity,
+    throttle_max_adds_per_day,
+    throttle_paused,
+    throttle_paused_at,
+    transactional,
+    tags,
+    created_at,
+    updated_at
+);
 
 /// An ordered series of steps that automates touches with prospects.
-#[Object]
-impl Sequence {
+#[Object(name = "Sequence")]
+impl SequenceNode {
     /// The sequence's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

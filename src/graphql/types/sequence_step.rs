@@ -10,17 +10,40 @@ connection!(
     "sequence steps"
 );
 
-pub struct SequenceStep(pub entity::sequence_step::Model);
+pub struct SequenceStepNode(pub entity::sequence_step::Model);
 
-impl From<entity::sequence_step::Model> for SequenceStep {
-    fn from(model: entity::sequence_step::Model) -> Self {
-        Self(model)
-    }
-}
+/// `SequenceStepNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type SequenceStep = Fast<SequenceStepNode>;
+
+attributes!(
+    SequenceStepNode,
+    entity::sequence_step::Model:
+    id,
+    bounce_count,
+    click_count,
+    created_at,
+    date,
+    deliver_count,
+    display_name,
+    failure_count,
+    interval,
+    negative_reply_count,
+    neutral_reply_count,
+    open_count,
+    opt_out_count,
+    order,
+    positive_reply_count,
+    reply_count,
+    schedule_count,
+    step_type,
+    task_autoskip_delay,
+    task_note,
+    updated_at
+);
 
 /// A descriptor of a single step within an automated sequence.
-#[Object]
-impl SequenceStep {
+#[Object(name = "SequenceStep")]
+impl SequenceStepNode {
     /// The step's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

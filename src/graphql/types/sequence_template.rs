@@ -10,17 +10,36 @@ connection!(
     "sequence templates"
 );
 
-pub struct SequenceTemplate(pub entity::sequence_template::Model);
+pub struct SequenceTemplateNode(pub entity::sequence_template::Model);
 
-impl From<entity::sequence_template::Model> for SequenceTemplate {
-    fn from(model: entity::sequence_template::Model) -> Self {
-        Self(model)
-    }
-}
+/// `SequenceTemplateNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type SequenceTemplate = Fast<SequenceTemplateNode>;
+
+attributes!(
+    SequenceTemplateNode,
+    entity::sequence_template::Model:
+    id,
+    is_reply,
+    enabled,
+    enabled_at,
+    bounce_count,
+    click_count,
+    deliver_count,
+    failure_count,
+    negative_reply_count,
+    neutral_reply_count,
+    open_count,
+    opt_out_count,
+    positive_reply_count,
+    reply_count,
+    schedule_count,
+    created_at,
+    updated_at
+);
 
 /// An object used to track which templates are in use by which sequence steps (an A/B variant).
-#[Object]
-impl SequenceTemplate {
+#[Object(name = "SequenceTemplate")]
+impl SequenceTemplateNode {
     /// The sequence template's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

@@ -5,17 +5,32 @@ use super::prelude::*;
 
 connection!(TaskConnection, TaskEdge, Task, "tasks");
 
-pub struct Task(pub entity::task::Model);
+pub struct TaskNode(pub entity::task::Model);
 
-impl From<entity::task::Model> for Task {
-    fn from(model: entity::task::Model) -> Self {
-        Self(model)
-    }
-}
+/// `TaskNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type Task = Fast<TaskNode>;
+
+attributes!(
+    TaskNode,
+    entity::task::Model:
+    id,
+    action,
+    state,
+    task_type,
+    due_at,
+    scheduled_at,
+    autoskip_at,
+    completed,
+    completed_at,
+    note,
+    state_changed_at,
+    created_at,
+    updated_at
+);
 
 /// A work item for a user, often created by a sequence step.
-#[Object]
-impl Task {
+#[Object(name = "Task")]
+impl TaskNode {
     /// The task's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

@@ -10,17 +10,25 @@ connection!(
     "task priorities"
 );
 
-pub struct TaskPriority(pub entity::task_priority::Model);
+pub struct TaskPriorityNode(pub entity::task_priority::Model);
 
-impl From<entity::task_priority::Model> for TaskPriority {
-    fn from(model: entity::task_priority::Model) -> Self {
-        Self(model)
-    }
-}
+/// `TaskPriorityNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type TaskPriority = Fast<TaskPriorityNode>;
+
+attributes!(
+    TaskPriorityNode,
+    entity::task_priority::Model:
+    id,
+    name,
+    color,
+    weight,
+    created_at,
+    updated_at
+);
 
 /// A task priority of the organisation.
-#[Object]
-impl TaskPriority {
+#[Object(name = "TaskPriority")]
+impl TaskPriorityNode {
     /// The task priority's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

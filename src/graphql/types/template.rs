@@ -5,17 +5,36 @@ use super::prelude::*;
 
 connection!(TemplateConnection, TemplateEdge, Template, "templates");
 
-pub struct Template(pub entity::template::Model);
+pub struct TemplateNode(pub entity::template::Model);
 
-impl From<entity::template::Model> for Template {
-    fn from(model: entity::template::Model) -> Self {
-        Self(model)
-    }
-}
+/// `TemplateNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type Template = Fast<TemplateNode>;
+
+attributes!(
+    TemplateNode,
+    entity::template::Model:
+    id,
+    name,
+    subject,
+    body_html,
+    body_text,
+    share_type,
+    archived,
+    archived_at,
+    track_links,
+    track_opens,
+    to_recipients,
+    cc_recipients,
+    bcc_recipients,
+    tags,
+    last_used_at,
+    created_at,
+    updated_at
+);
 
 /// Reusable email content.
-#[Object]
-impl Template {
+#[Object(name = "Template")]
+impl TemplateNode {
     /// The template's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)

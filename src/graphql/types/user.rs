@@ -5,17 +5,30 @@ use super::prelude::*;
 
 connection!(UserConnection, UserEdge, User, "users");
 
-pub struct User(pub entity::user::Model);
+pub struct UserNode(pub entity::user::Model);
 
-impl From<entity::user::Model> for User {
-    fn from(model: entity::user::Model) -> Self {
-        Self(model)
-    }
-}
+/// `UserNode` with its attributes resolved in place (see [`crate::graphql::fast`]).
+pub type User = Fast<UserNode>;
+
+attributes!(
+    UserNode,
+    entity::user::Model:
+    id,
+    email,
+    first_name,
+    last_name,
+    name,
+    username,
+    title,
+    role,
+    locked,
+    created_at,
+    updated_at
+);
 
 /// A user of the organisation.
-#[Object]
-impl User {
+#[Object(name = "User")]
+impl UserNode {
     /// The user's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
