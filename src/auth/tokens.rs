@@ -6,12 +6,12 @@
 //! A slow password hash would add latency per request for no gain: the secret is random, not
 //! chosen by a person.
 //!
-//! A successful authentication may be remembered for a few seconds, so most requests cost no
-//! lookup, without delaying a revocation. By default ([`set_cache_ttl`] with `None`) the cache
-//! is on only while every feed reader of this process is told of changes as they commit
-//! (PostgreSQL `LISTEN`, see [`crate::live`]): there, triggers put every change that can end an
+//! A server may remember a successful authentication for a few seconds ([`AuthCache`]), so
+//! most requests cost no lookup, without delaying a revocation. By default the cache is on
+//! only while the server's change-feed reader hears of commits as they happen (PostgreSQL
+//! `LISTEN`, see [`crate::live`]): there, triggers put every change that can end an
 //! authentication (a token revoked, expired, re-scoped or deleted; a user locked, re-roled or
-//! deleted, by stepgraph or by hand in SQL) into the change feed, and each instance empties its
+//! deleted, by stepgraph or by hand in SQL) into the change feed, and the reader empties the
 //! cache when it reads one, milliseconds after the commit. Elsewhere (SQLite, MySQL, a lost
 //! `LISTEN` connection) every request looks its token up, so a revocation from any process
 //! takes effect at once; `--token-cache-secs` sets a TTL explicitly (0 turns the cache off).
@@ -23,8 +23,8 @@
 //! display prefix.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -42,119 +42,102 @@ use crate::time::now;
 
 /// Every token starts with this, so leaked tokens are easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sgt_";
-/// How long a successful authentication is remembered, in milliseconds, when set explicitly;
-/// [`AUTO`] (the default) lets [`cache_ttl`] decide.
+/// `--token-cache-secs` in milliseconds, or [`AUTO`] (the default): see [`AuthCache`].
 static CACHE_TTL_MS: AtomicU64 = AtomicU64::new(AUTO);
 const AUTO: u64 = u64::MAX;
 /// The TTL of the automatic cache: a safety net only, since changes empty it as they commit.
 const AUTO_TTL: Duration = Duration::from_secs(5);
-/// Feed readers running in this process, and how many of them are told of commits at once.
-static READERS: AtomicUsize = AtomicUsize::new(0);
-static PUSHED: AtomicUsize = AtomicUsize::new(0);
+/// Bumped by [`clear_cache`]: an entry cached under an older generation is never used, so one
+/// call empties every server's cache in the process.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// `last_used_at` is written when the stored value is older than this.
 pub const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
 
-/// Sets the authentication cache's TTL (zero: off), or `None` for the automatic cache (see
-/// the module documentation).
+/// Sets the TTL of every [`AuthCache`] (zero: off), or `None` for the automatic one.
 pub fn set_cache_ttl(ttl: Option<Duration>) {
     let ms = ttl.map_or(AUTO, |t| (t.as_millis() as u64).min(AUTO - 1));
     CACHE_TTL_MS.store(ms, Ordering::Relaxed);
     clear_cache();
 }
 
-fn cache_ttl() -> Duration {
-    match CACHE_TTL_MS.load(Ordering::Relaxed) {
-        AUTO => {
-            let readers = READERS.load(Ordering::Acquire);
-            if readers > 0 && PUSHED.load(Ordering::Acquire) >= readers {
-                AUTO_TTL
-            } else {
-                Duration::ZERO
-            }
-        }
-        ms => Duration::from_millis(ms),
-    }
-}
-
-/// Held by a running feed reader (a [`crate::live::Feed`]): while it runs, the automatic cache
-/// is on only if its listener says, through [`Pushed`], that commits are heard as they happen.
-pub struct Reader(Arc<Mutex<ReaderState>>);
-
-#[derive(Default)]
-struct ReaderState {
-    pushed: bool,
-    stopped: bool,
-}
-
-impl Reader {
-    pub fn register() -> Self {
-        READERS.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::default())
-    }
-
-    /// The handle the reader's notification listener reports through.
-    pub fn pushed(&self) -> Pushed {
-        Pushed(Arc::downgrade(&self.0))
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        state.stopped = true;
-        if std::mem::take(&mut state.pushed) {
-            PUSHED.fetch_sub(1, Ordering::AcqRel);
-        }
-        READERS.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Whether a reader hears of every commit as it happens (a live PostgreSQL `LISTEN`).
-pub struct Pushed(Weak<Mutex<ReaderState>>);
-
-impl Pushed {
-    /// Reports that notifications arrive (`true`) or may have been missed (`false`, which also
-    /// empties the cache: a change may have gone unheard).
-    pub fn set(&self, live: bool) {
-        let Some(state) = self.0.upgrade() else {
-            return;
-        };
-        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-        if live && !state.pushed && !state.stopped {
-            state.pushed = true;
-            PUSHED.fetch_add(1, Ordering::AcqRel);
-        } else if !live && state.pushed {
-            state.pushed = false;
-            PUSHED.fetch_sub(1, Ordering::AcqRel);
-        }
-        if !live {
-            clear_cache();
-        }
-    }
-}
-
-impl Drop for Pushed {
-    fn drop(&mut self) {
-        self.set(false);
-    }
-}
 /// Cache entries kept at most; a full cache is emptied (a burst of distinct tokens only costs
 /// the lookups it would have cost anyway).
 const CACHE_MAX: usize = 10_000;
 
-/// Token hash -> (viewer, the token's scopes, until when the entry may be used).
-type CacheMap = HashMap<String, (Viewer, Scopes, Instant)>;
-static CACHE: Mutex<Option<CacheMap>> = Mutex::new(None);
+/// Token hash -> (viewer, the token's scopes, until when the entry may be used, generation).
+type CacheMap = HashMap<String, (Viewer, Scopes, Instant, u64)>;
 
-fn cache() -> std::sync::MutexGuard<'static, Option<CacheMap>> {
-    CACHE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// One server's remembered authentications (`http` authenticates through it; the CLI,
+/// WebSocket `connection_init` and subscriptions' re-checks always look up).
+///
+/// With no explicit TTL, it is on only while its server's change-feed reader is told of every
+/// commit as it happens ([`AuthCache::set_pushed`], by the PostgreSQL `LISTEN` of
+/// [`crate::live`]): there, triggers put every change that can end an authentication into the
+/// feed, and the reader empties the cache when it reads one.
+#[derive(Default)]
+pub struct AuthCache {
+    pushed: AtomicBool,
+    entries: Mutex<Option<CacheMap>>,
 }
 
-/// Forgets every cached authentication (after a revocation).
+impl AuthCache {
+    /// Reports that commits are heard as they happen (`true`) or may go unheard (`false`,
+    /// which also forgets every entry).
+    pub fn set_pushed(&self, pushed: bool) {
+        self.pushed.store(pushed, Ordering::Release);
+        if !pushed {
+            *self.entries() = None;
+        }
+    }
+
+    fn ttl(&self) -> Duration {
+        match CACHE_TTL_MS.load(Ordering::Relaxed) {
+            AUTO if self.pushed.load(Ordering::Acquire) => AUTO_TTL,
+            AUTO => Duration::ZERO,
+            ms => Duration::from_millis(ms),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Option<CacheMap>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, hash: &str) -> Option<(Viewer, Scopes)> {
+        if self.ttl().is_zero() {
+            return None;
+        }
+        let generation = GENERATION.load(Ordering::Acquire);
+        let (viewer, scopes, until, at) = self.entries().as_ref()?.get(hash).copied()?;
+        (at == generation && Instant::now() < until).then_some((viewer, scopes))
+    }
+
+    /// Remembers an authentication read at `generation` (never past the token's expiry).
+    fn put(
+        &self,
+        hash: String,
+        found: (Viewer, Scopes),
+        expires_in: Option<Duration>,
+        generation: u64,
+    ) {
+        let ttl = self.ttl();
+        if ttl.is_zero() {
+            return;
+        }
+        let until = Instant::now() + expires_in.map_or(ttl, |left| left.min(ttl));
+        let mut entries = self.entries();
+        let entries = entries.get_or_insert_with(HashMap::new);
+        if entries.len() >= CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (found.0, found.1, until, generation));
+    }
+}
+
+/// Forgets every cached authentication of every server in this process (after a revocation).
 pub fn clear_cache() {
-    *cache() = None;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 /// How much of a token is kept in clear to tell tokens apart (`sgt_` and 8 hex digits).
@@ -386,18 +369,20 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
 /// The viewer a raw bearer token stands for on the API (`api` scope); see
 /// [`authenticate_for`].
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Viewer> {
-    authenticate_for(db, token, Scope::Api).await
+    authenticate_for(db, token, Scope::Api, None).await
 }
 
 /// The viewer a raw bearer token stands for, for a use that needs `scope`:
 /// `Unauthenticated` when the token is unknown, revoked, expired, or its user is locked;
-/// `Forbidden` when it is valid but lacks the scope.
+/// `Forbidden` when it is valid but lacks the scope. With a `cache`, a recent answer may be
+/// reused (see [`AuthCache`]).
 pub async fn authenticate_for(
     db: &impl ConnectionTrait,
     token: &str,
     scope: Scope,
+    cache: Option<&AuthCache>,
 ) -> AppResult<Viewer> {
-    let (viewer, scopes) = lookup(db, token).await?;
+    let (viewer, scopes) = lookup(db, token, cache).await?;
     if scopes.contains(scope) {
         Ok(viewer)
     } else {
@@ -408,18 +393,21 @@ pub async fn authenticate_for(
     }
 }
 
-async fn lookup(db: &impl ConnectionTrait, token: &str) -> AppResult<(Viewer, Scopes)> {
+async fn lookup(
+    db: &impl ConnectionTrait,
+    token: &str,
+    cache: Option<&AuthCache>,
+) -> AppResult<(Viewer, Scopes)> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(AppError::Unauthenticated);
     }
     let hash = hash_token(token);
-    let ttl = cache_ttl();
-    if !ttl.is_zero()
-        && let Some((viewer, scopes, until)) = cache().as_ref().and_then(|c| c.get(&hash)).copied()
-        && Instant::now() < until
-    {
-        return Ok((viewer, scopes));
+    if let Some(found) = cache.and_then(|c| c.get(&hash)) {
+        return Ok(found);
     }
+    // Read before the lookup: a revocation that clears caches while it runs makes the answer
+    // uncacheable.
+    let generation = GENERATION.load(Ordering::Acquire);
     let at = now();
     let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash.clone()))
@@ -440,19 +428,11 @@ async fn lookup(db: &impl ConnectionTrait, token: &str) -> AppResult<(Viewer, Sc
             };
             let scopes = Scopes::parse_stored(&record.scopes);
             touch(db, &record, at).await;
-            if !ttl.is_zero() {
-                // An entry never outlives the token's expiry.
-                let mut until = Instant::now() + ttl;
-                if let Some(expires) = record.expires_at {
-                    let left = (expires - at).to_std().unwrap_or_default();
-                    until = until.min(Instant::now() + left);
-                }
-                let mut cache = cache();
-                let entries = cache.get_or_insert_with(HashMap::new);
-                if entries.len() >= CACHE_MAX {
-                    entries.clear();
-                }
-                entries.insert(hash, (viewer, scopes, until));
+            if let Some(cache) = cache {
+                let expires_in = record
+                    .expires_at
+                    .map(|expires| (expires - at).to_std().unwrap_or_default());
+                cache.put(hash, (viewer, scopes), expires_in, generation);
             }
             Ok((viewer, scopes))
         }

@@ -81,7 +81,10 @@ impl<T: Attributes> OutputType for Fast<T> {
 /// bound documents long before this).
 const MAX_FRAGMENT_DEPTH: usize = 32;
 
-async fn resolve<'a, T: Attributes>(ctx: &ContextSelectionSet<'a>, root: &'a T) -> ServerResult<Value> {
+async fn resolve<'a, T: Attributes>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value> {
     let mut fields = Vec::new();
     // The schema registers no extensions (`graphql::build_schema`); one that hooks field
     // resolution would need this path to call it, as async-graphql's does.
@@ -97,7 +100,10 @@ async fn resolve<'a, T: Attributes>(ctx: &ContextSelectionSet<'a>, root: &'a T) 
             return resolve_container(ctx, root).await;
         }
         if field.node.name.node == "__typename" {
-            out.insert(key, Value::String(root.introspection_type_name().into_owned()));
+            out.insert(
+                key,
+                Value::String(root.introspection_type_name().into_owned()),
+            );
             continue;
         }
         if field.node.arguments.is_empty() {
@@ -286,7 +292,8 @@ mod tests {
     /// by mistake fails here rather than answering a field with the wrong method.
     fn check<T: Listed>() {
         use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
-        let doc = async_graphql::parser::parse_schema(&crate::graphql::sdl()).expect("the SDL parses");
+        let doc =
+            async_graphql::parser::parse_schema(&crate::graphql::sdl()).expect("the SDL parses");
         let mut objects = std::collections::HashMap::new();
         let mut leaves: Vec<String> = ["ID", "String", "Int", "Float", "Boolean"]
             .map(String::from)
@@ -316,7 +323,10 @@ mod tests {
                 .iter()
                 .find(|f| camel_eq(method, &f.node.name.node))
                 .unwrap_or_else(|| panic!("{name}.{method} is not a field"));
-            assert!(field.node.arguments.is_empty(), "{name}.{method} takes arguments");
+            assert!(
+                field.node.arguments.is_empty(),
+                "{name}.{method} takes arguments"
+            );
             let base = named(&field.node.ty.node);
             assert!(
                 leaves.iter().any(|l| l == base),

@@ -195,13 +195,9 @@ impl Loaders {
             .or_insert_with(|| {
                 let batches = self.batches.clone();
                 Arc::new(
-                    DataLoader::with_cache(
-                        make(),
-                        move |fut| batches.push(fut),
-                        Cache::new(),
-                    )
-                    .delay(DELAY)
-                    .max_batch_size(MAX_BATCH),
+                    DataLoader::with_cache(make(), move |fut| batches.push(fut), Cache::new())
+                        .delay(DELAY)
+                        .max_batch_size(MAX_BATCH),
                 )
             });
         Arc::clone(entry)
@@ -254,10 +250,7 @@ const DELAY: Duration = Duration::ZERO;
 const MAX_BATCH: usize = 500;
 
 /// Loads one value, mapping a shared loader error.
-pub async fn one<K, T>(
-    loader: &Dl<T>,
-    key: K,
-) -> async_graphql::Result<Option<T::Value>>
+pub async fn one<K, T>(loader: &Dl<T>, key: K) -> async_graphql::Result<Option<T::Value>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     T: Loader<K, Error = Arc<AppError>>,

@@ -56,7 +56,7 @@ pub async fn viewer_for(
             "the Authorization header must be `Bearer <token>`",
         ));
     };
-    match tokens::authenticate_for(&state.db, token, scope).await {
+    match tokens::authenticate_for(&state.db, token, scope, Some(state.feed.auth_cache())).await {
         Ok(viewer) => Ok(viewer),
         Err(AppError::Unauthenticated) => {
             Err(AuthFailure::Unauthenticated("unknown or revoked token"))

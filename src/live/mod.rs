@@ -29,6 +29,7 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, broadcast};
 
+use crate::auth::tokens::AuthCache;
 use crate::service::changes;
 use crate::service::resource::any_id;
 
@@ -67,8 +68,9 @@ pub struct Feed {
     tx: broadcast::Sender<Arc<Batch>>,
     /// Wakes the reader; registered with [`changes::register_reader`].
     wake: Arc<Notify>,
-    /// Counts this reader for the authentication cache (see [`crate::auth::tokens`]).
-    auth: crate::auth::tokens::Reader,
+    /// The server's authentication cache: on (by default) only while this reader hears of
+    /// commits as they happen, and emptied by the revocations it reads.
+    auth: Arc<AuthCache>,
 }
 
 impl Feed {
@@ -81,11 +83,11 @@ impl Feed {
         let feed = Arc::new(Feed {
             tx,
             wake: wake.clone(),
-            auth: crate::auth::tokens::Reader::register(),
+            auth: Arc::default(),
         });
         if db.get_database_backend() == DbBackend::Postgres {
-            let pushed = feed.auth.pushed();
-            tokio::spawn(listen(db.clone(), Arc::downgrade(&wake), pushed));
+            let auth = Arc::downgrade(&feed.auth);
+            tokio::spawn(listen(db.clone(), Arc::downgrade(&wake), auth));
         }
         tokio::spawn(read_loop(db, Arc::downgrade(&feed)));
         feed
@@ -102,6 +104,11 @@ impl Feed {
         Ok((rx, last_id(db).await?))
     }
 
+    /// The server's authentication cache (see [`AuthCache`]).
+    pub fn auth_cache(&self) -> &AuthCache {
+        &self.auth
+    }
+
     /// Subscriptions listening now (the load test reports it).
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
@@ -109,7 +116,9 @@ impl Feed {
 }
 
 /// Turns PostgreSQL notifications into wake-ups of the reader, reconnecting as needed.
-async fn listen(db: DatabaseConnection, wake: Weak<Notify>, pushed: crate::auth::tokens::Pushed) {
+async fn listen(db: DatabaseConnection, wake: Weak<Notify>, auth: Weak<AuthCache>) {
+    // However this task ends, the cache stops trusting notifications.
+    let pushed = Pushed(auth);
     use sea_orm::sqlx::postgres::PgListener;
     let pool = db.get_postgres_connection_pool().clone();
     loop {
@@ -167,6 +176,23 @@ async fn listen(db: DatabaseConnection, wake: Weak<Notify>, pushed: crate::auth:
                 None => return,
             }
         }
+    }
+}
+
+/// Tells an [`AuthCache`] whether notifications arrive; says `false` when dropped.
+struct Pushed(Weak<AuthCache>);
+
+impl Pushed {
+    fn set(&self, pushed: bool) {
+        if let Some(cache) = self.0.upgrade() {
+            cache.set_pushed(pushed);
+        }
+    }
+}
+
+impl Drop for Pushed {
+    fn drop(&mut self) {
+        self.set(false);
     }
 }
 

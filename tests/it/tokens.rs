@@ -139,3 +139,102 @@ async fn tokens_expire_record_their_last_use_and_never_print_their_secret() {
     assert!(shown.contains(&valid.record.prefix), "{shown}");
     t.finish().await;
 }
+
+/// A running server notices a revocation or a locked user made by another process, even by
+/// hand in SQL: on PostgreSQL, where it remembers authentications for a few seconds, a
+/// trigger puts the change into the change feed and its NOTIFY empties the cache within
+/// moments; elsewhere nothing is remembered, so the very next request is refused.
+#[tokio::test]
+async fn out_of_band_revocations_reach_a_running_server() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use serde_json::json;
+
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let backend = t.backend();
+    let elsewhere = t.connect_again().await;
+    let s = crate::server::TestServer::start(t).await;
+    let revoked = s.token(&f.owner).await;
+    let locked = s.token(&f.other).await;
+    let hash = tokens::hash_token(&revoked);
+    let changes: [(&str, String); 2] = [
+        (
+            &revoked,
+            format!("UPDATE api_tokens SET revoked_at = updated_at WHERE token_hash = '{hash}'"),
+        ),
+        (
+            &locked,
+            format!(
+                "UPDATE users SET locked = true WHERE id = {}",
+                f.other.user_id
+            ),
+        ),
+    ];
+    for (token, sql) in changes {
+        // Authenticated (and, where the server caches, remembered) a few times first.
+        for _ in 0..3 {
+            let ok = s.gql(token, "{ viewer { id } }", json!({})).await;
+            assert!(ok.body["errors"].is_null(), "{}", ok.body);
+        }
+        elsewhere
+            .execute_raw(Statement::from_string(backend, sql.clone()))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let res = s.gql(token, "{ viewer { id } }", json!({})).await;
+            if res.status == 401 {
+                assert_eq!(res.code(), "UNAUTHENTICATED");
+                break;
+            }
+            assert!(
+                backend == sea_orm::DbBackend::Postgres,
+                "nothing is cached here, so `{sql}` shows on the next request: {}",
+                res.body
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{sql}` by another process did not reach the server within 3 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    if backend == sea_orm::DbBackend::Postgres {
+        // The cache is really on: a revocation that bypasses the triggers (replica mode skips
+        // them) goes unnoticed while the entry lives.
+        let unheard = s.token(&f.admin).await;
+        for _ in 0..3 {
+            let ok = s.gql(&unheard, "{ viewer { id } }", json!({})).await;
+            assert!(ok.body["errors"].is_null(), "{}", ok.body);
+        }
+        let hash = tokens::hash_token(&unheard);
+        let txn = sea_orm::TransactionTrait::begin(&elsewhere).await.unwrap();
+        for sql in [
+            "SET LOCAL session_replication_role = replica".to_string(),
+            format!("UPDATE api_tokens SET revoked_at = updated_at WHERE token_hash = '{hash}'"),
+        ] {
+            txn.execute_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap();
+        }
+        txn.commit().await.unwrap();
+        let cached = s.gql(&unheard, "{ viewer { id } }", json!({})).await;
+        assert!(
+            cached.body["errors"].is_null(),
+            "still remembered: {}",
+            cached.body
+        );
+        // The triggers, not the test, wrote the feed rows that emptied the cache.
+        let row = elsewhere
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT count(*) AS n FROM change_feed WHERE entity = 'api_token'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 2);
+    }
+    elsewhere.close().await.unwrap();
+    s.finish().await;
+}

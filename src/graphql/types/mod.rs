@@ -22,9 +22,9 @@ mod prelude {
     pub use crate::auth::policy::{self, SequenceAccess};
     pub use crate::error::AppError;
     pub(crate) use crate::graphql::connection::connection;
-    pub(crate) use crate::graphql::fast::attributes;
-    pub use crate::graphql::fast::Fast;
     pub use crate::graphql::context::rc;
+    pub use crate::graphql::fast::Fast;
+    pub(crate) use crate::graphql::fast::attributes;
     pub(crate) use crate::graphql::inputs::order_input;
     pub use crate::graphql::inputs::*;
     pub use crate::graphql::resolve::{
