@@ -293,7 +293,7 @@ mod tests {
     fn check<T: Listed>() {
         use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
         let doc =
-            async_graphql::parser::parse_schema(&crate::graphql::sdl()).expect("the SDL parses");
+            async_graphql::parser::parse_schema(crate::graphql::sdl()).expect("the SDL parses");
         let mut objects = std::collections::HashMap::new();
         let mut leaves: Vec<String> = ["ID", "String", "Int", "Float", "Boolean"]
             .map(String::from)
