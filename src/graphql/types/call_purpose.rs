@@ -22,7 +22,10 @@ attributes!(
     name,
     order,
     created_at,
-    updated_at
+    updated_at;
+    fields: __creator_resolver,
+    __calls_resolver,
+    __sequence_steps_resolver
 );
 
 /// A ready-made call purpose that helps categorize call logs.

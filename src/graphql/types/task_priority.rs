@@ -23,7 +23,9 @@ attributes!(
     color,
     weight,
     created_at,
-    updated_at
+    updated_at;
+    fields: __sequence_steps_resolver,
+    __tasks_resolver
 );
 
 /// A task priority of the organisation.
