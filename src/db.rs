@@ -141,3 +141,33 @@ pub fn is_transient_conflict(err: &DbErr) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// The bundled SQLite keeps a statement's plan whatever is bound (`.cargo/config.toml`):
+    /// without it every cached statement is re-prepared on each execution once the database
+    /// has been analysed.
+    #[tokio::test]
+    async fn sqlite_is_built_with_a_stable_query_planner() {
+        // Not `connect`: the process's backend is decided by its first connection.
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let options: Vec<String> = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "compile options: {options:?}"
+        );
+    }
+}
