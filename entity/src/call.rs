@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{CallDirection, CallOutcome};
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "calls")]
 pub struct Model {
@@ -35,7 +36,7 @@ pub struct Model {
     pub user_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "call_purposes")]
 pub struct Model {
@@ -12,7 +13,7 @@ pub struct Model {
     pub creator_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

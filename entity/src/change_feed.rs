@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{ChangeKind, ChangedEntity};
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "change_feed")]
 pub struct Model {
@@ -16,7 +17,7 @@ pub struct Model {
     /// For a step, its sequence: what a deletion's visibility is decided by.
     pub sequence_id: Option<i64>,
     pub created_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{MailingState, MailingType, ReplySentiment};
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "mailings")]
 pub struct Model {
@@ -42,7 +43,7 @@ pub struct Model {
     pub user_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

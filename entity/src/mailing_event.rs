@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{MailingEventType, ReplySentiment};
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "mailing_events")]
 pub struct Model {
@@ -18,7 +19,7 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     /// When this server applied it.
     pub created_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

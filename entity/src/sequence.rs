@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{ReplyAction, ScheduleIntervalType, SequenceType, ShareType};
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sequences")]
 pub struct Model {
@@ -50,7 +51,7 @@ pub struct Model {
     pub updater_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::StepType;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sequence_steps")]
 pub struct Model {
@@ -37,7 +38,7 @@ pub struct Model {
     pub schedule_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {

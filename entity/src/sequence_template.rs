@@ -3,6 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sequence_templates")]
 pub struct Model {
@@ -28,7 +29,7 @@ pub struct Model {
     pub schedule_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

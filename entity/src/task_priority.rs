@@ -2,6 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "task_priorities")]
 pub struct Model {
@@ -13,7 +14,7 @@ pub struct Model {
     pub weight: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::ShareType;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "templates")]
 pub struct Model {
@@ -33,7 +34,7 @@ pub struct Model {
     pub updater_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::Role;
 
+crate::positional_model! {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -19,7 +20,7 @@ pub struct Model {
     pub locked: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-}
+}}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}

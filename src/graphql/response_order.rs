@@ -22,7 +22,7 @@ pub fn restore(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
     };
     let mut fields = Vec::new();
     collect(&operation.node.selection_set.node, doc, &mut fields, 0);
-    reorder(data, &fields, doc);
+    reorder(data, &mut Plan::new(fields), doc);
 }
 
 /// The fields of a selection set in document order, fragments expanded where they stand.
@@ -50,31 +50,65 @@ fn collect<'a>(
     }
 }
 
-fn reorder(value: &mut Value, fields: &[&Field], doc: &ExecutableDocument) {
+/// One selection set's response keys in order, with the plans of their sub-selections, built
+/// the first time a key is met. Every item of a list shares its field's plan, so a page of 50
+/// objects is planned once, not 50 times.
+struct Plan<'a> {
+    /// Each response key with the fields that share it (aliases may repeat a key).
+    keys: IndexMap<&'a str, Vec<&'a Field>>,
+    nested: Vec<Option<Plan<'a>>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(fields: Vec<&'a Field>) -> Self {
+        let mut keys: IndexMap<&str, Vec<&Field>> = IndexMap::new();
+        for field in fields {
+            keys.entry(field.response_key().node.as_str())
+                .or_default()
+                .push(field);
+        }
+        let nested = (0..keys.len()).map(|_| None).collect();
+        Self { keys, nested }
+    }
+
+    fn position(&self, key: &str) -> usize {
+        self.keys.get_index_of(key).unwrap_or(usize::MAX)
+    }
+
+    /// The plan of the sub-selection at key `index`.
+    fn nested(&mut self, index: usize, doc: &'a ExecutableDocument) -> &mut Plan<'a> {
+        let keys = &self.keys;
+        self.nested[index].get_or_insert_with(|| {
+            let mut fields = Vec::new();
+            for field in &keys[index] {
+                collect(&field.selection_set.node, doc, &mut fields, 0);
+            }
+            Plan::new(fields)
+        })
+    }
+}
+
+fn reorder<'a>(value: &mut Value, plan: &mut Plan<'a>, doc: &'a ExecutableDocument) {
     match value {
         Value::List(items) => {
             for item in items {
-                reorder(item, fields, doc);
+                reorder(item, plan, doc);
             }
         }
         Value::Object(map) => {
-            let mut by_key: IndexMap<&str, Vec<&Field>> = IndexMap::new();
-            for field in fields {
-                by_key
-                    .entry(field.response_key().node.as_str())
-                    .or_default()
-                    .push(field);
+            // Objects resolved by `graphql::fast` are already in order: check before sorting.
+            let in_order = map.keys().map(|k| plan.position(k.as_str())).is_sorted();
+            if !in_order {
+                map.sort_by(|a, _, b, _| plan.position(a.as_str()).cmp(&plan.position(b.as_str())));
             }
-            let position = |key: &str| by_key.get_index_of(key).unwrap_or(usize::MAX);
-            map.sort_by(|a, _, b, _| position(a.as_str()).cmp(&position(b.as_str())));
             for (key, child) in map.iter_mut() {
-                if let Some(same_key) = by_key.get(key.as_str()) {
-                    let mut nested = Vec::new();
-                    for field in same_key {
-                        collect(&field.selection_set.node, doc, &mut nested, 0);
-                    }
-                    if !nested.is_empty() {
-                        reorder(child, &nested, doc);
+                if !matches!(child, Value::Object(_) | Value::List(_)) {
+                    continue;
+                }
+                if let Some(index) = plan.keys.get_index_of(key.as_str()) {
+                    let nested = plan.nested(index, doc);
+                    if !nested.keys.is_empty() {
+                        reorder(child, nested, doc);
                     }
                 }
             }

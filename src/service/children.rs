@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use entity::Positional;
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, Func, PostgresQueryBuilder, Query,
     SelectStatement, SimpleExpr, UnionType,
@@ -184,8 +185,11 @@ async fn union_pages<P: Resource, C: Resource>(
             rows.extend(
                 C::Entity::find()
                     .from_raw_sql(backend.build(&union))
+                    .into_model::<Positional<C::Model>>()
                     .all(db)
-                    .await?,
+                    .await?
+                    .into_iter()
+                    .map(|Positional(row)| row),
             );
         }
     }
@@ -231,8 +235,12 @@ async fn lateral_pages<P: Resource, C: Resource>(
             sql,
             values,
         ))
+        .into_model::<Positional<C::Model>>()
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|Positional(row)| row)
+        .collect())
 }
 
 /// The number of visible children (matching `filter`) of each parent, in one statement.

@@ -14,6 +14,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::Positional;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Order, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
@@ -394,7 +395,7 @@ pub async fn fetch<E, M>(
 ) -> AppResult<Page<M>>
 where
     E: EntityTrait<Model = M>,
-    M: FromQueryResult + Send + Sync,
+    M: FromQueryResult + entity::FromRow + Send + Sync,
 {
     let window = Window::parse(req, ordering, limits)?;
     let rows: Vec<M> = ordering
@@ -403,8 +404,12 @@ where
             window.backwards,
         )
         .limit(window.size + 1)
+        .into_model::<Positional<M>>()
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|Positional(row)| row)
+        .collect();
     // The fact on the far side of the cursor we started from: is there anything there?
     let behind = match window.start() {
         Some(c) if extras.opposite_page_fact => {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use entity::Positional;
 use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
@@ -27,7 +28,9 @@ use crate::service::pagination::{
 /// One entity as the APIs see it.
 pub trait Resource: Send + Sync + 'static {
     type Entity: EntityTrait<Model = Self::Model>;
-    type Model: FromQueryResult + Clone + Send + Sync + 'static;
+    /// Decoded by position (`entity::FromRow`) on the read paths that return pages and
+    /// lookups; the derived by-name `FromQueryResult` elsewhere.
+    type Model: FromQueryResult + entity::FromRow + Clone + Send + Sync + 'static;
     /// The list filter (transport-agnostic; adapters convert their wire input into it).
     type Filter: Clone + Default + Debug + Hash + Eq + Send + Sync + 'static;
     /// The sortable attributes (declared with `sort_keys!` in [`crate::service::lists`]).
@@ -151,9 +154,13 @@ pub async fn by_ids<R: Resource>(
     let cond = Condition::all().add(any_id(db.get_database_backend(), R::id_column(), ids));
     let rows = R::Entity::find()
         .filter(and_visible::<R>(viewer, cond))
+        .into_model::<Positional<R::Model>>()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|Positional(row)| (R::id(&row), row))
+        .collect())
 }
 
 /// `col IN (ids)` with SQL text that does not depend on how many ids there are, where the

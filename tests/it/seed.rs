@@ -174,3 +174,60 @@ async fn sized_seed_is_deterministic() {
         t.finish().await;
     }
 }
+
+/// Every entity decodes the same by column position (`entity::Positional`, the read paths of
+/// pages and lookups) as by column name (SeaORM's derive), on rows with set and NULL columns,
+/// so a model's field order and its table's column order cannot drift apart unnoticed.
+#[tokio::test]
+async fn positional_decoding_matches_decoding_by_name() {
+    use entity::Positional;
+    let t = TestDb::new().await;
+    demo::load(&t.db).await.unwrap();
+
+    async fn same<E>(db: &sea_orm::DatabaseConnection, must_have_rows: bool)
+    where
+        E: EntityTrait,
+        E::Model: entity::FromRow + PartialEq + std::fmt::Debug,
+    {
+        let by_name = E::find()
+            .order_by_asc(primary(E::default()))
+            .all(db)
+            .await
+            .unwrap();
+        let by_position: Vec<E::Model> = E::find()
+            .order_by_asc(primary(E::default()))
+            .into_model::<Positional<E::Model>>()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|Positional(m)| m)
+            .collect();
+        assert!(
+            !must_have_rows || !by_name.is_empty(),
+            "{}",
+            E::default().table_name()
+        );
+        assert_eq!(by_name, by_position, "{}", E::default().table_name());
+    }
+    fn primary<E: EntityTrait>(_: E) -> E::Column {
+        use sea_orm::{Iterable, PrimaryKeyToColumn};
+        E::PrimaryKey::iter().next().unwrap().into_column()
+    }
+
+    use entity::*;
+    same::<user::Entity>(&t.db, true).await;
+    same::<sequence::Entity>(&t.db, true).await;
+    same::<sequence_step::Entity>(&t.db, true).await;
+    same::<sequence_template::Entity>(&t.db, true).await;
+    same::<template::Entity>(&t.db, true).await;
+    same::<task::Entity>(&t.db, true).await;
+    same::<call::Entity>(&t.db, true).await;
+    same::<mailing::Entity>(&t.db, true).await;
+    same::<call_purpose::Entity>(&t.db, true).await;
+    same::<task_priority::Entity>(&t.db, true).await;
+    same::<api_token::Entity>(&t.db, false).await;
+    same::<change_feed::Entity>(&t.db, false).await;
+    same::<mailing_event::Entity>(&t.db, false).await;
+    t.finish().await;
+}
