@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Instructions the server executes per request, counted by valgrind's callgrind: the same
+# figure run after run for one binary and one database, whatever else the machine is doing
+# (req/s on a shared 2-core machine moves by a third within the hour). Compare two builds
+# with it; compare servers with bench/compare.sh.
+#
+#   bench/instructions.sh [--steps N] [--backend postgres|sqlite] [--requests R] [--bin PATH] QUERY...
+#
+# QUERY as in bench/cpu.sh (q1 q2 flat toone tasks). The server runs under callgrind with
+# instrumentation off; for each query it warms up with 10 requests (loader caches, prepared
+# statements, the authentication cache), zeroes the counters, sends R requests one after
+# another (default 30), and reads the total. Needs the data bench/compare.sh seeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=100000 backend=postgres requests=30 bin=target/release/stepgraph queries=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --steps) steps=$2; shift 2 ;;
+    --backend) backend=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    -*) echo "unknown argument $1" >&2; exit 2 ;;
+    *) queries+=("$1"); shift ;;
+  esac
+done
+[ ${#queries[@]} -gt 0 ] || queries=(q1 q2 flat toone tasks)
+command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
+pg_url="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}/sgbench_$steps?sslmode=disable"
+url=$pg_url
+[ "$backend" = sqlite ] && url=sqlite://${BENCH_SQLITE_DIR:-/tmp}/sgbench_$steps.db
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+
+admin_email=$(psql "$pg_url" -tAc "select email from users where role = 'admin' order by id limit 1") \
+  || { echo "no seeded database at $pg_url: run bench/compare.sh --steps $steps first" >&2; exit 2; }
+step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 valgrind --tool=callgrind --instr-atstart=no \
+  --callgrind-out-file="$work/cg.out" "$bin" --database-url "$url" --log warn serve \
+  --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
+token=$("$bin" --database-url "$url" --log warn token create --user "$admin_email" --name instructions 2>/dev/null | tail -n1)
+send() { # count body-file
+  for _ in $(seq 1 "$1"); do
+    curl -sf -o "$work/answer" -X POST "http://127.0.0.1:$port/graphql" -H 'Content-Type: application/json' \
+      -H "Authorization: Bearer $token" --data @"$2" || { echo "request failed" >&2; exit 1; }
+  done
+  if grep -q '"errors"' "$work/answer"; then echo "query failed: $(head -c 300 "$work/answer")" >&2; exit 1; fi
+}
+callgrind_control -i on "$pid" >/dev/null 2>&1
+printf '%-6s %14s\n' query instructions/request
+for q in "${queries[@]}"; do
+  case $q in
+    q1) doc="{ sequenceStep(id: \"$step_id\") { id stepType order interval taskNote sequence { name } creator { name } callPurpose { name } taskPriority { name } } }" ;;
+    q2) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } tasks(first: 5) { nodes { id state } } } } }" ;;
+    flat) doc="{ sequenceSteps(first: 50) { nodes { id stepType order } } }" ;;
+    toone) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } } } }" ;;
+    tasks) doc="{ sequenceSteps(first: 50) { nodes { id tasks(first: 5) { nodes { id state } } } } }" ;;
+    *) echo "unknown query $q" >&2; exit 2 ;;
+  esac
+  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$doc" > "$work/$q.json"
+  send 10 "$work/$q.json"
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  send "$requests" "$work/$q.json"
+  rm -f "$work"/cg.out.*
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  for _ in $(seq 1 50); do ls "$work"/cg.out.* >/dev/null 2>&1 && break; sleep 0.2; done
+  sleep 0.5
+  total=$(awk '/^summary:/ { print $2 }' "$work"/cg.out.* | tail -n1)
+  printf '%-6s %14d\n' "$q" $((total / requests))
+done
