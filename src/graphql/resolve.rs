@@ -139,7 +139,7 @@ async fn to_many<P: Resource, C: Resource>(
     )
     .map_err(gql)?;
     let filter = args.filter.clone();
-    let page = one(&*rc.loaders.pages(rel), ChildKey { parent, args })
+    let page = one(&*rc.loaders.pages(rel), ChildKey::new(parent, args))
         .await?
         .unwrap_or(Page {
             rows: Vec::new(),
