@@ -29,17 +29,13 @@ done
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 bin=target/release/stepgraph
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
-pg_url="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}/sgbench_$steps?sslmode=disable"
-url=$pg_url
-[ "$backend" = sqlite ] && url=sqlite://${BENCH_SQLITE_DIR:-/tmp}/sgbench_$steps.db
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 
-admin_email=$(psql "$pg_url" -tAc "select email from users where role = 'admin' order by id limit 1") \
-  || { echo "no seeded database at $pg_url: run bench/compare.sh --steps $steps first" >&2; exit 2; }
-step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. bench/probe.sh
+probe_data
+port=$(free_port)
 STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$url" --log warn serve --listen "127.0.0.1:$port" \
   > "$work/server.log" 2>&1 &
 pid=$!
@@ -61,15 +57,7 @@ pg_ticks() { # every PostgreSQL process (backends, walwriter, ...); 0 without Po
 hz=$(getconf CLK_TCK)
 printf '%-6s %8s %8s %10s %12s %14s\n' query req/s "p99 ms" statements "server ms" "postgres ms"
 for q in "${queries[@]}"; do
-  case $q in
-    q1) doc="{ sequenceStep(id: \"$step_id\") { id stepType order interval taskNote sequence { name } creator { name } callPurpose { name } taskPriority { name } } }" ;;
-    q2) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } tasks(first: 5) { nodes { id state } } } } }" ;;
-    flat) doc="{ sequenceSteps(first: 50) { nodes { id stepType order } } }" ;;
-    toone) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } } } }" ;;
-    tasks) doc="{ sequenceSteps(first: 50) { nodes { id tasks(first: 5) { nodes { id state } } } } }" ;;
-    *) echo "unknown query $q" >&2; exit 2 ;;
-  esac
-  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$doc" > "$work/$q.json"
+  probe_body "$q" "$work/$q.json"
   stmts=$(curl -s -D - -o "$work/answer" -X POST "http://127.0.0.1:$port/graphql" \
     -H 'Content-Type: application/json' -H "Authorization: Bearer $token" --data @"$work/$q.json" \
     | tr -d '\r' | awk 'tolower($1) == "x-sql-statements:" { print $2 }')

@@ -26,17 +26,13 @@ done
 [ ${#queries[@]} -gt 0 ] || queries=(q1 q2 flat toone tasks)
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
-pg_url="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}/sgbench_$steps?sslmode=disable"
-url=$pg_url
-[ "$backend" = sqlite ] && url=sqlite://${BENCH_SQLITE_DIR:-/tmp}/sgbench_$steps.db
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 
-admin_email=$(psql "$pg_url" -tAc "select email from users where role = 'admin' order by id limit 1") \
-  || { echo "no seeded database at $pg_url: run bench/compare.sh --steps $steps first" >&2; exit 2; }
-step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. bench/probe.sh
+probe_data
+port=$(free_port)
 STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 valgrind --tool=callgrind --instr-atstart=no \
   --callgrind-out-file="$work/cg.out" "$bin" --database-url "$url" --log warn serve \
   --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
@@ -53,15 +49,7 @@ send() { # count body-file
 callgrind_control -i on "$pid" >/dev/null 2>&1
 printf '%-6s %14s\n' query instructions/request
 for q in "${queries[@]}"; do
-  case $q in
-    q1) doc="{ sequenceStep(id: \"$step_id\") { id stepType order interval taskNote sequence { name } creator { name } callPurpose { name } taskPriority { name } } }" ;;
-    q2) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } tasks(first: 5) { nodes { id state } } } } }" ;;
-    flat) doc="{ sequenceSteps(first: 50) { nodes { id stepType order } } }" ;;
-    toone) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } } } }" ;;
-    tasks) doc="{ sequenceSteps(first: 50) { nodes { id tasks(first: 5) { nodes { id state } } } } }" ;;
-    *) echo "unknown query $q" >&2; exit 2 ;;
-  esac
-  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$doc" > "$work/$q.json"
+  probe_body "$q" "$work/$q.json"
   send 10 "$work/$q.json"
   callgrind_control -z "$pid" >/dev/null 2>&1
   send "$requests" "$work/$q.json"

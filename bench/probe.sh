@@ -1,0 +1,29 @@
+# Shared by bench/cpu.sh and bench/instructions.sh (sourced, not run): the seeded data they
+# measure against, and their queries. Expects $steps, $backend, $bin and $work to be set.
+#
+#   probe_data          sets pg_url, url (of $backend), admin_email, step_id
+#   probe_body Q FILE   writes query Q's request body (q1 q2 flat toone tasks) to FILE
+
+probe_data() {
+  pg_url="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}/sgbench_$steps?sslmode=disable"
+  url=$pg_url
+  [ "$backend" = sqlite ] && url=sqlite://${BENCH_SQLITE_DIR:-/tmp}/sgbench_$steps.db
+  admin_email=$(psql "$pg_url" -tAc "select email from users where role = 'admin' order by id limit 1") \
+    || { echo "no seeded database at $pg_url: run bench/compare.sh --steps $steps first" >&2; exit 2; }
+  step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
+}
+
+probe_body() { # query file
+  local doc
+  case $1 in
+    q1) doc="{ sequenceStep(id: \"$step_id\") { id stepType order interval taskNote sequence { name } creator { name } callPurpose { name } taskPriority { name } } }" ;;
+    q2) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } tasks(first: 5) { nodes { id state } } } } }" ;;
+    flat) doc="{ sequenceSteps(first: 50) { nodes { id stepType order } } }" ;;
+    toone) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } } } }" ;;
+    tasks) doc="{ sequenceSteps(first: 50) { nodes { id tasks(first: 5) { nodes { id state } } } } }" ;;
+    *) echo "unknown query $1" >&2; exit 2 ;;
+  esac
+  python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$doc" > "$2"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
