@@ -10,7 +10,8 @@
 # Why CPU per request: on a 2-core machine that also runs wrk and PostgreSQL, req/s moves
 # with whatever else the machine does; the CPU milliseconds each process spends per request
 # (from /proc/<pid>/stat, summed over the run) move much less, and they say which process
-# bounds the throughput. With --perf, `perf record --call-graph dwarf` samples the server
+# bounds the throughput. The last column is the server's resident memory after each query's
+# run. With --perf, `perf record --call-graph dwarf` samples the server
 # for the run (into /tmp/stepgraph-perf.data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ pg_ticks() { # every PostgreSQL process (backends, walwriter, ...); 0 without Po
   echo "$t"
 }
 hz=$(getconf CLK_TCK)
-printf '%-6s %8s %8s %10s %12s %14s\n' query req/s "p99 ms" statements "server ms" "postgres ms"
+printf '%-6s %8s %8s %10s %12s %14s %8s\n' query req/s "p99 ms" statements "server ms" "postgres ms" "rss MB"
 for q in "${queries[@]}"; do
   probe_body "$q" "$work/$q.json"
   stmts=$(curl -s -D - -o "$work/answer" -X POST "http://127.0.0.1:$port/graphql" \
@@ -74,14 +75,15 @@ for q in "${queries[@]}"; do
   s1=$(ticks $pid) p1=$(pg_ticks)
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   if grep -q 'Non-2xx' "$work/wrk.txt"; then echo "$q: non-2xx answers under load" >&2; exit 1; fi
-  python3 - "$work/wrk.txt" "$q" "$stmts" $((s1 - s0)) $((p1 - p0)) "$hz" <<'PY'
+  rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+  python3 - "$work/wrk.txt" "$q" "$stmts" $((s1 - s0)) $((p1 - p0)) "$hz" "$rss_kb" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
-q, stmts, s, p, hz = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+q, stmts, s, p, hz, rss = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 n = int(re.search(r"(\d+) requests in", t).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 v, unit = re.search(r"^\s+99%\s+([\d.]+)(\w+)", t, re.M).groups()
 p99 = float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-print(f"{q:<6} {rps:8.0f} {p99:8.1f} {stmts:>10} {1000 * s / hz / n:12.3f} {1000 * p / hz / n:14.3f}")
+print(f"{q:<6} {rps:8.0f} {p99:8.1f} {stmts:>10} {1000 * s / hz / n:12.3f} {1000 * p / hz / n:14.3f} {rss / 1024:8.0f}")
 PY
 done

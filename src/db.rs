@@ -150,7 +150,8 @@ mod tests {
 
     /// The bundled SQLite keeps a statement's plan whatever is bound (`.cargo/config.toml`):
     /// without it every cached statement is re-prepared on each execution once the database
-    /// has been analysed.
+    /// has been analysed. It also keeps no process-wide memory statistics and no shared page
+    /// cache, each of which serialises the connections' threads on one mutex.
     #[tokio::test]
     async fn sqlite_is_built_with_a_stable_query_planner() {
         // Not `connect`: the process's backend is decided by its first connection.
@@ -167,6 +168,14 @@ mod tests {
             .collect();
         assert!(
             options.iter().any(|o| o == "ENABLE_QPSG"),
+            "compile options: {options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "compile options: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
             "compile options: {options:?}"
         );
     }

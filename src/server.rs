@@ -32,6 +32,8 @@ use crate::seed::demo;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    /// Parsed documents by their text, shared by every request of this server.
+    pub documents: std::sync::Arc<graphql::documents::Documents>,
     pub limits: Limits,
     /// The public base URL of JSON:API links (`https://api.example.com`); `None`: the
     /// request's `Host`.
@@ -61,6 +63,7 @@ impl AppState {
             feed: crate::live::Feed::start(db.clone(), limits.subscription_backlog.max(1)),
             db,
             schema: graphql::build_schema(limits),
+            documents: Default::default(),
             limits,
             public_url: None,
             graphiql_token: None,

@@ -31,19 +31,18 @@ pub trait FromRow: Sized {
     fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr>;
 }
 
-/// A model decoded by position ([`FromRow`]): use with `into_model::<Positional<Model>>()`
-/// on a select whose columns are exactly the entity's, in order. Only unprefixed selects.
-pub struct Positional<M>(pub M);
-
-impl<M: FromRow> sea_orm::FromQueryResult for Positional<M> {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        if !pre.is_empty() {
-            return Err(sea_orm::DbErr::Custom(format!(
-                "positional decoding does not support the column prefix {pre:?}"
-            )));
-        }
-        M::from_row(row).map(Positional)
-    }
+/// Runs `stmt` and decodes every row by position ([`FromRow`]). The statement must select
+/// exactly the entity's columns, in its field order: `Entity::find()` built as it is, or
+/// `sub.*` over one (never `select_only`, extra expressions or a join).
+pub async fn all_by_position<M: FromRow>(
+    db: &impl sea_orm::ConnectionTrait,
+    stmt: sea_orm::Statement,
+) -> Result<Vec<M>, sea_orm::DbErr> {
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(M::from_row)
+        .collect()
 }
 
 /// Declares an entity's `Model` as written, and implements [`FromRow`] for it: field `i` is

@@ -48,7 +48,8 @@ impl<R: Resource> Loader<i64> for ById<R> {
     }
 }
 
-/// The key of a child page: which parent, and the connection's checked arguments.
+/// The key of a child page or count: which parent, and the connection's checked arguments
+/// (a count's are its filter).
 ///
 /// The arguments are hashed once, when the key is made: a key is hashed five or six times on
 /// its way through the DataLoader (its pending set, its cache, the batch's groups and
@@ -72,6 +73,33 @@ impl<A: Hash> ChildKey<A> {
             digest,
         }
     }
+}
+
+impl<A: Clone> ChildKey<A> {
+    /// The key of another parent with the same arguments.
+    fn with_parent(&self, parent: i64) -> Self {
+        Self {
+            parent,
+            args: self.args.clone(),
+            digest: self.digest,
+        }
+    }
+}
+
+/// Keys grouped by equal arguments (compared by digest first), each group with its parents in
+/// order: parents asking with equal arguments share one statement.
+fn group<A: PartialEq>(keys: &[ChildKey<A>]) -> Vec<(&ChildKey<A>, Vec<i64>)> {
+    let mut groups: Vec<(&ChildKey<A>, Vec<i64>)> = Vec::new();
+    for k in keys {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.digest == k.digest && g.args == k.args)
+        {
+            Some((_, parents)) => parents.push(k.parent),
+            None => groups.push((k, vec![k.parent])),
+        }
+    }
+    groups
 }
 
 impl<A> Hash for ChildKey<A> {
@@ -98,32 +126,14 @@ impl<P: Resource, C: Resource> Loader<ChildKey<ArgsOf<C>>> for ChildPages<P, C> 
         &self,
         keys: &[ChildKey<ArgsOf<C>>],
     ) -> Result<HashMap<ChildKey<ArgsOf<C>>, Self::Value>, Self::Error> {
-        // Keys with equal arguments share a statement; grouped by their digest and arguments.
-        let mut groups: Vec<(&ChildKey<ArgsOf<C>>, Vec<i64>)> = Vec::new();
-        for k in keys {
-            match groups
-                .iter_mut()
-                .find(|(g, _)| g.digest == k.digest && g.args == k.args)
-            {
-                Some((_, parents)) => parents.push(k.parent),
-                None => groups.push((k, vec![k.parent])),
-            }
-        }
         let mut out = HashMap::with_capacity(keys.len());
-        for (first, parents) in groups {
+        for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
             let pages = children::pages(&self.db, &self.viewer, self.rel, &parents, &first.args)
                 .await
                 .map_err(Arc::new)?;
             for (parent, page) in pages {
-                out.insert(
-                    ChildKey {
-                        parent,
-                        args: first.args.clone(),
-                        digest: first.digest,
-                    },
-                    page,
-                );
+                out.insert(first.with_parent(parent), page);
             }
         }
         Ok(out)
@@ -139,26 +149,22 @@ pub struct ChildCounts<P: Resource, C: Resource> {
     rel: &'static ToMany<P, C>,
 }
 
-impl<P: Resource, C: Resource> Loader<(i64, C::Filter)> for ChildCounts<P, C> {
+impl<P: Resource, C: Resource> Loader<ChildKey<C::Filter>> for ChildCounts<P, C> {
     type Value = i64;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[(i64, C::Filter)],
-    ) -> Result<HashMap<(i64, C::Filter), i64>, Self::Error> {
-        let mut groups: HashMap<&C::Filter, Vec<i64>> = HashMap::new();
-        for (parent, filter) in keys {
-            groups.entry(filter).or_default().push(*parent);
-        }
-        let mut out = HashMap::new();
-        for (filter, parents) in groups {
+        keys: &[ChildKey<C::Filter>],
+    ) -> Result<HashMap<ChildKey<C::Filter>, i64>, Self::Error> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
-            let counts = children::counts(&self.db, &self.viewer, self.rel, &parents, filter)
+            let counts = children::counts(&self.db, &self.viewer, self.rel, &parents, &first.args)
                 .await
                 .map_err(Arc::new)?;
             for (parent, n) in counts {
-                out.insert((parent, filter.clone()), n);
+                out.insert(first.with_parent(parent), n);
             }
         }
         Ok(out)

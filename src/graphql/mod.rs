@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod context;
 pub mod cost;
+pub mod documents;
 pub mod error;
 pub mod executor;
 pub mod fast;

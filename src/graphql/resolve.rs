@@ -150,7 +150,7 @@ async fn to_many<P: Resource, C: Resource>(
     let total = Total::new(move || {
         let (loaders, filter) = (loaders.clone(), filter.clone());
         async move {
-            Ok(one(&*loaders.counts(rel), (parent, filter))
+            Ok(one(&*loaders.counts(rel), ChildKey::new(parent, filter))
                 .await?
                 .unwrap_or(0))
         }
@@ -165,9 +165,12 @@ pub async fn child_count<P: Resource, C: Resource>(
     parent: i64,
 ) -> Result<i64> {
     let loaders = &rc(ctx)?.loaders;
-    Ok(one(&*loaders.counts(rel), (parent, C::Filter::default()))
-        .await?
-        .unwrap_or(0))
+    Ok(one(
+        &*loaders.counts(rel),
+        ChildKey::new(parent, C::Filter::default()),
+    )
+    .await?
+    .unwrap_or(0))
 }
 
 /// A root connection field (`Query.tasks(filter:, orderBy:, first:, ...)`).

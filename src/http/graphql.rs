@@ -127,7 +127,7 @@ pub async fn get(
             );
         }
     };
-    if is_mutation(&mut request) {
+    if is_mutation(&state, &mut request) {
         let mut res = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -142,13 +142,13 @@ pub async fn get(
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
 /// to the executor, which reports them properly).
-fn is_mutation(request: &mut async_graphql::Request) -> bool {
+fn is_mutation(state: &AppState, request: &mut async_graphql::Request) -> bool {
     // Parsed once: the request keeps the document for the cost check and the executor.
-    let operation_name = request.operation_name.clone();
-    let Ok(doc) = request.parsed_query() else {
+    let Some(doc) = state.documents.parse(request) else {
         return false;
     };
-    match operation_name.as_deref() {
+    let doc = &*doc;
+    match request.operation_name.as_deref() {
         // Without a name, any mutation in the document counts: GET never runs one.
         None => doc
             .operations
@@ -168,6 +168,7 @@ async fn execute(
     let (db, statements) = crate::http::counted(&state.db);
     let budget = Budget::new(state.limits.max_statements);
     let schema = state.schema.clone();
+    let documents = state.documents.clone();
     let limits = state.limits;
     let single = matches!(batch, BatchRequest::Single(_));
     let requests = match batch {
@@ -184,7 +185,7 @@ async fn execute(
         for mut request in requests {
             let operation = request.operation_name.clone();
             // A document that does not parse is left to the executor, which reports it.
-            let doc = request.parsed_query().ok().cloned();
+            let doc = documents.parse(&mut request);
             if let Some(doc) = &doc
                 && let Err(refusal) = cost::check(
                     doc,

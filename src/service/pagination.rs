@@ -14,11 +14,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::Positional;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Order, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Value,
+    QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -223,16 +222,20 @@ impl<M> Ordering<M> {
 
     /// Adds this ordering's ORDER BY (`reverse`: every direction flipped).
     pub fn apply<E: EntityTrait>(&self, select: Select<E>, reverse: bool) -> Select<E> {
-        self.keys.iter().fold(select, |select, (key, dir)| {
+        self.terms(reverse)
+            .fold(select, |select, (expr, order)| select.order_by(expr, order))
+    }
+
+    /// This ordering's ORDER BY terms (`reverse`: every direction flipped).
+    pub fn terms(&self, reverse: bool) -> impl Iterator<Item = (SimpleExpr, Order)> + '_ {
+        self.keys.iter().map(move |(key, dir)| {
             let dir = if reverse { dir.flip() } else { *dir };
-            select.order_by(
-                (key.expr)(),
-                if dir == Direction::Asc {
-                    Order::Asc
-                } else {
-                    Order::Desc
-                },
-            )
+            let order = if dir == Direction::Asc {
+                Order::Asc
+            } else {
+                Order::Desc
+            };
+            ((key.expr)(), order)
         })
     }
 }
@@ -398,18 +401,13 @@ where
     M: FromQueryResult + entity::FromRow + Send + Sync,
 {
     let window = Window::parse(req, ordering, limits)?;
-    let rows: Vec<M> = ordering
+    let page = ordering
         .apply(
             base.clone().filter(window.between(ordering)),
             window.backwards,
         )
-        .limit(window.size + 1)
-        .into_model::<Positional<M>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|Positional(row)| row)
-        .collect();
+        .limit(window.size + 1);
+    let rows: Vec<M> = entity::all_by_position(db, page.build(db.get_database_backend())).await?;
     // The fact on the far side of the cursor we started from: is there anything there?
     let behind = match window.start() {
         Some(c) if extras.opposite_page_fact => {

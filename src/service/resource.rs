@@ -11,11 +11,10 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use entity::Positional;
 use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, Select,
+    QueryFilter, QueryTrait, Select,
 };
 
 use crate::auth::Viewer;
@@ -152,15 +151,10 @@ pub async fn by_ids<R: Resource>(
     ids: &[i64],
 ) -> AppResult<HashMap<i64, R::Model>> {
     let cond = Condition::all().add(any_id(db.get_database_backend(), R::id_column(), ids));
-    let rows = R::Entity::find()
-        .filter(and_visible::<R>(viewer, cond))
-        .into_model::<Positional<R::Model>>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|Positional(row)| (R::id(&row), row))
-        .collect())
+    let select = R::Entity::find().filter(and_visible::<R>(viewer, cond));
+    let rows: Vec<R::Model> =
+        entity::all_by_position(db, select.build(db.get_database_backend())).await?;
+    Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
 }
 
 /// `col IN (ids)` with SQL text that does not depend on how many ids there are, where the

@@ -175,12 +175,11 @@ async fn sized_seed_is_deterministic() {
     }
 }
 
-/// Every entity decodes the same by column position (`entity::Positional`, the read paths of
+/// Every entity decodes the same by column position (`entity::all_by_position`, the read paths of
 /// pages and lookups) as by column name (SeaORM's derive), on rows with set and NULL columns,
 /// so a model's field order and its table's column order cannot drift apart unnoticed.
 #[tokio::test]
 async fn positional_decoding_matches_decoding_by_name() {
-    use entity::Positional;
     let t = TestDb::new().await;
     demo::load(&t.db).await.unwrap();
 
@@ -194,15 +193,11 @@ async fn positional_decoding_matches_decoding_by_name() {
             .all(db)
             .await
             .unwrap();
-        let by_position: Vec<E::Model> = E::find()
-            .order_by_asc(primary(E::default()))
-            .into_model::<Positional<E::Model>>()
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|Positional(m)| m)
-            .collect();
+        let select = E::find().order_by_asc(primary(E::default()));
+        let by_position: Vec<E::Model> =
+            entity::all_by_position(db, select.build(db.get_database_backend()))
+                .await
+                .unwrap();
         assert!(
             !must_have_rows || !by_name.is_empty(),
             "{}",
