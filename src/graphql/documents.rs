@@ -2,11 +2,11 @@
 //! page view, and parsing one (async-graphql's pest parser) cost more than the cost check and
 //! validation together (docs/PERFORMANCE.md, 2026-12-02).
 //!
-//! The cache is bounded in entries and in the length of a document it keeps, so a client
-//! sending a new document every time makes it churn, never grow. Two generations approximate
-//! "least recently used" without bookkeeping per hit: new documents go into the young map;
-//! when it is full it becomes the old map (the previous old one is dropped), and a hit in the
-//! old map moves the document back into the young one. A document that does not parse is not
+//! The cache is bounded in entries, in text per generation and in the length of a document it
+//! keeps, so a client sending a new document every time makes it churn, never grow. Two
+//! generations approximate "least recently used" without bookkeeping per hit: new documents
+//! go into the young map; when it is full it becomes the old map (the previous old one is
+//! dropped), and a hit in the old map moves the document back into the young one. A document that does not parse is not
 //! kept: its error comes from parsing it again.
 
 use std::collections::HashMap;
@@ -16,15 +16,25 @@ use async_graphql::parser::types::ExecutableDocument;
 
 /// Documents per generation (two generations are kept).
 const GENERATION: usize = 256;
-/// Longer documents are parsed every time: no frontend's page query is this long, and it
-/// bounds the cache's memory at about `2 * GENERATION * MAX_CACHED_LEN` of text plus trees.
+/// Text per generation: with the trees parsed from it (a few times the text), the cache
+/// holds at most a few megabytes whatever clients send.
+const GENERATION_BYTES: usize = 256 * 1024;
+/// Longer documents are parsed every time (a frontend's page query is a few kilobytes).
 const MAX_CACHED_LEN: usize = 16 * 1024;
 
 type Map = HashMap<Box<str>, Arc<ExecutableDocument>, foldhash::fast::RandomState>;
 
+/// The young and the old generation, and the young one's text in bytes.
+#[derive(Default)]
+struct Generations {
+    young: Map,
+    old: Map,
+    young_bytes: usize,
+}
+
 #[derive(Default)]
 pub struct Documents {
-    generations: Mutex<(Map, Map)>,
+    generations: Mutex<Generations>,
 }
 
 impl Documents {
@@ -44,38 +54,42 @@ impl Documents {
         Some(doc)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Map, Map)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
         self.generations.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn get(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
-        let mut guard = self.lock();
-        let (young, old) = &mut *guard;
-        if let Some(doc) = young.get(query) {
+        let mut g = self.lock();
+        if let Some(doc) = g.young.get(query) {
             return Some(doc.clone());
         }
-        let (text, doc) = old.remove_entry(query)?;
-        Self::put(young, old, text, doc.clone());
+        let (text, doc) = g.old.remove_entry(query)?;
+        g.put(text, doc.clone());
         Some(doc)
     }
 
     fn insert(&self, query: &str, doc: Arc<ExecutableDocument>) {
-        let mut guard = self.lock();
-        let (young, old) = &mut *guard;
-        Self::put(young, old, query.into(), doc);
-    }
-
-    fn put(young: &mut Map, old: &mut Map, text: Box<str>, doc: Arc<ExecutableDocument>) {
-        if young.len() >= GENERATION && !young.contains_key(&text) {
-            *old = std::mem::take(young);
-        }
-        young.insert(text, doc);
+        self.lock().put(query.into(), doc);
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        let guard = self.lock();
-        guard.0.len() + guard.1.len()
+        let g = self.lock();
+        g.young.len() + g.old.len()
+    }
+}
+
+impl Generations {
+    fn put(&mut self, text: Box<str>, doc: Arc<ExecutableDocument>) {
+        if self.young.contains_key(&text) {
+            return;
+        }
+        if self.young.len() >= GENERATION || self.young_bytes + text.len() > GENERATION_BYTES {
+            self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
+        }
+        self.young_bytes += text.len();
+        self.young.insert(text, doc);
     }
 }
 
@@ -129,5 +143,22 @@ mod tests {
             }
             assert!(docs.len() <= 2 * GENERATION);
         }
+    }
+
+    #[test]
+    fn long_documents_roll_generations_by_size() {
+        let docs = Documents::default();
+        let padding = "x".repeat(MAX_CACHED_LEN - 100);
+        for i in 0..100 {
+            docs.parse(&mut request(&format!(
+                "{{ users {{ nodes {{ id }} }} }} #{i}{padding}"
+            )))
+            .unwrap();
+            let g = docs.lock();
+            assert!(g.young_bytes <= GENERATION_BYTES);
+            let old_bytes: usize = g.old.keys().map(|k| k.len()).sum();
+            assert!(old_bytes <= GENERATION_BYTES);
+        }
+        assert!(docs.len() < 2 * GENERATION_BYTES / (MAX_CACHED_LEN - 100) + 2);
     }
 }

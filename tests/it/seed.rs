@@ -2,7 +2,7 @@
 
 use entity::enums::{MailingState, Role, SequenceType, ShareType, StepType};
 use entity::{mailing, sequence, sequence_step, sequence_template, user};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QueryTrait, Statement};
 use stepgraph::seed::{demo, sized};
 
 use crate::support::TestDb;
