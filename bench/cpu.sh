@@ -3,7 +3,7 @@
 #
 #   bench/cpu.sh [--steps N] [--backend postgres|sqlite] [--duration S] [--perf] QUERY...
 #
-# QUERY is q1, q2 (as in bench/compare.sh), flat (50 steps, 3 attributes), toone (50 steps
+# QUERY is q1, q2, q3, q4 (as in bench/compare.sh), flat (50 steps, 3 attributes), toone (50 steps
 # with sequence, creator, updater) or tasks (50 steps with tasks(first: 5)). Needs the data
 # bench/compare.sh seeds (run it once at the same --steps) and a release build.
 #
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     *) queries+=("$1"); shift ;;
   esac
 done
-[ ${#queries[@]} -gt 0 ] || queries=(q1 q2 flat toone tasks)
+[ ${#queries[@]} -gt 0 ] || queries=(q1 q2 q3 q4 flat toone tasks)
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
 bin=target/release/stepgraph
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
@@ -41,7 +41,7 @@ STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$url" --log warn serve 
   > "$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-token=$("$bin" --database-url "$url" --log warn token create --user "$admin_email" --name cpu 2>/dev/null | tail -n1)
+probe_tokens
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -59,6 +59,7 @@ hz=$(getconf CLK_TCK)
 printf '%-6s %8s %8s %10s %12s %14s %8s\n' query req/s "p99 ms" statements "server ms" "postgres ms" "rss MB"
 for q in "${queries[@]}"; do
   probe_body "$q" "$work/$q.json"
+  token=$(probe_token "$q")
   stmts=$(curl -s -D - -o "$work/answer" -X POST "http://127.0.0.1:$port/graphql" \
     -H 'Content-Type: application/json' -H "Authorization: Bearer $token" --data @"$work/$q.json" \
     | tr -d '\r' | awk 'tolower($1) == "x-sql-statements:" { print $2 }')

@@ -6,7 +6,7 @@
 #
 #   bench/instructions.sh [--steps N] [--backend postgres|sqlite] [--requests R] [--bin PATH] QUERY...
 #
-# QUERY as in bench/cpu.sh (q1 q2 flat toone tasks). The server runs under callgrind with
+# QUERY as in bench/cpu.sh (q1 q2 q3 q4 flat toone tasks). The server runs under callgrind with
 # instrumentation off; for each query it warms up with 10 requests (loader caches, prepared
 # statements, the authentication cache), zeroes the counters, sends R requests one after
 # another (default 30), and reads the total. Needs the data bench/compare.sh seeds.
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     *) queries+=("$1"); shift ;;
   esac
 done
-[ ${#queries[@]} -gt 0 ] || queries=(q1 q2 flat toone tasks)
+[ ${#queries[@]} -gt 0 ] || queries=(q1 q2 q3 q4 flat toone tasks)
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
 work=$(mktemp -d)
@@ -38,7 +38,7 @@ STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 valgrind --tool=callgrind --instr-atstart=no \
   --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
-token=$("$bin" --database-url "$url" --log warn token create --user "$admin_email" --name instructions 2>/dev/null | tail -n1)
+probe_tokens
 send() { # count body-file
   for _ in $(seq 1 "$1"); do
     curl -sf -o "$work/answer" -X POST "http://127.0.0.1:$port/graphql" -H 'Content-Type: application/json' \
@@ -50,6 +50,7 @@ callgrind_control -i on "$pid" >/dev/null 2>&1
 printf '%-6s %14s\n' query instructions/request
 for q in "${queries[@]}"; do
   probe_body "$q" "$work/$q.json"
+  token=$(probe_token "$q")
   send 10 "$work/$q.json"
   callgrind_control -z "$pid" >/dev/null 2>&1
   send "$requests" "$work/$q.json"
