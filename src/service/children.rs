@@ -87,6 +87,24 @@ fn children_condition<C: Resource>(
     )
 }
 
+/// One parent's page as a sub-select: the visible children matching the filter and `parent`
+/// (a condition on the foreign key), inside the window, in the page's order, `n + 1` of them.
+/// `select` chooses the columns. Every backend's statement is built from this.
+fn one_parent_page<C: Resource>(
+    viewer: &Viewer,
+    args: &ArgsOf<C>,
+    ordering: &Ordering<C::Model>,
+    parent: SimpleExpr,
+    select: sea_orm::Select<C::Entity>,
+) -> SelectStatement {
+    let window = &args.window;
+    let cond = children_condition::<C>(viewer, parent, &args.filter).add(window.between(ordering));
+    ordering
+        .apply(select.filter(cond), window.backwards)
+        .limit(window.size + 1)
+        .into_query()
+}
+
 /// One page of children for each parent, in one statement; parents with no children get an
 /// empty page.
 ///
@@ -158,18 +176,12 @@ async fn union_pages<P: Resource, C: Resource>(
     ordering: &Ordering<C::Model>,
 ) -> AppResult<Vec<C::Model>> {
     let backend = db.get_database_backend();
-    let window = &args.window;
     let mut rows = Vec::new();
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
         let mut union: Option<SelectStatement> = None;
         for (i, p) in chunk.iter().enumerate() {
-            let cond = children_condition::<C>(viewer, rel.fk.eq(*p), &args.filter)
-                .add(window.between(ordering));
-            let branch = C::Entity::find().filter(cond);
-            let inner = ordering
-                .apply(branch, window.backwards)
-                .limit(window.size + 1)
-                .into_query();
+            let inner =
+                one_parent_page::<C>(viewer, args, ordering, rel.fk.eq(*p), C::Entity::find());
             let outer = Query::select()
                 .column(Asterisk)
                 .from_subquery(inner, Alias::new(format!("sg_b{i}")))
@@ -203,18 +215,14 @@ async fn lateral_pages<P: Resource, C: Resource>(
     args: &ArgsOf<C>,
     ordering: &Ordering<C::Model>,
 ) -> AppResult<Vec<C::Model>> {
-    let window = &args.window;
     let parent = Expr::col((Alias::new("sg_p"), Alias::new("parent_id")));
-    let cond = children_condition::<C>(
+    let inner = one_parent_page::<C>(
         viewer,
+        args,
+        ordering,
         Expr::col((rel.fk.entity_name(), rel.fk)).eq(parent),
-        &args.filter,
-    )
-    .add(window.between(ordering));
-    let inner = ordering
-        .apply(C::Entity::find().filter(cond), window.backwards)
-        .limit(window.size + 1)
-        .into_query();
+        C::Entity::find(),
+    );
     let (inner_sql, mut values) = inner.build(PostgresQueryBuilder);
     values.0.push(resource::comma_separated(parents).into());
     let sql = format!(
@@ -254,23 +262,14 @@ async fn json_pages<P: Resource, C: Resource>(
     let window = &args.window;
     let table = C::Entity::default();
     let parent = Alias::new("sg_p");
-    let cond = children_condition::<C>(
+    let ids = one_parent_page::<C>(
         viewer,
+        args,
+        ordering,
         Expr::col((rel.fk.entity_name(), rel.fk))
             .eq(Expr::col((parent.clone(), Alias::new("value")))),
-        &args.filter,
-    )
-    .add(window.between(ordering));
-    let ids = ordering
-        .apply(
-            C::Entity::find()
-                .select_only()
-                .column(C::id_column())
-                .filter(cond),
-            window.backwards,
-        )
-        .limit(window.size + 1)
-        .into_query();
+        C::Entity::find().select_only().column(C::id_column()),
+    );
     // `Entity::find()` lists the columns in the model's order (positional decoding needs it).
     let mut outer = C::Entity::find().into_query();
     outer
