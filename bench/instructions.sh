@@ -4,21 +4,25 @@
 # (req/s on a shared 2-core machine moves by a third within the hour). Compare two builds
 # with it; compare servers with bench/compare.sh.
 #
-#   bench/instructions.sh [--steps N] [--backend postgres|sqlite] [--requests R] [--bin PATH] QUERY...
+#   bench/instructions.sh [--steps N] [--backend postgres|sqlite] [--requests R] [--bin PATH]
+#                         [--keep DIR] QUERY...
 #
 # QUERY as in bench/cpu.sh (q1 q2 q3 q4 flat toone tasks). The server runs under callgrind with
 # instrumentation off; for each query it warms up with 10 requests (loader caches, prepared
 # statements, the authentication cache), zeroes the counters, sends R requests one after
 # another (default 30), and reads the total. Needs the data bench/compare.sh seeds.
+# --keep DIR keeps each query's callgrind profile as DIR/QUERY.callgrind, for
+# callgrind_annotate or bench/by_crate.py (instructions by the crate that owns the code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=100000 backend=postgres requests=30 bin=target/release/stepgraph queries=()
+steps=100000 backend=postgres requests=30 bin=target/release/stepgraph keep= queries=()
 while [ $# -gt 0 ]; do
   case $1 in
     --steps) steps=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
     -*) echo "unknown argument $1" >&2; exit 2 ;;
     *) queries+=("$1"); shift ;;
   esac
@@ -59,5 +63,6 @@ for q in "${queries[@]}"; do
   for _ in $(seq 1 50); do ls "$work"/cg.out.* >/dev/null 2>&1 && break; sleep 0.2; done
   sleep 0.5
   total=$(awk '/^summary:/ { print $2 }' "$work"/cg.out.* | tail -n1)
+  if [ -n "$keep" ]; then mkdir -p "$keep"; cp "$(ls "$work"/cg.out.* | tail -n1)" "$keep/$q.callgrind"; fi
   printf '%-6s %14d\n' "$q" $((total / requests))
 done

@@ -19,6 +19,12 @@ use sea_orm::{
 /// The backend this process talks to: one database URL per process (see [`connect`]).
 static BACKEND: OnceLock<DbBackend> = OnceLock::new();
 
+/// The backend of the database this process opened (`None` before [`connect`]): for the few
+/// places where the SQL text itself must differ and no connection is at hand.
+pub fn backend() -> Option<DbBackend> {
+    BACKEND.get().copied()
+}
+
 /// A timestamp as a bound parameter of a condition (a range filter, a cursor, a sort
 /// sentinel).
 ///

@@ -10,7 +10,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use entity::enums::{Role, ShareType};
 use entity::{call, mailing, sequence, sequence_step, sequence_template, task, template, user};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
+};
 use serde_json::{Value, json};
 use stepgraph::auth::Viewer;
 use stepgraph::auth::policy::{self, Links, SequenceAccess};
@@ -562,4 +565,51 @@ async fn relationship_filters_see_only_visible_rows() {
         .await;
     assert!(step.data()["sequenceStep"].is_object());
     s.finish().await;
+}
+
+/// On SQLite, the visibility check of a page is a primary-key lookup for each row the page
+/// considers, never a pass over the whole target table: SQLite 3.51 plans the obvious
+/// `EXISTS` with a Bloom filter that reads every visible sequence first, `LIMIT` or not (see
+/// `policy::row_passes`). PostgreSQL and MySQL plan `EXISTS` as a semi-join and are not asked.
+#[tokio::test]
+async fn a_members_page_looks_up_only_the_sequences_of_its_rows() {
+    let t = TestDb::new().await;
+    if t.backend() != DbBackend::Sqlite {
+        return t.finish().await;
+    }
+    demo::load(&t.db).await.unwrap();
+    let w = world(&t.db).await;
+    let member = w.users.iter().find(|u| u.role == Role::Member).unwrap();
+    let page = resource::select::<Steps>(&viewer_of(member), &Default::default())
+        .order_by_asc(sequence_step::Column::Id)
+        .limit(50)
+        .build(DbBackend::Sqlite);
+    let explain = Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {}", page.sql),
+        page.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let plan: Vec<String> =
+        t.db.query_all_raw(explain)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").unwrap())
+            .collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.starts_with("SCAN sequence_steps")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter()
+            .filter(|step| step.contains(" sequences "))
+            .all(|step| step.starts_with("SEARCH sequences USING INTEGER PRIMARY KEY")),
+        "a step's sequence is looked up by its id: {plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("BLOOM FILTER")),
+        "no filter built from the whole table: {plan:?}"
+    );
+    t.finish().await;
 }
