@@ -198,7 +198,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let closing = state.closing.clone();
-    axum::serve(listener, router(state))
+    // Why `into_make_service`: served as it is, a `Router` converts itself again for every
+    // connection (`with_state(())`, cloning each route: about 40,000 instructions), while the
+    // made service converts once and hands each connection a clone of an `Arc`.
+    axum::serve(listener, router(state).into_make_service())
         .with_graceful_shutdown(async move {
             shutdown.await;
             closing.send_replace(true);
