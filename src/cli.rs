@@ -274,18 +274,29 @@ pub fn init_logging(filter: &str) {
         .try_init();
 }
 
-/// Opens the database; with `migrate`, applies pending migrations first (every command but
-/// `migrate` itself does, so a fresh database just works).
-async fn open(config: &DbConfig, migrate: bool) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(config)
+/// Opens the database after applying pending migrations (every command but `migrate` itself
+/// does, so a fresh database just works). The migrations run over a connection of their own,
+/// closed before the pool opens, so no pooled connection has read the schema before they ran.
+async fn open(config: &DbConfig) -> anyhow::Result<DatabaseConnection> {
+    let migrations = open_for_migrations(config).await?;
+    Migrator::up(&migrations, None)
         .await
-        .with_context(|| format!("cannot connect to {}", redact_url(&config.url)))?;
-    if migrate {
-        Migrator::up(&db, None)
-            .await
-            .context("applying migrations")?;
-    }
-    Ok(db)
+        .context("applying migrations")?;
+    migrations.close().await.ok();
+    db::connect(config)
+        .await
+        .with_context(|| cannot_connect(config))
+}
+
+/// One connection, for the schema changes (see [`db::connect_for_migrations`]).
+async fn open_for_migrations(config: &DbConfig) -> anyhow::Result<DatabaseConnection> {
+    db::connect_for_migrations(config)
+        .await
+        .with_context(|| cannot_connect(config))
+}
+
+fn cannot_connect(config: &DbConfig) -> String {
+    format!("cannot connect to {}", redact_url(&config.url))
 }
 
 /// The URL without its password, for messages and logs.
@@ -333,12 +344,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            let db = open(&config, true).await?;
+            let db = open(&config).await?;
             server::serve(db, &args).await
         }
-        Command::Migrate { action } => migrate(&open(&config, false).await?, action).await,
-        Command::Seed(args) => seed(&open(&config, true).await?, args).await,
-        Command::Token { action } => token(&open(&config, true).await?, action).await,
+        Command::Migrate { action } => {
+            let db = open_for_migrations(&config).await?;
+            migrate(&db, action).await
+        }
+        Command::Seed(args) => seed(&open(&config).await?, args).await,
+        Command::Token { action } => token(&open(&config).await?, action).await,
     }
 }
 

@@ -116,6 +116,22 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// Connects for schema changes: a pool of one connection, on every backend.
+///
+/// Why one: each SQLite connection caches the schema, and a connection that last read it
+/// before a `DROP TABLE` still sees the table's indexes. SQLite rechecks a stale cache when a
+/// name is missing but not when one is found, so `CREATE INDEX` of a dropped index's name on
+/// such a connection fails with "index ... already exists". sqlx puts a released connection
+/// back in the pool on a spawned task, so the next statement of a migration may open a second
+/// connection instead: `migrate fresh` (every migration down, then up) failed that way in CI.
+/// Migrations run one statement after another anyway, so elsewhere one connection costs
+/// nothing.
+pub async fn connect_for_migrations(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
+    let mut config = config.clone();
+    config.max_connections = 1;
+    connect(&config).await
+}
+
 /// Begins a transaction that will write.
 ///
 /// On SQLite this is `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes

@@ -29,13 +29,15 @@ async fn table_exists(t: &TestDb, table: &str) -> bool {
 #[tokio::test]
 async fn migrations_run_up_down_and_up_again() {
     let t = TestDb::empty().await;
+    // As the server does: schema changes over one connection (`db::connect_for_migrations`).
+    let m = t.connect_for_migrations().await;
     assert_eq!(
-        Migrator::get_pending_migrations(&t.db).await.unwrap().len(),
+        Migrator::get_pending_migrations(&m).await.unwrap().len(),
         Migrator::migrations().len()
     );
-    Migrator::up(&t.db, None).await.unwrap();
+    Migrator::up(&m, None).await.unwrap();
     assert!(
-        Migrator::get_pending_migrations(&t.db)
+        Migrator::get_pending_migrations(&m)
             .await
             .unwrap()
             .is_empty()
@@ -43,13 +45,14 @@ async fn migrations_run_up_down_and_up_again() {
     for table in TABLES {
         assert!(table_exists(&t, table).await, "{table} after up");
     }
-    Migrator::down(&t.db, None).await.unwrap();
+    Migrator::down(&m, None).await.unwrap();
     for table in TABLES {
         assert!(!table_exists(&t, table).await, "{table} after down");
     }
-    Migrator::up(&t.db, None).await.unwrap();
+    Migrator::up(&m, None).await.unwrap();
     assert!(table_exists(&t, "sequence_steps").await);
     // Applying again is a no-op.
-    Migrator::up(&t.db, None).await.unwrap();
+    Migrator::up(&m, None).await.unwrap();
+    m.close().await.ok();
     t.finish().await;
 }

@@ -79,9 +79,11 @@ impl TestDb {
     /// A fresh database with every migration applied.
     pub async fn new() -> Self {
         let test = Self::empty().await;
-        Migrator::up(&test.db, None)
+        let migrations = test.connect_for_migrations().await;
+        Migrator::up(&migrations, None)
             .await
             .expect("migrations apply");
+        migrations.close().await.ok();
         test
     }
 
@@ -135,12 +137,25 @@ impl TestDb {
 
     /// A second, independent pool on the same database: what another server instance has.
     pub async fn connect_again(&self) -> DatabaseConnection {
-        let url = match &self.cleanup {
-            Cleanup::Shared => panic!("connect_again on a shared handle"),
+        db::connect(&small(&self.url()))
+            .await
+            .expect("second connection")
+    }
+
+    /// A one-connection pool on the same database, as the server migrates through
+    /// ([`db::connect_for_migrations`]).
+    pub async fn connect_for_migrations(&self) -> DatabaseConnection {
+        db::connect_for_migrations(&small(&self.url()))
+            .await
+            .expect("migration connection")
+    }
+
+    fn url(&self) -> String {
+        match &self.cleanup {
+            Cleanup::Shared => panic!("a shared handle does not know its database's URL"),
             Cleanup::File(path) => format!("sqlite://{}", path.display()),
             Cleanup::Server { admin_url, name } => with_database(admin_url, name),
-        };
-        db::connect(&small(&url)).await.expect("second connection")
+        }
     }
 
     /// A handle on a database another `TestDb` owns (from [`TestDb::connect_again`]);
