@@ -318,15 +318,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The pool size when none is configured. A SQLite connection is a thread of its own (sqlx)
-/// with its own page cache and prepared statements, and SQLite runs one writer at a time:
-/// on a 2-core machine 4 connections served a member's step list faster than 8 (219 against
-/// 209 req/s) in 63 MB instead of 81 (docs/PERFORMANCE.md). PostgreSQL and MySQL connections
-/// wait on the network, so more of them keep the database busy.
-fn default_pool(url: &str) -> u32 {
-    if url.starts_with("sqlite:") { 4 } else { 8 }
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         database_url: url,
@@ -336,7 +327,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         ..
     } = cli;
     let mut config = DbConfig::new(url.as_str());
-    config.max_connections = max.unwrap_or_else(|| default_pool(&url)).max(2);
+    if let Some(max) = max {
+        config.max_connections = max.max(2);
+    }
     config.acquire_timeout = Duration::from_secs(db_acquire_timeout_secs);
     match command {
         Command::Schema => {

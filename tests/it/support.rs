@@ -103,7 +103,7 @@ impl TestDb {
                 let dir = std::env::temp_dir().join("stepgraph-tests");
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let path = dir.join(format!("{}.db", unique_name()));
-                let db = db::connect(&DbConfig::new(format!("sqlite://{}", path.display())))
+                let db = db::connect(&small(&format!("sqlite://{}", path.display())))
                     .await
                     .expect("open SQLite");
                 Self {
@@ -201,6 +201,8 @@ impl TestDb {
     }
 }
 
+/// Every test pool has 8 connections, SQLite's too (the server's default there is 4): the
+/// concurrency tests want writers queueing on the database's locks, not on the pool.
 fn small(url: &str) -> DbConfig {
     let mut config = DbConfig::new(url);
     config.max_connections = 8;
