@@ -149,7 +149,7 @@ impl Query {
         lookup::<lists::Users, _>(ctx, "Query.user", &id).await
     }
 
-    /// The the organisation's users, filtered, ordered and paginated (keyset cursors).
+    /// The organisation's users, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn users(
@@ -257,7 +257,7 @@ impl Query {
         lookup::<lists::CallPurposes, _>(ctx, "Query.callPurpose", &id).await
     }
 
-    /// The the organisation's call purposes, filtered, ordered and paginated (keyset cursors).
+    /// The organisation's call purposes, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn call_purposes(
@@ -286,7 +286,7 @@ impl Query {
         lookup::<lists::TaskPriorities, _>(ctx, "Query.taskPriority", &id).await
     }
 
-    /// The the organisation's task priorities, filtered, ordered and paginated (keyset cursors).
+    /// The organisation's task priorities, filtered, ordered and paginated (keyset cursors).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn task_priorities(
