@@ -41,15 +41,22 @@ impl Documents {
     /// The document of `request`, parsed or from the cache; the request holds its own copy
     /// for the executor. `None` when it does not parse (the executor reports why).
     pub fn parse(&self, request: &mut async_graphql::Request) -> Option<Arc<ExecutableDocument>> {
-        let cacheable = request.query.len() <= MAX_CACHED_LEN;
-        if cacheable && let Some(doc) = self.get(&request.query) {
-            request.set_parsed_query((*doc).clone());
+        let doc = self.document(&request.query)?;
+        request.set_parsed_query((*doc).clone());
+        Some(doc)
+    }
+
+    /// The document of `query`, from the cache or parsed (and kept); `None` when it does not
+    /// parse. For a look at the document before the request runs (GET refuses mutations)
+    /// without giving the request a copy it would only be given again by [`Self::parse`].
+    pub fn document(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        let cacheable = query.len() <= MAX_CACHED_LEN;
+        if cacheable && let Some(doc) = self.get(query) {
             return Some(doc);
         }
-        // Parses, or returns what an earlier call set on this request.
-        let doc = Arc::new(request.parsed_query().ok()?.clone());
+        let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
         if cacheable {
-            self.insert(&request.query, doc.clone());
+            self.insert(query, doc.clone());
         }
         Some(doc)
     }
@@ -112,6 +119,19 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         // The request carries the document for the executor too.
         assert_eq!(again.parsed_query().unwrap().operations.iter().count(), 1);
+    }
+
+    /// GET looks at the document before the request runs; the request then finds it kept.
+    #[test]
+    fn a_document_looked_at_first_is_the_one_the_request_gets() {
+        let docs = Documents::default();
+        let query = "{ users { nodes { id } } }";
+        let looked = docs.document(query).unwrap();
+        let mut req = request(query);
+        let parsed = docs.parse(&mut req).unwrap();
+        assert!(Arc::ptr_eq(&looked, &parsed));
+        assert_eq!(req.parsed_query().unwrap().operations.iter().count(), 1);
+        assert!(docs.document("{ users { ").is_none());
     }
 
     #[test]

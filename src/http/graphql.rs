@@ -116,8 +116,7 @@ pub async fn get(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let mut request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or(""))
-    {
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(r) => r,
         Err(err) => {
             return error_response(
@@ -127,7 +126,7 @@ pub async fn get(
             );
         }
     };
-    if is_mutation(&state, &mut request) {
+    if is_mutation(&state, &request) {
         let mut res = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -142,9 +141,9 @@ pub async fn get(
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
 /// to the executor, which reports them properly).
-fn is_mutation(state: &AppState, request: &mut async_graphql::Request) -> bool {
-    // Parsed once: the request keeps the document for the cost check and the executor.
-    let Some(doc) = state.documents.parse(request) else {
+fn is_mutation(state: &AppState, request: &async_graphql::Request) -> bool {
+    // Parsed once: the document is kept, and the executor's `Documents::parse` finds it.
+    let Some(doc) = state.documents.document(&request.query) else {
         return false;
     };
     let doc = &*doc;
