@@ -94,6 +94,12 @@ pub struct ServeArgs {
     /// Empty: same origin only.
     #[arg(long, env = "STEPGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// `Host` names the server answers, comma-separated (`.example.com` includes its
+    /// subdomains; `*` any name). Empty: on a loopback address only loopback names
+    /// (`localhost`, `127.0.0.1`, `[::1]`) and the public URL's host, elsewhere any name.
+    /// The defence against DNS rebinding.
+    #[arg(long, env = "STEPGRAPH_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// The public base URL that JSON:API links start with (`https://api.example.com`), for a
     /// server behind a proxy. Unset: the scheme is http and the host the request's `Host`.
     #[arg(long, env = "STEPGRAPH_PUBLIC_URL")]
@@ -246,9 +252,18 @@ fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
     tokens::Scope::parse(text).ok_or_else(|| format!("{text:?} is not a scope: use api or ingest"))
 }
 
-/// `90m`, `12h`, `30d`, `3600s`: a positive duration with its unit.
+/// The longest lifetime a token may be given: a century, far inside every backend's
+/// timestamps (MySQL's stop in 9999) and chrono's arithmetic.
+const MAX_TOKEN_LIFETIME_DAYS: i64 = 36_500;
+
+/// `90m`, `12h`, `30d`, `3600s`: a positive duration with its unit, at most a century.
 fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("{text:?} is not a duration like 90m, 12h or 30d");
+    let bad = || {
+        format!(
+            "{text:?} is not a duration like 90m, 12h or 30d, of at most \
+             {MAX_TOKEN_LIFETIME_DAYS}d"
+        )
+    };
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let n: i64 = number.parse().map_err(|_| bad())?;
     if n <= 0 {
@@ -261,7 +276,8 @@ fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
         "d" => chrono::Duration::try_days(n),
         _ => None,
     };
-    d.ok_or_else(bad)
+    d.filter(|d| *d <= chrono::Duration::days(MAX_TOKEN_LIFETIME_DAYS))
+        .ok_or_else(bad)
 }
 
 /// Installs the log subscriber: human-readable lines on stderr, filtered by `filter`.
@@ -461,6 +477,10 @@ mod tests {
     #[test]
     fn durations_have_a_unit() {
         assert_eq!(parse_duration("30d").unwrap(), chrono::Duration::days(30));
+        assert!(parse_duration("36500d").is_ok());
+        for out_of_range in ["99999999999d", "36501d", "9999999999999999h", "0s", "-1d"] {
+            assert!(parse_duration(out_of_range).is_err(), "{out_of_range}");
+        }
         assert_eq!(
             parse_duration("90m").unwrap(),
             chrono::Duration::minutes(90)

@@ -55,6 +55,9 @@ pub struct AppState {
     /// Turns true when the server shuts down: open WebSockets close (HTTP's graceful shutdown
     /// does not wait for upgraded connections).
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The `Host` names answered (see [`http::hosts`]); resolved against the listener in
+    /// [`run`].
+    pub allowed_hosts: http::hosts::HostPolicy,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             ingest_members: false,
             websockets: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_websockets)),
             closing: tokio::sync::watch::Sender::new(false),
+            allowed_hosts: http::hosts::HostPolicy::Auto(None),
         }
     }
 }
@@ -104,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::hosts::check,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state);
     match cors {
@@ -197,6 +205,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut state = state;
+    state.allowed_hosts = state.allowed_hosts.resolve(listener.local_addr()?);
     let closing = state.closing.clone();
     // Why `into_make_service`: served as it is, a `Router` converts itself again for every
     // connection (`with_state(())`, cloning each route: about 40,000 instructions), while the
@@ -245,6 +255,8 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     state.cors_origins = args.cors_origins.clone();
     state.public_url = args.public_url.clone();
     state.ingest_members = args.ingest_members;
+    state.allowed_hosts =
+        http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());
     tokens::set_cache_ttl(args.token_cache_secs.map(std::time::Duration::from_secs));
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;

@@ -1,4 +1,4 @@
-//! `mailing_events`: the mailing events that were applied, unique by idempotency key.
+//! `mailing_events`: the mailing events that were applied, unique by submitter and idempotency key.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,8 +10,8 @@ crate::positional_model! {
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// The sender's key for this event; a second event with the same key is a replay.
-    #[sea_orm(unique)]
+    /// The sender's key for this event; a second event with the same key from the same
+    /// submitter is a replay. Keys are unique per submitter (`submitted_by`), not globally.
     pub idempotency_key: String,
     pub mailing_id: i64,
     pub event_type: MailingEventType,
@@ -19,6 +19,9 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     /// When this server applied it.
     pub created_at: DateTimeUtc,
+    /// The user whose token submitted it: the scope of its key (0: stored before keys were
+    /// scoped).
+    pub submitted_by: i64,
 }}
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261128_000001_token_expiry;
 mod m20261128_000002_mailing_events;
 mod m20261128_000003_change_feed;
 mod m20261201_000001_auth_feed;
+mod m20261203_000001_event_key_scope;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_mailing_events::Migration),
             Box::new(m20261128_000003_change_feed::Migration),
             Box::new(m20261201_000001_auth_feed::Migration),
+            Box::new(m20261203_000001_event_key_scope::Migration),
         ]
     }
 }

@@ -14,6 +14,10 @@
 //! | see a sequence and its steps | admin; or owner; or share type read_only or shared |
 //! | write a step (or create one in the sequence) | not locked, not a viewer, and (admin, owner or shared) |
 //! | delete a step | not locked, not a viewer, and (admin or owner) |
+//! | write a mailing (create it; a member reporting its events) | not a viewer, every sequence it touches visible and writable as a step is, and (admin, or it touches one, or it is the viewer's own) |
+//!
+//! A mailing touches the sequences of all its links: its sequence, its step's, its sequence
+//! template's step's and its task's (the task's sequence and its step's), whichever are set.
 //!
 //! | row | visible when |
 //! |---|---|
@@ -79,6 +83,19 @@ pub fn can_write_step(viewer: &Viewer, seq: &SequenceAccess) -> bool {
 /// Whether the viewer can delete a step of the sequence.
 pub fn can_delete_step(viewer: &Viewer, seq: &SequenceAccess) -> bool {
     !seq.locked && viewer.role != Role::Viewer && (is_admin(viewer) || is_owner(viewer, seq))
+}
+
+/// Whether the viewer can write a mailing (create it, or report its events): `touched` holds
+/// every sequence its links lead to (see the module's table), `own` whether the mailing's
+/// user is the viewer. Viewers never write; everyone else needs every touched sequence
+/// visible and writable ([`can_write_step`]: so nobody adds to a locked sequence, admins
+/// included), and a member's mailing that touches none (a single mailing) must be their own.
+pub fn can_write_mailing(viewer: &Viewer, touched: &[SequenceAccess], own: bool) -> bool {
+    viewer.role != Role::Viewer
+        && touched
+            .iter()
+            .all(|seq| can_see(viewer, seq) && can_write_step(viewer, seq))
+        && (is_admin(viewer) || own || !touched.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -393,6 +393,32 @@ pub async fn authenticate_for(
     }
 }
 
+/// What a live token stands for: its viewer, its scopes and when it stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub viewer: Viewer,
+    pub scopes: Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The session a raw bearer token stands for, for a use that needs `scope`, always read from
+/// the database (never the cache): a WebSocket session checks its token with this when it
+/// opens and on every `subscribe`, and times its end by `expires_at`.
+pub async fn session(db: &impl ConnectionTrait, token: &str, scope: Scope) -> AppResult<Session> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let found = lookup_stored(db, &hash_token(token)).await?;
+    if found.scopes.contains(scope) {
+        Ok(found)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "this token lacks the `{}` scope",
+            scope.as_str()
+        )))
+    }
+}
+
 async fn lookup(
     db: &impl ConnectionTrait,
     token: &str,
@@ -408,9 +434,22 @@ async fn lookup(
     // Read before the lookup: a revocation that clears caches while it runs makes the answer
     // uncacheable.
     let generation = GENERATION.load(Ordering::Acquire);
+    let found = lookup_stored(db, &hash).await?;
+    if let Some(cache) = cache {
+        let expires_in = found
+            .expires_at
+            .map(|expires| (expires - now()).to_std().unwrap_or_default());
+        cache.put(hash, (found.viewer, found.scopes), expires_in, generation);
+    }
+    Ok((found.viewer, found.scopes))
+}
+
+/// The stored token with this hash, if it is live (not revoked, not expired, its user not
+/// locked); records its use.
+async fn lookup_stored(db: &impl ConnectionTrait, hash: &str) -> AppResult<Session> {
     let at = now();
     let found = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash.clone()))
+        .filter(api_token::Column::TokenHash.eq(hash))
         .filter(api_token::Column::RevokedAt.is_null())
         .filter(
             sea_orm::Condition::any()
@@ -422,19 +461,15 @@ async fn lookup(
         .await?;
     match found {
         Some((record, Some(user))) if !user.locked => {
-            let viewer = Viewer {
-                user_id: user.id,
-                role: user.role,
-            };
-            let scopes = Scopes::parse_stored(&record.scopes);
             touch(db, &record, at).await;
-            if let Some(cache) = cache {
-                let expires_in = record
-                    .expires_at
-                    .map(|expires| (expires - at).to_std().unwrap_or_default());
-                cache.put(hash, (viewer, scopes), expires_in, generation);
-            }
-            Ok((viewer, scopes))
+            Ok(Session {
+                viewer: Viewer {
+                    user_id: user.id,
+                    role: user.role,
+                },
+                scopes: Scopes::parse_stored(&record.scopes),
+                expires_at: record.expires_at,
+            })
         }
         _ => Err(AppError::Unauthenticated),
     }

@@ -159,26 +159,34 @@ impl<'a> Walk<'a> {
     }
 
     /// Refuses a list argument longer than `max_list_items` (at any depth of an input
-    /// object), naming it as `filter.id`.
-    fn check_lists(&self, field: &Field) -> Result<(), Refusal> {
-        fn longest(value: &Value, path: String, out: &mut Option<(String, usize)>) {
+    /// object), naming it as `filter.id`; otherwise returns how many list items the field's
+    /// arguments hold in all, which its cost includes (each id of a filter is work).
+    fn check_lists(&self, field: &Field) -> Result<usize, Refusal> {
+        fn longest(
+            value: &Value,
+            path: String,
+            out: &mut Option<(String, usize)>,
+            total: &mut usize,
+        ) {
             match value {
                 Value::List(items) => {
+                    *total = total.saturating_add(items.len());
                     if out.as_ref().is_none_or(|(_, n)| items.len() > *n) {
                         *out = Some((path.clone(), items.len()));
                     }
                     for item in items {
-                        longest(item, path.clone(), out);
+                        longest(item, path.clone(), out, total);
                     }
                 }
                 Value::Object(fields) => {
                     for (name, v) in fields {
-                        longest(v, format!("{path}.{name}"), out);
+                        longest(v, format!("{path}.{name}"), out, total);
                     }
                 }
                 _ => {}
             }
         }
+        let mut total = 0usize;
         for (name, value) in &field.arguments {
             let Ok(value) = value
                 .node
@@ -188,7 +196,7 @@ impl<'a> Walk<'a> {
                 continue;
             };
             let mut found = None;
-            longest(&value, name.node.to_string(), &mut found);
+            longest(&value, name.node.to_string(), &mut found, &mut total);
             if let Some((path, n)) = found
                 && n > self.max_list_items
             {
@@ -201,7 +209,7 @@ impl<'a> Walk<'a> {
                 )));
             }
         }
-        Ok(())
+        Ok(total)
     }
 
     fn set(&mut self, set: &'a SelectionSet, parent: &str) -> Result<Summary, Refusal> {
@@ -245,7 +253,7 @@ impl<'a> Walk<'a> {
     }
 
     fn field(&mut self, field: &'a Field, parent: &str) -> Result<Summary, Refusal> {
-        self.check_lists(field)?;
+        let list_items = self.check_lists(field)?;
         let name = field.name.node.as_str();
         let ty = self.shape.field_type(parent, name);
         let child = if field.selection_set.node.items.is_empty() {
@@ -261,7 +269,10 @@ impl<'a> Walk<'a> {
             )
         } else {
             child.complexity.saturating_add(1)
-        };
+        }
+        // The field's list arguments, once per time the field runs: a parent connection
+        // multiplies this like the rest of the field's cost, and aliases add up.
+        .saturating_add(list_items);
         let is_field_list = ty == "__" && (name == "fields" || name == "inputFields");
         Ok(Summary {
             fields: child.fields.saturating_add(1),
@@ -317,16 +328,18 @@ pub fn measure(
     walk.set(&operation.node.selection_set.node, root).map(Some)
 }
 
-/// Refuses a document over any limit, with a message that names the limit and its knob.
+/// Refuses a document over any limit, with a message that names the limit and its knob;
+/// otherwise returns its complexity (0 when there is no such operation), which a batch sums
+/// with [`Spent`].
 pub fn check(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     shape: &Shape,
     limits: &Limits,
-) -> Result<(), Refusal> {
+) -> Result<usize, Refusal> {
     let Some(s) = measure(doc, operation_name, variables, shape, limits.max_list_items)? else {
-        return Ok(());
+        return Ok(0);
     };
     for (n, max, what, knob) in [
         (
@@ -371,7 +384,29 @@ pub fn check(
                 .into(),
         ));
     }
-    Ok(())
+    Ok(s.complexity)
+}
+
+/// The complexity a batch has used so far: every member's counts towards one
+/// `max_complexity`, so ten members of 19,000 each cost what one of 190,000 would.
+#[derive(Debug, Default)]
+pub struct Spent(usize);
+
+impl Spent {
+    /// Charges one member's complexity, or refuses it when the batch would go over.
+    pub fn charge(&mut self, complexity: usize, limits: &Limits) -> Result<(), Refusal> {
+        let total = self.0.saturating_add(complexity);
+        if total > limits.max_complexity {
+            return Err(Refusal::Limit(format!(
+                "this batch is too complex: its operations' complexities add up to more than {} \
+                 (STEPGRAPH_MAX_COMPLEXITY, shared by every operation of a batch); send fewer \
+                 or smaller operations",
+                limits.max_complexity
+            )));
+        }
+        self.0 = total;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

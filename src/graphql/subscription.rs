@@ -9,13 +9,14 @@
 //! subscriber who could see its sequence and whose filter's `id` and `sequence.id` (when
 //! given) name it.
 //!
-//! A subscription ends with an error when its token is revoked (at once: revocations travel
-//! in the feed), expires or its user is locked (checked every [`REAUTH_EVERY`]), and when it
-//! falls too far behind the feed (`Limits::subscription_backlog`).
+//! A subscription ends with an error when it falls too far behind the feed
+//! (`Limits::subscription_backlog`). Its token is the connection's business: the WebSocket
+//! session ([`crate::http::ws`]) re-checks it on every `subscribe`, at its expiry and on every
+//! authentication change in the feed, and closes the socket (and with it every subscription)
+//! the moment it no longer authenticates.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_graphql::futures_util::Stream;
 use async_graphql::{Context, Enum, ErrorExtensions, ID, Object, Result, Subscription};
@@ -23,10 +24,9 @@ use entity::enums::{ChangeKind, ChangedEntity};
 use entity::{sequence, sequence_step};
 use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Instant;
 
+use crate::auth::Viewer;
 use crate::auth::policy::{self, SequenceAccess};
-use crate::auth::{Viewer, tokens};
 use crate::error::AppError;
 use crate::graphql::context::{Budget, rc};
 use crate::graphql::error::gql;
@@ -38,15 +38,10 @@ use crate::live::{Batch, Feed};
 use crate::service::lists;
 use crate::service::resource::{self, any_id};
 
-/// How often a subscription re-checks its token (expiry, a locked user); revocations are
-/// seen at once.
-pub const REAUTH_EVERY: Duration = Duration::from_secs(30);
-
-/// What a subscription needs beyond the request context: the feed and the token to re-check.
-/// Put in the request data by the WebSocket adapter ([`crate::http::ws`]).
+/// What a subscription needs beyond the request context: the feed. Put in the request data
+/// by the WebSocket adapter ([`crate::http::ws`]).
 pub struct LiveCtx {
     pub feed: Arc<Feed>,
-    pub token: String,
     pub db: DatabaseConnection,
 }
 
@@ -177,10 +172,9 @@ trait Select: Send + Sync + 'static {
     }
 }
 
-/// The subscriber: who, with which token, reading which feed.
+/// The subscriber: who, reading which feed.
 struct Core {
     viewer: Viewer,
-    token: String,
     db: DatabaseConnection,
     loaders: Arc<Loaders>,
     budget: Budget,
@@ -201,7 +195,6 @@ struct Watch<S: Select> {
     /// Feed rows up to this id were committed before the subscription began: skipped.
     after: i64,
     pending: VecDeque<S::Item>,
-    next_auth: Instant,
     done: bool,
 }
 
@@ -227,7 +220,6 @@ impl<S: Select> Watch<S> {
         Ok(Self {
             core: Core {
                 viewer: rc.viewer,
-                token: live.token.clone(),
                 db: live.db.clone(),
                 loaders: rc.loaders.clone(),
                 budget: rc.budget.clone(),
@@ -236,7 +228,6 @@ impl<S: Select> Watch<S> {
             rx,
             after,
             pending: VecDeque::new(),
-            next_auth: Instant::now() + REAUTH_EVERY,
             done: false,
         })
     }
@@ -261,30 +252,19 @@ impl<S: Select> Watch<S> {
             if self.done {
                 return None;
             }
-            let batch = tokio::select! {
-                received = self.rx.recv() => match received {
-                    Ok(batch) => batch,
-                    Err(RecvError::Lagged(missed)) => {
-                        self.done = true;
-                        return Some(Err(subscription_error(
-                            "SUBSCRIPTION_OVERFLOW",
-                            &format!("this subscription fell {missed} batches of changes behind and was ended; subscribe again"),
-                        )));
-                    }
-                    Err(RecvError::Closed) => return None,
-                },
-                _ = tokio::time::sleep_until(self.next_auth) => {
-                    if let Some(err) = self.reauthenticate().await {
-                        return Some(Err(err));
-                    }
-                    continue;
+            let batch = match self.rx.recv().await {
+                Ok(batch) => batch,
+                Err(RecvError::Lagged(missed)) => {
+                    self.done = true;
+                    return Some(Err(subscription_error(
+                        "SUBSCRIPTION_OVERFLOW",
+                        &format!(
+                            "this subscription fell {missed} batches of changes behind and was ended; subscribe again"
+                        ),
+                    )));
                 }
+                Err(RecvError::Closed) => return None,
             };
-            if batch.revokes_tokens()
-                && let Some(err) = self.reauthenticate().await
-            {
-                return Some(Err(err));
-            }
             match self.select.select(&self.core, &batch, self.after).await {
                 Ok(items) => self.pending.extend(items),
                 // A failed read skips this batch for this subscriber; the next one is tried.
@@ -293,23 +273,6 @@ impl<S: Select> Watch<S> {
                     tracing::warn!(error = %err, "subscription: cannot select changes");
                 }
             }
-        }
-    }
-
-    /// `Some(error)` when the token no longer authenticates (the subscription then ends).
-    async fn reauthenticate(&mut self) -> Option<async_graphql::Error> {
-        self.next_auth = Instant::now() + REAUTH_EVERY;
-        match tokens::authenticate(&self.core.db, &self.core.token).await {
-            Ok(viewer) if viewer == self.core.viewer => None,
-            Ok(_) | Err(AppError::Unauthenticated) | Err(AppError::Forbidden(_)) => {
-                self.done = true;
-                Some(subscription_error(
-                    "UNAUTHENTICATED",
-                    "the token of this subscription was revoked or expired; the subscription has ended",
-                ))
-            }
-            // The database is unreachable: keep the subscription, check again later.
-            Err(_) => None,
         }
     }
 }

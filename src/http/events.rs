@@ -188,6 +188,12 @@ pub async fn post(
             "mailing events are accepted from admins' tokens only on this server".into(),
         ));
     }
+    // Viewers never write, whatever their token's scopes.
+    if viewer.role == Role::Viewer {
+        return app_failure(&AppError::Forbidden(
+            "viewers cannot report mailing events".into(),
+        ));
+    }
     if !json {
         return failure(
             415,
@@ -199,12 +205,13 @@ pub async fn post(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            return failure(
-                rejection.status().as_u16(),
-                "BAD_REQUEST",
-                rejection.body_text(),
-                &[],
-            );
+            let (status, message) = crate::http::body_problem(&rejection);
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "BAD_REQUEST"
+            };
+            return failure(status.as_u16(), code, message, &[]);
         }
     };
     let doc: Value = match serde_json::from_slice(&body) {

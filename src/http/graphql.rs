@@ -67,7 +67,11 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// `POST /graphql`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     if !is_json(&headers) {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -79,14 +83,22 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         Ok(v) => v,
         Err(res) => return res,
     };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let (status, message) = crate::http::body_problem(&rejection);
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "BAD_REQUEST"
+            };
+            return error_response(status, code, &message);
+        }
+    };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(err) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {err}"),
-            );
+        Err(_) => {
+            return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &bad_body(&body));
         }
     };
     let size = match &batch {
@@ -104,6 +116,22 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         );
     }
     execute(&state, viewer, &headers, batch).await
+}
+
+/// Why a body is not a GraphQL request, in the client's terms (serde's own message for an
+/// untagged enum names our Rust types).
+fn bad_body(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Err(err) => format!(
+            "the body is not valid JSON (line {}, column {})",
+            err.line(),
+            err.column()
+        ),
+        Ok(_) => "the body must be a GraphQL request, {\"query\": \"...\", \"variables\": {...}, \
+                  \"operationName\": \"...\"}, or a list of them; `query` must be a string and \
+                  `variables` an object"
+            .into(),
+    }
 }
 
 /// `GET /graphql?query=...`: queries only.
@@ -181,6 +209,7 @@ async fn execute(
     let queue = batches.clone();
     let run = async move {
         let mut out = Vec::with_capacity(requests.len());
+        let mut spent = cost::Spent::default();
         for mut request in requests {
             let operation = request.operation_name.clone();
             // A document that does not parse is left to the executor, which reports it.
@@ -193,6 +222,7 @@ async fn execute(
                     cost::shape(),
                     &limits,
                 )
+                .and_then(|complexity| spent.charge(complexity, &limits))
             {
                 out.push((refusal.into_response(), None, operation));
                 continue;

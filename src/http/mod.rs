@@ -16,6 +16,7 @@ use crate::server::AppState;
 pub mod events;
 pub mod graphiql;
 pub mod graphql;
+pub mod hosts;
 pub mod shed;
 pub mod ws;
 
@@ -63,6 +64,18 @@ pub async fn viewer_for(
         }
         Err(err) => Err(AuthFailure::Failed(err)),
     }
+}
+
+/// Why a request body could not be read, in words for a client (never axum's own text): the
+/// status and the message.
+pub fn body_problem(rejection: &axum::extract::rejection::BytesRejection) -> (StatusCode, String) {
+    let status = rejection.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is larger than this server accepts (STEPGRAPH_MAX_BODY_BYTES)".into()
+    } else {
+        "the request body could not be read".into()
+    };
+    (status, message)
 }
 
 /// A handle on the pool that counts the statements run through it (the `x-sql-statements`

@@ -3,7 +3,17 @@
 //! `graphql-ws` one).
 //!
 //! The token travels in the `connection_init` payload (`{"Authorization": "Bearer ..."}`,
-//! as GraphiQL sends its headers); a connection without a valid token is closed with 4403.
+//! as GraphiQL sends its headers); a connection without a valid token is closed with 4403,
+//! and a `subscribe` before `connection_init` with 4401, as graphql-transport-ws says.
+//!
+//! A connection's token is its session's, for as long as it stays open ([`Guard`]): it is
+//! looked up again (never from a cache) on every `subscribe`, a timer fires at its
+//! `expires_at`, and every authentication change the feed carries (a revocation from any
+//! instance; on PostgreSQL also a locked or re-roled user, by triggers) makes it look again.
+//! The moment the token no longer authenticates as the same viewer, the socket is closed
+//! with 4403 and every subscription on it ends. A change the feed cannot carry (a user
+//! locked by hand in SQL on SQLite or MySQL) is caught by the next `subscribe` or within
+//! [`RECHECK_EVERY`].
 //! Only subscriptions run here: queries and mutations go over HTTP, where their cost checks
 //! and batching live. Each subscription document passes the same cost check as an HTTP
 //! request. Bounds: [`MAX_PER_CONNECTION`] subscriptions per connection and
@@ -27,18 +37,27 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 
-use crate::auth::{Viewer, tokens};
+use crate::auth::Viewer;
+use crate::auth::tokens::{self, Scope};
+use crate::error::AppError;
 use crate::graphql::context::{Budget, RequestCtx};
 use crate::graphql::cost;
 use crate::graphql::executor::BatchQueue;
 use crate::graphql::subscription::LiveCtx;
 use crate::http::graphql::error_response;
 use crate::server::AppState;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Subscriptions one connection may hold open at once.
 pub const MAX_PER_CONNECTION: usize = 100;
 /// How long a new socket may take to authenticate (`connection_init`).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The fallback re-check of an open connection's token, for changes the feed cannot carry.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+/// graphql-transport-ws: the session is not (or no longer) authorised.
+const FORBIDDEN: u16 = 4403;
+/// graphql-transport-ws: a `subscribe` before the connection was acknowledged.
+const UNAUTHORIZED: u16 = 4401;
 /// The most a connection's unsent output may hold (a slow reader is otherwise ended by its
 /// subscription backlog, see [`crate::live`]).
 const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
@@ -76,9 +95,11 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
             "too many open subscription connections; retry later",
         );
     };
+    let guard = Arc::new(Guard::default());
     let executor = LiveExecutor {
         state: state.clone(),
         open: Arc::new(AtomicUsize::new(0)),
+        guard: guard.clone(),
     };
     let max_message = state.limits.max_body_bytes;
     upgrade
@@ -106,7 +127,7 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
                 }
             };
             tokio::select! {
-                () = serve(socket, executor, protocol, state.db.clone(), acked) => {}
+                () = serve(socket, executor, protocol, state.clone(), guard, acked) => {}
                 _ = closing.wait_for(|closing| *closing) => {}
                 () = unauthenticated => {}
             }
@@ -115,15 +136,20 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
         .into_response()
 }
 
-/// Runs the protocol over one socket (async-graphql's loop, with one change: a rejected
-/// `connection_init` closes with 4403 Forbidden, as graphql-transport-ws says, not 1002).
+/// Runs the protocol over one socket: async-graphql's loop, with the close codes
+/// graphql-transport-ws asks for (a rejected `connection_init` closes with 4403 Forbidden,
+/// not 1002; a `subscribe` before it with 4401, not 1011), and the session's [`Guard`], which
+/// closes the socket with 4403 the moment its token stops authenticating.
 async fn serve(
     socket: WebSocket,
     executor: LiveExecutor,
     protocol: WebSocketProtocols,
-    db: sea_orm::DatabaseConnection,
+    state: AppState,
+    guard: Arc<Guard>,
     acked: Arc<AtomicBool>,
 ) {
+    let db = state.db.clone();
+    let init_guard = guard.clone();
     let (mut sink, input) = socket.split();
     let input = input
         .take_while(|res| std::future::ready(res.is_ok()))
@@ -141,17 +167,16 @@ async fn serve(
                 None => Err(async_graphql::Error::new(
                     "send {\"Authorization\": \"Bearer <token>\"} in connection_init",
                 )),
-                Some(token) => match tokens::authenticate(&db, &token).await {
-                    Ok(viewer) => Ok(Session { viewer, token }),
+                Some(token) => match tokens::session(&db, &token, Scope::Api).await {
+                    Ok(session) => Ok((token, session)),
                     Err(e) => Err(async_graphql::Error::new(e.public_message())),
                 },
             };
             match authenticated {
-                Ok(session) => {
+                Ok((token, session)) => {
                     acked.store(true, Ordering::Relaxed);
-                    let mut data = Data::default();
-                    data.insert(session);
-                    Ok(data)
+                    init_guard.open(token, session);
+                    Ok(Data::default())
                 }
                 Err(err) => {
                     refused_in_init.store(true, Ordering::Relaxed);
@@ -161,14 +186,34 @@ async fn serve(
         })
         .keepalive_timeout(Duration::from_secs(60));
     futures_util::pin_mut!(messages);
-    while let Some(msg) = messages.next().await {
+    let watch = guard.watch(&state);
+    futures_util::pin_mut!(watch);
+    loop {
+        let msg = tokio::select! {
+            msg = messages.next() => match msg {
+                Some(msg) => msg,
+                None => break,
+            },
+            reason = &mut watch => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: FORBIDDEN,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                break;
+            }
+        };
         let msg = match msg {
             WsMessage::Text(text) => Message::Text(text.into()),
             WsMessage::Close(code, reason) => {
-                let code = if code == 1002 && refused.load(Ordering::Relaxed) {
-                    4403
-                } else {
-                    code
+                let (code, reason) = match code {
+                    1002 if refused.load(Ordering::Relaxed) => (FORBIDDEN, reason),
+                    1011 if guard.current().is_none() => (
+                        UNAUTHORIZED,
+                        "Unauthorized: send connection_init first".into(),
+                    ),
+                    _ => (code, reason),
                 };
                 Message::Close(Some(CloseFrame {
                     code,
@@ -178,6 +223,96 @@ async fn serve(
         };
         if sink.send(msg).await.is_err() {
             break;
+        }
+    }
+}
+
+/// A connection's session: the token `connection_init` authenticated, checked again for as
+/// long as the connection stays open (see the module's documentation).
+#[derive(Default)]
+struct Guard {
+    /// The token and what it stood for at `connection_init`; `None` before.
+    session: tokio::sync::watch::Sender<Option<(Arc<str>, tokens::Session)>>,
+    /// Set by a failed check on `subscribe`: the connection must close.
+    end: tokio::sync::Notify,
+}
+
+impl Guard {
+    fn open(&self, token: String, session: tokens::Session) {
+        self.session.send_replace(Some((token.into(), session)));
+    }
+
+    /// The token and session `connection_init` authenticated, if it has run.
+    fn current(&self) -> Option<(Arc<str>, tokens::Session)> {
+        self.session.borrow().clone()
+    }
+
+    /// Looks the token up again: `Ok` with the (same) viewer, `Err(None)` when the token no
+    /// longer authenticates as that viewer (the connection is then closed), `Err(Some(e))`
+    /// when the database could not answer (nothing is decided).
+    async fn check(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+    ) -> Result<tokens::Session, Option<AppError>> {
+        let Some((token, opened)) = self.current() else {
+            return Err(None);
+        };
+        match tokens::session(db, &token, Scope::Api).await {
+            Ok(now) if now.viewer == opened.viewer => Ok(now),
+            Ok(_) | Err(AppError::Unauthenticated | AppError::Forbidden(_)) => {
+                self.end.notify_one();
+                Err(None)
+            }
+            Err(err) => Err(Some(err)),
+        }
+    }
+
+    /// Resolves, with the reason, when the connection must close: its token expired, was
+    /// revoked, lost its scope or its user changed (locked, re-roled, deleted). Pending until
+    /// `connection_init` authenticated.
+    async fn watch(&self, state: &AppState) -> &'static str {
+        let mut opened = self.session.subscribe();
+        let found = match opened.wait_for(Option::is_some).await {
+            Ok(session) => session.clone(),
+            Err(_) => None,
+        };
+        let Some((_, mut session)) = found else {
+            return std::future::pending().await;
+        };
+        let mut feed = state.feed.watch();
+        let mut recheck = tokio::time::Instant::now() + RECHECK_EVERY;
+        loop {
+            // A timer at the expiry, not a poll: the token stops working on the dot.
+            let expiry = session.expires_at.map(|at| {
+                let left = (at - crate::time::now()).to_std().unwrap_or_default();
+                tokio::time::Instant::now() + left
+            });
+            let expired = async {
+                match expiry {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = expired => return "the token of this connection expired",
+                () = self.end.notified() => {
+                    return "the token of this connection no longer authenticates";
+                }
+                received = feed.recv() => match received {
+                    Ok(batch) if !batch.revokes_tokens() => continue,
+                    // An authentication change, or batches missed: look again.
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => feed = state.feed.watch(),
+                },
+                () = tokio::time::sleep_until(recheck) => {}
+            }
+            recheck = tokio::time::Instant::now() + RECHECK_EVERY;
+            match self.check(&state.db).await {
+                Ok(now) => session = now,
+                Err(None) => return "the token of this connection was revoked, or its user changed",
+                // The database is away: keep the connection, check again later.
+                Err(Some(_)) => {}
+            }
         }
     }
 }
@@ -198,18 +333,14 @@ fn bearer(payload: &serde_json::Value) -> Option<String> {
     Some(value.trim().to_string())
 }
 
-/// Who opened the connection.
-struct Session {
-    viewer: Viewer,
-    token: String,
-}
-
 /// Runs subscription documents for one connection.
 #[derive(Clone)]
 struct LiveExecutor {
     state: AppState,
     /// Subscriptions open on this connection.
     open: Arc<AtomicUsize>,
+    /// The connection's session.
+    guard: Arc<Guard>,
 }
 
 fn refuse(code: &'static str, message: &str) -> BoxStream<'static, Response> {
@@ -243,16 +374,33 @@ impl Executor for LiveExecutor {
 
     fn execute_stream(
         &self,
-        mut request: Request,
-        session_data: Option<Arc<Data>>,
+        request: Request,
+        _session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        let Some(session) = session_data
-            .as_ref()
-            .and_then(|d| d.get(&std::any::TypeId::of::<Session>()))
-            .and_then(|s| s.downcast_ref::<Session>())
-        else {
+        if self.guard.current().is_none() {
             return refuse("UNAUTHENTICATED", "authenticate in connection_init first");
-        };
+        }
+        // Every `subscribe` looks the token up again, so a socket never outlives its token
+        // by a new subscription.
+        let this = self.clone();
+        stream::once(async move {
+            match this.guard.check(&this.state.db).await {
+                Ok(session) => this.start(request, session.viewer),
+                Err(None) => refuse(
+                    "UNAUTHENTICATED",
+                    "the token of this connection no longer authenticates",
+                ),
+                Err(Some(err)) => refuse(err.code(), &err.public_message()),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+impl LiveExecutor {
+    /// Runs one subscription document as `viewer`, after the cost check.
+    fn start(&self, mut request: Request, viewer: Viewer) -> BoxStream<'static, Response> {
         let limits = self.state.limits;
         let operation = request.operation_name.clone();
         let doc = match request.parsed_query() {
@@ -286,14 +434,13 @@ impl Executor for LiveExecutor {
         }
         let slot = Slot(self.open.clone());
         let ctx = RequestCtx::new(
-            session.viewer,
+            viewer,
             self.state.db.clone(),
             BatchQueue::spawning(),
             Budget::new(limits.max_statements),
         );
         let live = LiveCtx {
             feed: self.state.feed.clone(),
-            token: session.token.clone(),
             db: self.state.db.clone(),
         };
         request = request.data(ctx).data(live);

@@ -104,6 +104,12 @@ impl Feed {
         Ok((rx, last_id(db).await?))
     }
 
+    /// Every batch from now on, without the cursor [`Feed::subscribe`] reads: for a watcher
+    /// that only looks for authentication changes (a WebSocket session).
+    pub fn watch(&self) -> broadcast::Receiver<Arc<Batch>> {
+        self.tx.subscribe()
+    }
+
     /// The server's authentication cache (see [`AuthCache`]).
     pub fn auth_cache(&self) -> &AuthCache {
         &self.auth

@@ -94,7 +94,18 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// The body, or why it could not be read (413 past the body limit) as a JSON:API error.
 fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| ApiError::plain(rejection.status().as_u16(), rejection.body_text()))
+    body.map_err(|rejection| {
+        let (status, message) = crate::http::body_problem(&rejection);
+        ApiError::plain(status.as_u16(), message)
+    })
+}
+
+fn bad_body_id() -> ApiError {
+    ApiError::pointer(
+        400,
+        "/data/id",
+        "must be the resource's id: an integer (as a number or a string)",
+    )
 }
 
 /// The `data` object of a write body, checked for its type (409 on a mismatch, as JSON:API
@@ -397,11 +408,13 @@ pub async fn update(
         let id = path_id::<Steps>(&id)?;
         check_content_type(&headers)?;
         let data = data_of(&read(body)?, Steps::NAME)?;
+        // An id that is not an integer the URL could hold (`13.0`, a number past 64 bits,
+        // `true`) is refused, never read as if no id were sent.
         let body_id = match data.get("id") {
             None => None,
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.parse::<i64>().ok(),
-            Some(_) => Some(-1),
+            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(bad_body_id)?),
+            Some(Value::String(s)) => Some(s.parse::<i64>().map_err(|_| bad_body_id())?),
+            Some(_) => return Err(bad_body_id()),
         };
         if body_id.is_some_and(|b| b != id) {
             return Err(ApiError::pointer(

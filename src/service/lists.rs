@@ -80,6 +80,24 @@ fn ids_condition(column: impl ColumnTrait, ids: &[i64]) -> Condition {
     Condition::all().add(column.is_in(ids.iter().copied()))
 }
 
+/// A filter by the ids of a to-one relationship's target (`filter[sequence][id]=2`): matches
+/// only through targets the viewer can see, so a hidden row's id matches exactly what a
+/// missing id does (nothing), and no count, page or timing tells a hidden link from an unset
+/// one. A target this viewer sees whatever it is (users, call purposes, task priorities; every
+/// row for an admin) is compared on the foreign key alone, with no sub-select.
+fn through<P: Resource, T: Resource>(
+    cond: Condition,
+    viewer: &Viewer,
+    rel: &rel::ToOne<P, T>,
+    ids: &Option<Vec<i64>>,
+) -> Condition {
+    match ids {
+        None => cond,
+        Some(_) if T::visible(viewer).is_none() => any_of(cond, rel.fk, ids),
+        Some(ids) => cond.add(rel.matches(viewer, ids_condition(T::id_column(), ids))),
+    }
+}
+
 /// Sequence steps.
 pub mod steps {
     use super::*;
@@ -251,7 +269,7 @@ pub mod sequence_templates {
         pub sequence_step_ids: Option<Vec<i64>>,
     }
 
-    pub fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+    pub fn condition(viewer: &Viewer, f: &Filter) -> Condition {
         let mut cond = Condition::all();
         cond = any_of(cond, C::Id, &f.ids);
         cond = equals(cond, C::IsReply, &f.is_reply);
@@ -259,9 +277,19 @@ pub mod sequence_templates {
         cond = within(cond, C::EnabledAt, &f.enabled_at);
         cond = within(cond, C::CreatedAt, &f.created_at);
         cond = within(cond, C::UpdatedAt, &f.updated_at);
-        cond = any_of(cond, C::TemplateId, &f.template_ids);
+        cond = through(
+            cond,
+            viewer,
+            &rel::SEQUENCE_TEMPLATE_TEMPLATE,
+            &f.template_ids,
+        );
         cond = any_of(cond, C::CreatorId, &f.creator_ids);
-        cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
+        cond = through(
+            cond,
+            viewer,
+            &rel::SEQUENCE_TEMPLATE_STEP,
+            &f.sequence_step_ids,
+        );
         cond
     }
 }
@@ -541,7 +569,7 @@ pub mod tasks {
         fn visible(viewer: &Viewer) -> Visible {
             policy::tasks(viewer)
         }
-        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+        fn condition(viewer: &Viewer, f: &Filter) -> Condition {
             let mut cond = Condition::all();
             cond = any_of(cond, C::Id, &f.ids);
             cond = any_of(cond, C::State, &f.states);
@@ -550,8 +578,8 @@ pub mod tasks {
             cond = within(cond, C::DueAt, &f.due_at);
             cond = within(cond, C::CreatedAt, &f.created_at);
             cond = within(cond, C::UpdatedAt, &f.updated_at);
-            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
-            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
+            cond = through(cond, viewer, &rel::TASK_SEQUENCE, &f.sequence_ids);
+            cond = through(cond, viewer, &rel::TASK_STEP, &f.sequence_step_ids);
             cond = any_of(cond, C::TaskPriorityId, &f.task_priority_ids);
             cond = any_of(cond, C::OwnerId, &f.owner_ids);
             cond
@@ -605,7 +633,7 @@ pub mod calls {
         fn visible(viewer: &Viewer) -> Visible {
             policy::calls(viewer)
         }
-        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+        fn condition(viewer: &Viewer, f: &Filter) -> Condition {
             let mut cond = Condition::all();
             cond = any_of(cond, C::Id, &f.ids);
             cond = any_of(cond, C::Direction, &f.directions);
@@ -614,9 +642,9 @@ pub mod calls {
             cond = within(cond, C::CreatedAt, &f.created_at);
             cond = within(cond, C::UpdatedAt, &f.updated_at);
             cond = any_of(cond, C::CallPurposeId, &f.call_purpose_ids);
-            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
-            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
-            cond = any_of(cond, C::TaskId, &f.task_ids);
+            cond = through(cond, viewer, &rel::CALL_SEQUENCE, &f.sequence_ids);
+            cond = through(cond, viewer, &rel::CALL_STEP, &f.sequence_step_ids);
+            cond = through(cond, viewer, &rel::CALL_TASK, &f.task_ids);
             cond = any_of(cond, C::UserId, &f.user_ids);
             cond
         }
@@ -667,18 +695,23 @@ pub mod mailings {
         fn visible(viewer: &Viewer) -> Visible {
             policy::mailings(viewer)
         }
-        fn condition(_viewer: &Viewer, f: &Filter) -> Condition {
+        fn condition(viewer: &Viewer, f: &Filter) -> Condition {
             let mut cond = Condition::all();
             cond = any_of(cond, C::Id, &f.ids);
             cond = any_of(cond, C::State, &f.states);
             cond = within(cond, C::DeliveredAt, &f.delivered_at);
             cond = within(cond, C::CreatedAt, &f.created_at);
             cond = within(cond, C::UpdatedAt, &f.updated_at);
-            cond = any_of(cond, C::SequenceId, &f.sequence_ids);
-            cond = any_of(cond, C::SequenceStepId, &f.sequence_step_ids);
-            cond = any_of(cond, C::SequenceTemplateId, &f.sequence_template_ids);
-            cond = any_of(cond, C::TemplateId, &f.template_ids);
-            cond = any_of(cond, C::TaskId, &f.task_ids);
+            cond = through(cond, viewer, &rel::MAILING_SEQUENCE, &f.sequence_ids);
+            cond = through(cond, viewer, &rel::MAILING_STEP, &f.sequence_step_ids);
+            cond = through(
+                cond,
+                viewer,
+                &rel::MAILING_SEQUENCE_TEMPLATE,
+                &f.sequence_template_ids,
+            );
+            cond = through(cond, viewer, &rel::MAILING_TEMPLATE, &f.template_ids);
+            cond = through(cond, viewer, &rel::MAILING_TASK, &f.task_ids);
             cond = any_of(cond, C::UserId, &f.user_ids);
             cond
         }

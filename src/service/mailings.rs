@@ -7,7 +7,8 @@
 //! before and after states, so concurrent writers of different mailings compose.
 //!
 //! Events are idempotent: each carries its sender's key, stored in `mailing_events` under a
-//! unique index and inserted with "on conflict do nothing", so a replayed event (the same
+//! unique index on (submitter, key) and inserted with "on conflict do nothing" (keys are
+//! scoped by the user who submits them, so one user can neither probe nor block another's), so a replayed event (the same
 //! batch sent twice, or by eight clients at once) is `duplicate` and changes nothing. Rejected
 //! events are not stored; the rest of their batch still lands.
 //!
@@ -124,6 +125,11 @@ pub async fn create(
         check_time("scheduledAt", at, &mut errors);
     }
 
+    // Viewers never write; refused before any link is looked at, so the answer says nothing
+    // about the rows named.
+    if viewer.role == entity::enums::Role::Viewer {
+        return Err(AppError::Forbidden("viewers cannot create mailings".into()));
+    }
     let txn = begin_write(db).await?;
     // Links: the sequence template decides the step, the step the sequence.
     let mut step_id = input.sequence_step_id;
@@ -211,29 +217,39 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    if let Some(id) = sequence_id {
-        let seq = steps::lock_sequence(&txn, id).await?.ok_or_else(|| {
-            AppError::Validation(vec![FieldError::new(
-                "sequenceId",
-                format!("no sequence with id {id}"),
-            )])
-        })?;
-        let access = SequenceAccess::from(&seq);
-        if !policy::can_see(viewer, &access) {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "sequenceId",
-                format!("no sequence with id {id}"),
-            )]));
-        }
-        if !policy::can_write_step(viewer, &access) {
-            return Err(AppError::Forbidden(if seq.locked {
-                format!("sequence {id} is locked; no mailings can be added to it")
-            } else {
-                format!("only the owner of sequence {id} or an admin may add mailings to it")
-            }));
+    if let Some(id) = sequence_id
+        && !resource::by_ids::<crate::service::lists::Sequences>(&txn, viewer, &[id])
+            .await?
+            .contains_key(&id)
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "sequenceId",
+            format!("no sequence with id {id}"),
+        )]));
+    }
+    // Every sequence a link leads to (the task's too) is locked, in id order, and must allow
+    // the viewer to write it.
+    let links = SequenceLinks {
+        sequence: sequence_id,
+        step: step_id,
+        sequence_template: template_of_step,
+        task: input.task_id,
+    };
+    let touched = touched_sequences(&txn, &[links]).await?.remove(0);
+    let mut access = Vec::with_capacity(touched.len());
+    for id in &touched {
+        if let Some(seq) = steps::lock_sequence(&txn, *id).await? {
+            access.push(SequenceAccess::from(&seq));
         }
     }
-
+    if !policy::can_write_mailing(viewer, &access, user_id == viewer.user_id) {
+        return Err(AppError::Forbidden(
+            "the sequences this mailing's links lead to (through its sequence, step, sequence \
+             template or task) do not allow you to add mailings to them (locked, read-only, \
+             or not yours)"
+                .into(),
+        ));
+    }
     let at = now();
     let state = if input.scheduled_at.is_some() {
         MailingState::Scheduled
@@ -284,6 +300,106 @@ pub async fn create(
     deltas.apply(&txn).await?;
     changes::commit(txn).await?;
     Ok(created)
+}
+
+/// The links of a mailing that lead to sequences.
+#[derive(Debug, Clone, Copy, Default)]
+struct SequenceLinks {
+    sequence: Option<i64>,
+    step: Option<i64>,
+    sequence_template: Option<i64>,
+    task: Option<i64>,
+}
+
+impl From<&mailing::Model> for SequenceLinks {
+    fn from(m: &mailing::Model) -> Self {
+        Self {
+            sequence: m.sequence_id,
+            step: m.sequence_step_id,
+            sequence_template: m.sequence_template_id,
+            task: m.task_id,
+        }
+    }
+}
+
+/// For each set of links, the ids of every sequence it touches: its sequence, its step's, its
+/// sequence template's step's, and its task's (the task's sequence and its step's). Read
+/// without visibility, since what is decided here is what may be written (the policy then
+/// requires each to be visible and writable); three statements at most, whatever the number
+/// of links.
+async fn touched_sequences(
+    txn: &impl ConnectionTrait,
+    links: &[SequenceLinks],
+) -> Result<Vec<BTreeSet<i64>>, DbErr> {
+    use entity::{sequence_step, sequence_template, task};
+    let set = |ids: Vec<i64>| -> Vec<i64> {
+        ids.into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let template_ids = set(links.iter().filter_map(|l| l.sequence_template).collect());
+    let template_steps: HashMap<i64, i64> = if template_ids.is_empty() {
+        HashMap::new()
+    } else {
+        sequence_template::Entity::find()
+            .select_only()
+            .column(sequence_template::Column::Id)
+            .column(sequence_template::Column::SequenceStepId)
+            .filter(sequence_template::Column::Id.is_in(template_ids))
+            .into_tuple::<(i64, i64)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let task_ids = set(links.iter().filter_map(|l| l.task).collect());
+    let task_links: HashMap<i64, (Option<i64>, Option<i64>)> = if task_ids.is_empty() {
+        HashMap::new()
+    } else {
+        task::Entity::find()
+            .select_only()
+            .column(task::Column::Id)
+            .column(task::Column::SequenceId)
+            .column(task::Column::SequenceStepId)
+            .filter(task::Column::Id.is_in(task_ids))
+            .into_tuple::<(i64, Option<i64>, Option<i64>)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|(id, seq, step)| (id, (seq, step)))
+            .collect()
+    };
+    let steps_of = |l: &SequenceLinks| -> Vec<i64> {
+        let mut steps: Vec<i64> = l.step.into_iter().collect();
+        steps.extend(l.sequence_template.and_then(|t| template_steps.get(&t)));
+        steps.extend(l.task.and_then(|t| task_links.get(&t)).and_then(|t| t.1));
+        steps
+    };
+    let step_ids = set(links.iter().flat_map(steps_of).collect());
+    let step_sequences: HashMap<i64, i64> = if step_ids.is_empty() {
+        HashMap::new()
+    } else {
+        sequence_step::Entity::find()
+            .select_only()
+            .column(sequence_step::Column::Id)
+            .column(sequence_step::Column::SequenceId)
+            .filter(sequence_step::Column::Id.is_in(step_ids))
+            .into_tuple::<(i64, i64)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(links
+        .iter()
+        .map(|l| {
+            let mut touched: BTreeSet<i64> = l.sequence.into_iter().collect();
+            touched.extend(l.task.and_then(|t| task_links.get(&t)).and_then(|t| t.0));
+            touched.extend(steps_of(l).iter().filter_map(|s| step_sequences.get(s)));
+            touched
+        })
+        .collect())
 }
 
 /// The earliest and latest instants an event or a schedule may carry: within the range every
@@ -536,6 +652,47 @@ async fn ingest_once(
         .map(|m| (m.id, (m.clone(), m)))
         .collect();
 
+    // A member reports events only for mailings they may write (every sequence a mailing's
+    // links lead to writable by them); the others are refused, and their events not stored.
+    let mut refused = BTreeSet::new();
+    if !policy::is_admin(viewer) {
+        let ids: Vec<i64> = mailings.keys().copied().collect();
+        let links: Vec<SequenceLinks> = ids
+            .iter()
+            .map(|id| SequenceLinks::from(&mailings[id].0))
+            .collect();
+        let touched = touched_sequences(&txn, &links).await?;
+        let all: Vec<i64> = touched
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sequences: HashMap<i64, SequenceAccess> = if all.is_empty() {
+            HashMap::new()
+        } else {
+            sequence::Entity::find()
+                .filter(sequence::Column::Id.is_in(all))
+                .all(&txn)
+                .await?
+                .iter()
+                .map(|s| (s.id, SequenceAccess::from(s)))
+                .collect()
+        };
+        for (id, touched) in ids.iter().zip(touched) {
+            let access: Vec<SequenceAccess> = touched
+                .iter()
+                .filter_map(|s| sequences.get(s).copied())
+                .collect();
+            let own = mailings[id].0.user_id == Some(viewer.user_id);
+            if !policy::can_write_mailing(viewer, &access, own) {
+                refused.insert(*id);
+                mailings.remove(id);
+            }
+        }
+    }
+
     // Store every event whose mailing is there in one statement; the keys it inserted are
     // the events to apply, the rest are replays.
     let known: Vec<&MailingEvent> = valid
@@ -543,10 +700,18 @@ async fn ingest_once(
         .copied()
         .filter(|e| mailings.contains_key(&e.mailing_id))
         .collect();
-    let mut inserted = record_events(&txn, &known, now()).await?;
+    let mut inserted = record_events(&txn, viewer.user_id, &known, now()).await?;
     let mut replays = Vec::new();
     let mut outcomes = Vec::with_capacity(valid.len());
     for event in valid {
+        if refused.contains(&event.mailing_id) {
+            outcomes.push(EventOutcome::Rejected(AppError::Forbidden(format!(
+                "you may not report events for mailing {}: a sequence it belongs to is locked, \
+                 read-only or not yours",
+                event.mailing_id
+            ))));
+            continue;
+        }
         let Some((_, current)) = mailings.get_mut(&event.mailing_id) else {
             outcomes.push(EventOutcome::Rejected(AppError::not_found(
                 "mailing",
@@ -570,6 +735,7 @@ async fn ingest_once(
             .map(|(_, e)| e.idempotency_key.as_str())
             .collect();
         let stored: HashMap<String, mailing_event::Model> = mailing_event::Entity::find()
+            .filter(mailing_event::Column::SubmittedBy.eq(viewer.user_id))
             .filter(mailing_event::Column::IdempotencyKey.is_in(keys))
             .all(&txn)
             .await?
@@ -675,6 +841,7 @@ async fn update_mailings(
 /// are already there; returns the keys it inserted.
 async fn record_events(
     txn: &impl ConnectionTrait,
+    submitted_by: i64,
     events: &[&MailingEvent],
     at: DateTime<Utc>,
 ) -> Result<std::collections::HashSet<String>, DbErr> {
@@ -691,6 +858,7 @@ async fn record_events(
             mailing_event::Column::Sentiment,
             mailing_event::Column::OccurredAt,
             mailing_event::Column::CreatedAt,
+            mailing_event::Column::SubmittedBy,
         ]);
         for event in chunk {
             insert.values_panic([
@@ -703,6 +871,7 @@ async fn record_events(
                     .into(),
                 stamp(event.occurred_at).into(),
                 stamp(at).into(),
+                submitted_by.into(),
             ]);
         }
         // "Insert what is new, and say which": ON CONFLICT DO NOTHING on PostgreSQL and SQLite,
@@ -717,14 +886,14 @@ async fn record_events(
             DbBackend::Postgres => {
                 let (sql, values) = insert.build(PostgresQueryBuilder);
                 (
-                    format!("{sql} ON CONFLICT (idempotency_key) DO NOTHING"),
+                    format!("{sql} ON CONFLICT (submitted_by, idempotency_key) DO NOTHING"),
                     values,
                 )
             }
             _ => {
                 let (sql, values) = insert.build(SqliteQueryBuilder);
                 (
-                    format!("{sql} ON CONFLICT (idempotency_key) DO NOTHING"),
+                    format!("{sql} ON CONFLICT (submitted_by, idempotency_key) DO NOTHING"),
                     values,
                 )
             }

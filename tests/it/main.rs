@@ -17,6 +17,7 @@ mod loaders;
 mod migrations;
 mod pagination;
 mod rest;
+mod security;
 mod seed;
 mod server;
 mod steps;
