@@ -303,8 +303,8 @@ async fn counter_moves_are_updates() {
     s.finish().await;
 }
 
-/// Revoking the token ends its subscriptions with an error at once; a connection without a
-/// valid token is refused, and queries are sent over HTTP.
+/// Revoking the token closes its socket (4403) at once; a connection without a valid token
+/// is refused, and queries are sent over HTTP.
 #[tokio::test]
 async fn a_revoked_token_ends_its_subscriptions() {
     let t = TestDb::new().await;
@@ -326,24 +326,16 @@ async fn a_revoked_token_ends_its_subscriptions() {
     tokens::revoke(&s.db.db, &issued.record.id.to_string())
         .await
         .unwrap();
-    let mut messages = Vec::new();
+    // The socket itself is closed with 4403, subscriptions and all: no new `subscribe` on it.
+    let mut last = None;
     while let Some(msg) = client.next(Duration::from_secs(5)).await {
-        if msg["id"] == "q" {
-            continue;
-        }
-        let done = msg["type"] == "complete" || msg["type"] == "close";
-        messages.push(msg);
-        if done {
+        if msg["type"] == "close" {
+            last = Some(msg);
             break;
         }
+        assert_ne!(msg["type"], "next", "data after the revocation: {msg}");
     }
-    assert!(
-        messages
-            .iter()
-            .any(|m| m["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"),
-        "{messages:?}"
-    );
-    assert_eq!(messages.last().unwrap()["type"], "complete", "{messages:?}");
+    assert_eq!(last, Some(json!({"type": "close", "code": 4403})));
 
     // No token, or a bad one: the connection is closed with 4403.
     let mut socket = Client {
@@ -449,5 +441,71 @@ async fn a_socket_that_never_authenticates_is_dropped() {
         answer.as_ref().is_none_or(|m| m["type"] == "close"),
         "nothing but the close: {answer:?}"
     );
+    s.finish().await;
+}
+
+/// A socket never outlives its token: it closes (4403) the moment the token expires (a timer,
+/// not a poll), and a `subscribe` after the user was locked behind the server's back (no
+/// feed event: SQL by hand) closes it too, before any data; a `subscribe` before
+/// `connection_init` is 4401, as graphql-transport-ws says.
+#[tokio::test]
+async fn a_websocket_never_outlives_its_token() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let s = TestServer::start(t).await;
+    let email = "user1@test.example";
+
+    // 4401 before init.
+    let mut early = Client {
+        socket: Client::open(&s.base).await,
+    };
+    early.subscribe("1", STEPS, json!({})).await;
+    assert_eq!(
+        early.next(WAIT).await,
+        Some(json!({"type": "close", "code": 4401}))
+    );
+
+    // Expiry: a token good for two more seconds.
+    let expires_at = stepgraph::time::now() + chrono::Duration::seconds(2);
+    let issued = tokens::create_with(&s.db.db, email, None, Some(expires_at), &[Scope::Api])
+        .await
+        .unwrap();
+    let mut client = Client::connect(&s.base, &issued.token).await;
+    client.subscribe("1", STEPS, json!({})).await;
+    let started = std::time::Instant::now();
+    let closed = client.next(WAIT).await;
+    assert_eq!(closed, Some(json!({"type": "close", "code": 4403})));
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(6),
+        "closed {waited:?} after subscribing to a token that expired in 2 s"
+    );
+
+    // A user locked by hand in SQL (no feed event on SQLite and MySQL): the next `subscribe`
+    // looks the token up again and closes the socket before any data.
+    let issued = tokens::create(&s.db.db, email, None).await.unwrap();
+    let mut client = Client::connect(&s.base, &issued.token).await;
+    s.db.exec(&format!(
+        "UPDATE users SET locked = TRUE WHERE id = {}",
+        f.owner.user_id
+    ))
+    .await
+    .unwrap();
+    client.subscribe("2", STEPS, json!({})).await;
+    steps::create(&s.db.db, &f.admin, new_step(f.interval_shared.id))
+        .await
+        .unwrap();
+    let mut last = None;
+    while let Some(msg) = client.next(WAIT).await {
+        if msg["type"] == "close" {
+            last = Some(msg);
+            break;
+        }
+        assert!(
+            msg["payload"]["data"].is_null(),
+            "data for a locked user: {msg}"
+        );
+    }
+    assert_eq!(last, Some(json!({"type": "close", "code": 4403})));
     s.finish().await;
 }

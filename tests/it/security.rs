@@ -229,7 +229,10 @@ impl World {
                     .unwrap();
             }
         }
-        let s = TestServer::start(t).await;
+        let s = TestServer::start_configured(t, Default::default(), |state| {
+            state.ingest_members = true;
+        })
+        .await;
         World {
             s,
             admin,
@@ -246,6 +249,51 @@ impl World {
 
     fn access(&self, i: usize) -> SequenceAccess {
         SequenceAccess::from(&self.sequences[i])
+    }
+
+    /// A mailing in the sequence of state `i` whose user is `user`.
+    async fn mailing(&self, i: usize, user: &Viewer) -> i64 {
+        mailing::Entity::find()
+            .filter(mailing::Column::SequenceId.eq(self.sequences[i].id))
+            .filter(mailing::Column::UserId.eq(user.user_id))
+            .one(&self.s.db.db)
+            .await
+            .unwrap()
+            .expect("a mailing")
+            .id
+    }
+
+    async fn ingest_token(&self, who: &Viewer) -> String {
+        let email = user::Entity::find_by_id(who.user_id)
+            .one(&self.s.db.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .email;
+        stepgraph::auth::tokens::create_with(
+            &self.s.db.db,
+            &email,
+            None,
+            None,
+            &[stepgraph::auth::tokens::Scope::Ingest],
+        )
+        .await
+        .unwrap()
+        .token
+    }
+
+    async fn ingest(&self, token: &str, events: Value) -> (u16, Value) {
+        let res = self
+            .s
+            .http
+            .post(format!("{}/events/mailings", self.s.base))
+            .bearer_auth(token)
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
     }
 }
 
@@ -677,5 +725,222 @@ async fn statement_counts_do_not_tell_hidden_links_from_unset_ones() {
     let (a, b) = (gql(linked.id).await, gql(bare.id).await);
     assert_eq!(a.data(), b.data());
     assert_eq!(a.statements, b.statements);
+    w.s.finish().await;
+}
+
+fn event(key: &str, mailing: i64, kind: &str) -> Value {
+    json!({"idempotencyKey": key, "mailingId": mailing, "type": kind, "occurredAt": "2026-11-20T10:00:00Z"})
+}
+
+/// Ingest (item 4): a viewer's `ingest` token is refused whatever it names; a member's events
+/// apply only to mailings whose every sequence the member may write; idempotency keys (item
+/// 5) belong to their submitter, so another user's key can be neither probed nor blocked.
+#[tokio::test]
+async fn ingest_is_for_members_who_may_write_and_keys_are_per_submitter() {
+    let w = World::new().await;
+    let other = Viewer {
+        user_id: w.sequences[0].owner_id,
+        role: Role::Member,
+    };
+    let viewer = w.ingest_token(&w.viewer).await;
+    let writable = w.mailing(0, &other).await;
+    let (status, body) = w
+        .ingest(&viewer, json!([event("v1", writable, "opened")]))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "FORBIDDEN", "{body}");
+
+    let me = w.ingest_token(&w.me).await;
+    let events = json!([
+        event("m0", w.mailing(0, &other).await, "opened"),
+        event("m1", w.mailing(1, &other).await, "opened"),
+        event("m2", w.mailing(2, &other).await, "opened"),
+        event("m3", w.mailing(3, &other).await, "opened"),
+        // Mine, so visible, but in the hidden sequence: not mine to write.
+        event("m4", w.mailing(3, &w.me).await, "opened"),
+    ]);
+    let (status, body) = w.ingest(&me, events).await;
+    assert_eq!(status, 200, "{body}");
+    let outcome: Vec<(String, String)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_string(),
+                r["error"]["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("applied", ""),
+        ("rejected", "FORBIDDEN"),
+        ("rejected", "FORBIDDEN"),
+        ("rejected", "NOT_FOUND"),
+        ("rejected", "FORBIDDEN"),
+    ];
+    assert_eq!(
+        outcome,
+        want.map(|(a, b)| (a.to_string(), b.to_string())),
+        "{body}"
+    );
+
+    // The admin's key "k" for one event; my "k" for another is mine, not a conflict.
+    let admin = w.ingest_token(&w.admin).await;
+    let (_, body) = w
+        .ingest(&admin, json!([event("k", writable, "delivered")]))
+        .await;
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+    let (_, body) = w
+        .ingest(&me, json!([event("k", writable, "clicked")]))
+        .await;
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+    let (_, body) = w
+        .ingest(&me, json!([event("k", writable, "clicked")]))
+        .await;
+    assert_eq!(body["results"][0]["status"], "duplicate", "{body}");
+    w.s.finish().await;
+}
+
+/// DNS rebinding (item 6): a server on a loopback address answers only loopback `Host`
+/// names, the GraphiQL page included, in each API's own error format.
+#[tokio::test]
+async fn a_loopback_server_answers_loopback_host_names_only() {
+    let w = World::new().await;
+    let token = w.s.token(&w.me).await;
+    let port = w.s.base.rsplit(':').next().unwrap().to_string();
+    let get = async |path: &str, host: &str| {
+        w.s.http
+            .get(format!("{}{path}", w.s.base))
+            .header("host", host)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+    };
+    let foreign = format!("attacker.example:{port}");
+    let page = get("/graphiql", &foreign).await;
+    assert_eq!(page.status().as_u16(), 421);
+    let api = TestServer::read_api(get("/api/v2/sequences", &foreign).await).await;
+    assert_eq!(api.status, 421);
+    assert_eq!(api.body["errors"][0]["status"], "421", "{}", api.body);
+    let gql = TestServer::read(get("/graphql?query=%7Bviewer%7Bid%7D%7D", &foreign).await).await;
+    assert_eq!(gql.status, 421);
+    assert_eq!(gql.code(), "MISDIRECTED_REQUEST");
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        assert_eq!(
+            get("/api/v2/sequences", &host).await.status().as_u16(),
+            200,
+            "{host}"
+        );
+    }
+    w.s.finish().await;
+}
+
+/// Error bodies (item 8) and bad ids (item 9): a malformed GraphQL body names no Rust type,
+/// an oversized body is JSON in each API's form, and a PATCH whose body id is not an integer
+/// the URL could hold is refused, never read as "no id".
+#[tokio::test]
+async fn bad_bodies_get_clear_json_errors() {
+    let w = World::new().await;
+    let token = w.s.token(&w.me).await;
+    let post = async |path: &str, ct: &str, body: String| {
+        w.s.http
+            .post(format!("{}{path}", w.s.base))
+            .header("content-type", ct)
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    for body in [r#"{"query": 1}"#, "[1, 2]", "{not json"] {
+        let res = TestServer::read(post("/graphql", "application/json", body.into()).await).await;
+        assert_eq!(res.status, 400, "{body}");
+        assert_eq!(res.code(), "BAD_REQUEST");
+        let text = res.body.to_string();
+        assert!(
+            !text.contains("BatchRequest") && !text.contains("untagged"),
+            "{text}"
+        );
+    }
+    let big = format!(
+        r#"{{"query": "{{ viewer {{ id }} }}", "x": "{}"}}"#,
+        "a".repeat(600 * 1024)
+    );
+    let res = TestServer::read(post("/graphql", "application/json", big.clone()).await).await;
+    assert_eq!(res.status, 413);
+    assert_eq!(res.code(), "PAYLOAD_TOO_LARGE");
+    let res =
+        TestServer::read_api(post("/api/v2/mailings", "application/vnd.api+json", big).await).await;
+    assert_eq!(res.status, 413);
+    assert!(
+        !res.body.to_string().contains("Failed to buffer"),
+        "{}",
+        res.body
+    );
+    assert_eq!(res.body["errors"][0]["status"], "413");
+
+    let step = w.steps[0];
+    for id in ["13.0", "99999999999999999999999", "true"] {
+        let res = w
+            .s
+            .http
+            .patch(format!("{}/api/v2/sequenceSteps/{step}", w.s.base))
+            .header("content-type", "application/vnd.api+json")
+            .bearer_auth(&token)
+            .body(format!(
+                r#"{{"data": {{"type": "sequenceStep", "id": {id}, "attributes": {{"interval": 7}}}}}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        let res = TestServer::read_api(res).await;
+        assert_eq!(res.status, 400, "{id}: {}", res.body);
+        assert_eq!(res.source(), "/data/id");
+    }
+    w.s.finish().await;
+}
+
+/// Cost (item 7): list-argument items count towards a document's complexity, across aliases,
+/// and the members of a batch share one complexity budget.
+#[tokio::test]
+async fn list_arguments_count_across_aliases_and_batch_members() {
+    let w = World::new().await;
+    let token = w.s.token(&w.me).await;
+    let ids: Vec<String> = (1..=1000).map(|i| i.to_string()).collect();
+    let doc = |aliases: usize| {
+        let fields: Vec<String> = (0..aliases)
+            .map(|i| {
+                format!("a{i}: sequenceSteps(filter: {{id: $ids}}, first: 1) {{ totalCount }}")
+            })
+            .collect();
+        format!("query($ids: [ID!]) {{ {} }}", fields.join(" "))
+    };
+    // One document: 50 aliases of 1,000 ids is 50,000 items, over the 20,000 limit.
+    let res = w.s.gql(&token, &doc(50), json!({"ids": ids})).await;
+    assert_eq!(res.code(), "GRAPHQL_VALIDATION_FAILED", "{}", res.body);
+    // Five aliases pass alone; five such documents in one batch do not all run.
+    let one = w.s.gql(&token, &doc(5), json!({"ids": ids})).await;
+    one.data();
+    let member = json!({"query": doc(5), "variables": {"ids": ids}});
+    let batch =
+        w.s.http
+            .post(format!("{}/graphql", w.s.base))
+            .bearer_auth(&token)
+            .json(&json!([member, member, member, member, member]))
+            .send()
+            .await
+            .unwrap();
+    let body: Value = batch.json().await.unwrap();
+    let answers = body.as_array().unwrap();
+    assert!(answers[0].get("errors").is_none(), "{}", answers[0]);
+    assert!(
+        answers[4]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("batch")),
+        "{}",
+        answers[4]
+    );
     w.s.finish().await;
 }
