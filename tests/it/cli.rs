@@ -197,7 +197,7 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
     let ready = (0..200).any(|_| {
         let up = http(
             port,
-            "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         )
         .starts_with("HTTP/1.1 200");
         if !up {
@@ -208,7 +208,7 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
     assert!(ready, "the server became ready");
     let page = http(
         port,
-        "GET /graphiql HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /graphiql HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     let prefilled_token_works = match page.split("Bearer ").nth(1) {
         Some(rest) if rest.starts_with("sgt_") => {
@@ -220,7 +220,7 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
             let res = http(
                 port,
                 &format!(
-                    "POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 ),
             );
