@@ -152,6 +152,9 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 header::HeaderName::from_static("ratelimit-limit"),
                 header::HeaderName::from_static("ratelimit-remaining"),
                 header::HeaderName::from_static("ratelimit-reset"),
+                header::HeaderName::from_static("x-ratelimit-limit"),
+                header::HeaderName::from_static("x-ratelimit-remaining"),
+                header::HeaderName::from_static("x-ratelimit-reset"),
                 header::RETRY_AFTER,
                 header::LOCATION,
             ])

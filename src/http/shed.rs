@@ -6,8 +6,10 @@
 //!   every later request waits behind.
 //! - **Per token.** Each bearer token has a bucket of `rate_limit_per_minute` requests that
 //!   refills continuously. Every response to a request with a token carries `RateLimit-Limit`,
-//!   `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full again); an
-//!   empty bucket is answered with 429 and `Retry-After`. Buckets are keyed by the token's
+//!   `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full again, the
+//!   IETF draft's names) and Outreach's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+//!   `X-RateLimit-Reset` (the same instant as epoch seconds, which Outreach clients sleep
+//!   until); an empty bucket is answered with 429, `Retry-After` and both sets. Buckets are keyed by the token's
 //!   SHA-256, never the token, and their number is bounded: idle (full) buckets are dropped
 //!   when the table is full, and a token that finds no room is served unlimited rather than
 //!   refused (invalid tokens still get 401, and the in-flight bound still holds).
@@ -180,10 +182,16 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
 }
 
 fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: u64) {
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     for (name, value) in [
         ("ratelimit-limit", u64::from(limit)),
         ("ratelimit-remaining", u64::from(remaining)),
         ("ratelimit-reset", reset),
+        ("x-ratelimit-limit", u64::from(limit)),
+        ("x-ratelimit-remaining", u64::from(remaining)),
+        ("x-ratelimit-reset", epoch.saturating_add(reset)),
     ] {
         if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
             headers.insert(name, v);

@@ -166,7 +166,9 @@ fn code(status: u16) -> &'static str {
         409 => "conflict",
         413 => "payloadTooLarge",
         415 => "unsupportedMediaType",
+        421 => "misdirectedRequest",
         422 => "validationError",
+        429 => "rateLimitExceeded",
         503 => "serviceUnavailable",
         _ => "internalServerError",
     }

@@ -105,14 +105,24 @@ fn boolean(parameter: &str, value: &str) -> Result<bool, ApiError> {
 /// values (`STEPGRAPH_MAX_LIST_ITEMS`): work is bounded before it starts.
 pub fn parse(raw: Option<&str>, route: Route, max_values: usize) -> Result<Params, ApiError> {
     let mut params = Params::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let (key, value) = (key.into_owned(), value.into_owned());
-        if !seen.insert(key.clone()) {
-            return Err(bad_request(
-                &key,
-                "is given more than once; pass several values comma-separated",
-            ));
+        // A parameter repeated with the same value says nothing new: Outreach clients send
+        // `links.next` back with their first page's parameters appended again (tap-outreach
+        // does), so the repeat is skipped. Two different values are ambiguous: refused.
+        match seen.get(&key) {
+            Some(first) if *first == value => continue,
+            Some(_) => {
+                return Err(bad_request(
+                    &key,
+                    "is given more than once with different values; pass several values \
+                     comma-separated",
+                ));
+            }
+            None => {
+                seen.insert(key.clone(), value.clone());
+            }
         }
         let Some((name, segments)) = split_key(&key) else {
             return Err(bad_request(
@@ -334,8 +344,23 @@ pub fn date_range(value: &str) -> Result<Range<NaiveDate>, String> {
     range(value, date, date, "a date like 2026-12-31")
 }
 
-/// RFC 3339 (with or without fractional seconds), or a plain date: the start of that day as
-/// a lower bound, its last microsecond as an upper bound, so `..2026-01-31` includes the 31st.
+/// How much later than the instant it names a date-time's text still means: the rest of its
+/// last digit's unit, down to the microsecond we store (`...:00Z` a whole second,
+/// `...:00.123Z` a whole millisecond, six digits or more nothing).
+fn unit_rest(s: &str) -> chrono::Duration {
+    let after_seconds = s.get(19..).unwrap_or_default();
+    let digits = after_seconds
+        .strip_prefix('.')
+        .map_or(0, |f| f.chars().take_while(char::is_ascii_digit).count());
+    let micros = 10_i64.pow(6u32.saturating_sub(digits as u32)) - 1;
+    chrono::Duration::microseconds(micros.max(0))
+}
+
+/// RFC 3339 (with or without fractional seconds, any number of digits), or a plain date. An
+/// upper bound covers its whole last unit, as a date covers its day: `..2026-01-31` includes
+/// the 31st, and `..2026-10-01T09:00:00.123Z` (a value /api/v2 rendered, truncated from
+/// microseconds) includes every instant of that millisecond, so a row read back by its own
+/// `updatedAt` is always in the range.
 pub fn time_range(value: &str) -> Result<Range<DateTime<Utc>>, String> {
     let instant = |s: &str| {
         DateTime::parse_from_rfc3339(s)
@@ -345,7 +370,7 @@ pub fn time_range(value: &str) -> Result<Range<DateTime<Utc>>, String> {
     let start =
         |s: &str| instant(s).or_else(|| date(s).map(|d| d.and_time(NaiveTime::MIN).and_utc()));
     let end = |s: &str| {
-        instant(s).or_else(|| {
+        instant(s).map(|t| t + unit_rest(s)).or_else(|| {
             date(s).and_then(|d| {
                 NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).map(|t| d.and_time(t).and_utc())
             })
@@ -362,6 +387,42 @@ pub fn time_range(value: &str) -> Result<Range<DateTime<Utc>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_ranges_take_every_precision_and_an_upper_bound_covers_its_unit() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        for (value, min, max) in [
+            (
+                "2026-10-01T09:00:00.123Z..inf",
+                Some("2026-10-01T09:00:00.123Z"),
+                None,
+            ),
+            (
+                "neginf..2026-10-01T09:00:00.123Z",
+                None,
+                Some("2026-10-01T09:00:00.123999Z"),
+            ),
+            (
+                "2026-10-01T09:00:00Z..2026-10-01T09:00:00Z",
+                Some("2026-10-01T09:00:00Z"),
+                Some("2026-10-01T09:00:00.999999Z"),
+            ),
+            (
+                "2026-10-01T09:00:00.123456Z..2026-10-01T09:00:00.123456Z",
+                Some("2026-10-01T09:00:00.123456Z"),
+                Some("2026-10-01T09:00:00.123456Z"),
+            ),
+            (
+                "2026-10-01T11:00:00.5+02:00..2026-10-02",
+                Some("2026-10-01T09:00:00.5Z"),
+                Some("2026-10-02T23:59:59.999999Z"),
+            ),
+        ] {
+            let r = time_range(value).unwrap();
+            assert_eq!(r.min, min.map(at), "{value}");
+            assert_eq!(r.max, max.map(at), "{value}");
+        }
+    }
 
     #[test]
     fn keys_split_into_name_and_brackets() {
@@ -398,6 +459,14 @@ mod tests {
     fn repeated_unknown_and_misplaced_parameters_are_refused() {
         let err = parse(Some("sort=order&sort=id"), Route::Collection, 1000).unwrap_err();
         assert_eq!(err.status(), 400);
+        // The same value twice is the same request.
+        let p = parse(
+            Some("sort=order&page[size]=5&sort=order&page%5Bsize%5D=5"),
+            Route::Collection,
+            1000,
+        )
+        .unwrap();
+        assert_eq!(p.page_size, Some(5));
         let err = parse(Some("colour=red"), Route::Collection, 1000).unwrap_err();
         assert_eq!(err.status(), 400);
         let err = parse(Some("page[size]=5"), Route::Single, 1000).unwrap_err();

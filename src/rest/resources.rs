@@ -72,9 +72,12 @@ wire_enums!(
 );
 
 impl Wire for DateTime<Utc> {
-    /// As GraphQL's `DateTime`: RFC 3339 in UTC, fractional seconds only when there are any.
+    /// As Outreach renders every date-time: UTC, exactly three fractional digits, `Z`
+    /// (`2026-10-01T09:00:00.000Z`). Its clients parse with `%Y-%m-%dT%H:%M:%S.%fZ`, which
+    /// refuses a value without the fraction. Stored microseconds are truncated, never rounded
+    /// up, so `filter[updatedAt]=<a value read here>..inf` still matches the row it came from.
     fn wire(&self) -> Value {
-        Value::String(self.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        Value::String(self.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 }
 
@@ -463,6 +466,8 @@ impl ApiResource for Users {
             ["email"] => f.emails = Some(strings(v)?),
             ["role"] => f.roles = Some(enums(v)?),
             ["locked"] => f.locked = Some(flag(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
             _ => return Err(FilterError::Unknown),
         }
         Ok(())
@@ -656,6 +661,8 @@ impl ApiResource for CallPurposes {
         match path {
             ["id"] => f.ids = Some(ids(v)?),
             ["name"] => f.names = Some(strings(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
             _ => return Err(FilterError::Unknown),
         }
         Ok(())
@@ -687,6 +694,8 @@ impl ApiResource for TaskPriorities {
         match path {
             ["id"] => f.ids = Some(ids(v)?),
             ["name"] => f.names = Some(strings(v)?),
+            ["createdAt"] => f.created_at = Some(time_range(v)?),
+            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
             _ => return Err(FilterError::Unknown),
         }
         Ok(())

@@ -432,6 +432,8 @@ pub mod users {
             cond = any_of(cond, C::Email, &f.emails);
             cond = any_of(cond, C::Role, &f.roles);
             cond = equals(cond, C::Locked, &f.locked);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
             cond
         }
     }
@@ -460,6 +462,8 @@ pub mod users {
         pub emails: Option<Vec<String>>,
         pub roles: Option<Vec<Role>>,
         pub locked: Option<bool>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
     }
 }
 
@@ -487,6 +491,8 @@ pub mod call_purposes {
             let mut cond = Condition::all();
             cond = any_of(cond, C::Id, &f.ids);
             cond = any_of(cond, C::Name, &f.names);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
             cond
         }
     }
@@ -503,6 +509,8 @@ pub mod call_purposes {
     pub struct Filter {
         pub ids: Option<Vec<i64>>,
         pub names: Option<Vec<String>>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
     }
 }
 
@@ -530,6 +538,8 @@ pub mod task_priorities {
             let mut cond = Condition::all();
             cond = any_of(cond, C::Id, &f.ids);
             cond = any_of(cond, C::Name, &f.names);
+            cond = within(cond, C::CreatedAt, &f.created_at);
+            cond = within(cond, C::UpdatedAt, &f.updated_at);
             cond
         }
     }
@@ -546,6 +556,8 @@ pub mod task_priorities {
     pub struct Filter {
         pub ids: Option<Vec<i64>>,
         pub names: Option<Vec<String>>,
+        pub created_at: Option<Range<DateTime<Utc>>>,
+        pub updated_at: Option<Range<DateTime<Utc>>>,
     }
 }
 

@@ -523,9 +523,32 @@ async fn tokens_are_rate_limited() {
     assert!((1..=12).contains(&retry), "{retry}");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
-    let res = s.api("GET", "/sequenceSteps", &token, None).await;
-    assert_eq!(res.status, 429);
+    // JSON:API, in Outreach's way: `X-RateLimit-*` beside the IETF names, the reset as the
+    // epoch second the bucket is full again (Outreach clients sleep until it).
+    let res = s
+        .http
+        .get(format!("{}/api/v2/sequenceSteps", s.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let header = |name: &str| res.headers()[name].to_str().unwrap().to_string();
+    assert_eq!(header("x-ratelimit-limit"), "5");
+    assert_eq!(header("x-ratelimit-remaining"), "0");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let reset: u64 = header("x-ratelimit-reset").parse().unwrap();
+    let retry: u64 = header("retry-after").parse().unwrap();
+    assert!(
+        reset >= now && reset <= now + retry + 2,
+        "reset {reset}, now {now}, retry {retry}"
+    );
+    let res = TestServer::read_api(res).await;
     assert_eq!(res.body["errors"][0]["status"], "429");
+    assert_eq!(res.body["errors"][0]["id"], "rateLimitExceeded");
     // Another token is not affected.
     let res = s.gql(&other, "{ viewer { id } }", json!({})).await;
     res.data();

@@ -766,6 +766,15 @@ async fn graphql_step(s: &TestServer, token: &str, id: i64) -> Value {
     let mut step = res.data()["sequenceStep"].clone();
     let wire = step["stepType"].as_str().unwrap().to_lowercase();
     step["stepType"] = json!(wire);
+    // GraphQL's DateTime keeps the stored microseconds; /api/v2 renders Outreach's three
+    // fractional digits, truncated.
+    for key in ["createdAt", "updatedAt"] {
+        let at = chrono::DateTime::parse_from_rfc3339(step[key].as_str().unwrap()).unwrap();
+        step[key] = json!(
+            at.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
+    }
     step
 }
 
@@ -1164,4 +1173,82 @@ async fn links_use_the_configured_public_url() {
         );
     }
     s.finish().await;
+}
+
+/// Outreach's wire format for date-times on every collection: UTC, exactly three fractional
+/// digits, `Z` (what clients parsing with `%Y-%m-%dT%H:%M:%S.%fZ` need); and a row's own
+/// rendered `updatedAt`, used as both ends of a filter, finds that row (the stored
+/// microseconds are truncated on the wire, and an upper bound covers its millisecond).
+#[tokio::test]
+async fn date_times_are_rendered_as_outreach_does_and_filter_back() {
+    let d = demo_server().await;
+    let s = &d.s;
+    // A step written now carries microseconds, not just whole seconds.
+    let created = s
+        .api(
+            "POST",
+            "/sequenceSteps",
+            &d.mia,
+            Some(step_body(1, json!({ "stepType": "task", "interval": 60 }))),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let outreach = |v: &str| {
+        v.len() == 24
+            && v.as_bytes()[19] == b'.'
+            && v.ends_with('Z')
+            && chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.3fZ").is_ok()
+    };
+    let mut checked = 0;
+    for path in [
+        "sequenceSteps",
+        "sequences",
+        "sequenceTemplates",
+        "templates",
+        "users",
+        "tasks",
+        "calls",
+        "mailings",
+        "callPurposes",
+        "taskPriorities",
+    ] {
+        let res = s
+            .api("GET", &format!("/{path}?page[size]=1000"), &d.admin, None)
+            .await;
+        assert_eq!(res.status, 200, "{path}: {}", res.body);
+        let rows = res.body["data"].as_array().unwrap();
+        for row in rows {
+            for (key, value) in row["attributes"].as_object().unwrap() {
+                if key.ends_with("At")
+                    && let Some(v) = value.as_str()
+                {
+                    assert!(outreach(v), "{path}.{key} = {v:?}");
+                    checked += 1;
+                }
+            }
+        }
+        // Each row's own updatedAt, as both ends of a range, finds it.
+        let row = &rows[rows.len() - 1];
+        let at = row["attributes"]["updatedAt"].as_str().unwrap();
+        let found = s
+            .api(
+                "GET",
+                &format!("/{path}?filter[updatedAt]={at}..{at}&page[size]=1000"),
+                &d.admin,
+                None,
+            )
+            .await;
+        assert_eq!(found.status, 200, "{path}: {}", found.body);
+        assert!(
+            found.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == row["id"]),
+            "{path}: filter[updatedAt]={at}..{at} misses row {}",
+            row["id"]
+        );
+    }
+    assert!(checked > 500, "{checked}");
+    d.s.finish().await;
 }

@@ -114,6 +114,10 @@ pub struct CallPurposeFilter {
     pub id: Option<Vec<ID>>,
     /// Any of these exact names.
     pub name: Option<Vec<String>>,
+    /// Created within this range.
+    pub created_at: Option<DateTimeRange>,
+    /// Updated within this range.
+    pub updated_at: Option<DateTimeRange>,
 }
 
 impl FilterInput for CallPurposeFilter {
@@ -122,6 +126,8 @@ impl FilterInput for CallPurposeFilter {
         Ok(lists::call_purposes::Filter {
             ids: id_list("filter.id", self.id)?,
             names: self.name,
+            created_at: time_range("filter.createdAt", self.created_at)?,
+            updated_at: time_range("filter.updatedAt", self.updated_at)?,
         })
     }
 }

@@ -496,6 +496,10 @@ pub struct UserFilter {
     pub role: Option<Vec<scalars::Role>>,
     /// Deactivated or not.
     pub locked: Option<bool>,
+    /// Created within this range.
+    pub created_at: Option<DateTimeRange>,
+    /// Updated within this range.
+    pub updated_at: Option<DateTimeRange>,
 }
 
 impl FilterInput for UserFilter {
@@ -506,6 +510,8 @@ impl FilterInput for UserFilter {
             emails: self.email,
             roles: self.role.map(|v| v.into_iter().map(Into::into).collect()),
             locked: self.locked,
+            created_at: time_range("filter.createdAt", self.created_at)?,
+            updated_at: time_range("filter.updatedAt", self.updated_at)?,
         })
     }
 }
