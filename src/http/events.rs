@@ -205,12 +205,7 @@ pub async fn post(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            let (status, message) = crate::http::body_problem(&rejection);
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "BAD_REQUEST"
-            };
+            let (status, code, message) = crate::http::body_problem(&rejection);
             return failure(status.as_u16(), code, message, &[]);
         }
     };

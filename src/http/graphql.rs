@@ -86,13 +86,8 @@ pub async fn post(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            let (status, message) = crate::http::body_problem(&rejection);
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
-            } else {
-                "BAD_REQUEST"
-            };
-            return error_response(status, code, &message);
+            let (status, code, message) = crate::http::body_problem(&rejection);
+            return error_response(status, code, message);
         }
     };
     let batch: BatchRequest = match serde_json::from_slice(&body) {

@@ -67,15 +67,20 @@ pub async fn viewer_for(
 }
 
 /// Why a request body could not be read, in words for a client (never axum's own text): the
-/// status and the message.
-pub fn body_problem(rejection: &axum::extract::rejection::BytesRejection) -> (StatusCode, String) {
+/// status, the error code and the message.
+pub fn body_problem(
+    rejection: &axum::extract::rejection::BytesRejection,
+) -> (StatusCode, &'static str, &'static str) {
     let status = rejection.status();
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "the request body is larger than this server accepts (STEPGRAPH_MAX_BODY_BYTES)".into()
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            status,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is larger than this server accepts (STEPGRAPH_MAX_BODY_BYTES)",
+        )
     } else {
-        "the request body could not be read".into()
-    };
-    (status, message)
+        (status, "BAD_REQUEST", "the request body could not be read")
+    }
 }
 
 /// A handle on the pool that counts the statements run through it (the `x-sql-statements`

@@ -95,7 +95,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 /// The body, or why it could not be read (413 past the body limit) as a JSON:API error.
 fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
-        let (status, message) = crate::http::body_problem(&rejection);
+        let (status, _, message) = crate::http::body_problem(&rejection);
         ApiError::plain(status.as_u16(), message)
     })
 }

@@ -120,6 +120,23 @@ fn migrate_seed_token_and_schema_commands() {
         "2",
     ]);
     assert!(!bad.status.success());
+    // Out of range: a clear usage error (exit 2), never a panic (101).
+    for lifetime in ["99999999999d", "36501d"] {
+        let far = cli.run(&[
+            "token",
+            "create",
+            "--user",
+            "ada.admin@example.com",
+            "--expires-in",
+            lifetime,
+        ]);
+        assert_eq!(far.status.code(), Some(2), "{lifetime}");
+        let stderr = String::from_utf8_lossy(&far.stderr);
+        assert!(
+            stderr.contains("at most 36500d") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
 
     let sdl = cli.ok(&["schema"]);
     let committed =
