@@ -10,15 +10,14 @@
 //! - [`server`]: the HTTP server (health checks, graceful shutdown);
 //! - [`error`]: the one application error type.
 
-pub mod auth;
 pub mod cli;
-pub mod db;
-pub mod error;
-pub mod graphql;
 pub mod http;
-pub mod live;
 pub mod rest;
 pub mod seed;
 pub mod server;
-pub mod service;
-pub mod time;
+
+// The domain, a crate of its own (`crates/domain`): re-exported under the names the
+// adapters and the tests use.
+pub use stepgraph_domain::{auth, db, error, live, service, time};
+// The GraphQL adapter (`crates/graphql`).
+pub use stepgraph_graphql as graphql;

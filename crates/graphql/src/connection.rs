@@ -1,0 +1,171 @@
+//! Relay connections: `edges { cursor node }`, `nodes`, `pageInfo` and a `totalCount` that is
+//! computed only when a client selects it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::SimpleObject;
+
+use stepgraph_domain::error::AppError;
+use stepgraph_domain::service::pagination::{Cursor, Page, PageLimits};
+
+/// Connection sizes: `first`/`last` default to 50 and may not exceed 100.
+pub const LIMITS: PageLimits = PageLimits {
+    default: 50,
+    max: 100,
+};
+
+/// Information about the page of a connection.
+#[derive(SimpleObject, Clone, Debug, Default)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// Whether items come before this page.
+    pub has_previous_page: bool,
+    /// The cursor of the first item of the page.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last item of the page.
+    pub end_cursor: Option<String>,
+}
+
+type CountFuture = Pin<Box<dyn Future<Output = Result<i64, async_graphql::Error>> + Send>>;
+
+/// A deferred `totalCount`: nothing runs unless the field is selected.
+#[derive(Clone)]
+pub struct Total(Arc<dyn Fn() -> CountFuture + Send + Sync>);
+
+impl Total {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<i64, async_graphql::Error>> + Send + 'static,
+    {
+        Self(Arc::new(move || Box::pin(f())))
+    }
+
+    pub async fn get(&self) -> async_graphql::Result<i64> {
+        (self.0)().await
+    }
+}
+
+/// Splits a page into wire edges (built by `wrap`) and its page info.
+///
+/// Each edge keeps its [`Cursor`] unencoded: encoding (JSON, then base64) is done by the
+/// edge's `cursor` resolver, so a client that selects `edges { node }` or `nodes` does not pay
+/// for 50 cursors it never reads (about 2.6% of the nested list's instructions).
+pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(Cursor, N)>, PageInfo) {
+    let start_cursor = page.rows.first().map(|(_, c)| c.encode());
+    let end_cursor = page.rows.last().map(|(_, c)| c.encode());
+    let info = PageInfo {
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+        start_cursor,
+        end_cursor,
+    };
+    let edges = page.rows.into_iter().map(|(m, c)| (c, wrap(m))).collect();
+    (edges, info)
+}
+
+/// A total count from a service count.
+pub fn total_from(count: Result<u64, AppError>) -> Result<i64, async_graphql::Error> {
+    count.map(|n| n as i64).map_err(crate::error::gql)
+}
+
+/// Complexity of a connection field: its children times the page size, saturating so a huge
+/// or negative `first` can never overflow the analysis (it is rejected by validation anyway).
+pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(LIMITS.default as i32)
+        .clamp(1, LIMITS.max as i32) as usize;
+    n.saturating_mul(child).saturating_add(1)
+}
+
+/// A connection type built from a service page (implemented by `connection!`).
+pub trait FromPage<M> {
+    fn from_page(page: Page<M>, total: Total) -> Self;
+}
+
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $what:literal) => {
+        #[doc = concat!("An edge in a connection of ", $what, ".")]
+        pub struct $edge {
+            pub cursor: ::stepgraph_domain::service::pagination::Cursor,
+            pub node: $node,
+        }
+
+        #[doc = concat!("An edge in a connection of ", $what, ".")]
+        #[async_graphql::Object]
+        impl $edge {
+            /// A cursor for use in pagination.
+            async fn cursor(&self) -> String {
+                self.cursor.encode()
+            }
+            /// The item at the end of the edge.
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
+        #[doc = concat!("A page of ", $what, ".")]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::connection::PageInfo,
+            pub total: $crate::connection::Total,
+        }
+
+        impl $conn {
+            pub fn new<M>(
+                page: ::stepgraph_domain::service::pagination::Page<M>,
+                wrap: impl Fn(M) -> $node,
+                total: $crate::connection::Total,
+            ) -> Self {
+                let (edges, page_info) = $crate::connection::edges(page, wrap);
+                let edges = edges
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
+                Self {
+                    edges,
+                    page_info,
+                    total,
+                }
+            }
+        }
+
+        impl<M> $crate::connection::FromPage<M> for $conn
+        where
+            $node: From<M>,
+        {
+            fn from_page(
+                page: ::stepgraph_domain::service::pagination::Page<M>,
+                total: $crate::connection::Total,
+            ) -> Self {
+                Self::new(page, |m| <$node as From<M>>::from(m), total)
+            }
+        }
+
+        #[doc = concat!("A page of ", $what, ".")]
+        #[async_graphql::Object]
+        impl $conn {
+            /// The edges of this page, each with its cursor.
+            async fn edges(&self) -> &Vec<$edge> {
+                &self.edges
+            }
+            /// The items of this page, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+            /// Information to aid in pagination.
+            async fn page_info(&self) -> &$crate::connection::PageInfo {
+                &self.page_info
+            }
+            /// The number of items matching the filter, across all pages; computed only when selected.
+            async fn total_count(&self) -> async_graphql::Result<i64> {
+                self.total.get().await
+            }
+        }
+    };
+}
+pub(crate) use connection;

@@ -1,0 +1,417 @@
+//! Object types whose plain attributes resolve in place: [`Fast`], the wrapper every entity's
+//! object type is used through (`type SequenceStep = Fast<SequenceStepNode>`).
+//!
+//! Why: async-graphql resolves every selected field of an object as its own boxed future
+//! (the size of the object's largest field resolver, so each one is a heap allocation and a
+//! copy of a few kilobytes), polls them through a `FuturesUnordered` and inserts the results
+//! in completion order. A list of 50 steps with 5 tasks each is about 1,200 such futures, and
+//! that machinery, not SQL, was most of a nested list's CPU time (docs/PERFORMANCE.md). Most
+//! of those fields are attributes (`id`, `name`, `state`): argument-less methods that read the
+//! model and never wait. [`Fast`] computes those in place, in selection order, and sends only
+//! the rest (relationships, `canWrite`, fields with arguments) through the object's own
+//! generated `resolve_field`, concurrently, so loaders still batch across siblings.
+//!
+//! The schema does not change: `Fast<T>` registers and names itself as `T`. What a field
+//! answers does not change either: an attribute is computed by the same method the derived
+//! resolver calls, converted by the same `OutputType::resolve`. Anything unusual (a response
+//! key selected twice, a field with directives) takes async-graphql's own path for the whole
+//! object. The schema registers no extensions; one that hooks field resolution would have to
+//! be called here too.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::{ContainerType, resolve_container};
+use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use futures_util::FutureExt;
+
+/// An object type used through [`Fast`]: its attribute fields, computed without waiting, and
+/// its other fields, each resolved by its own future.
+pub trait Attributes: ContainerType + Sync {
+    /// The value of the attribute field `ctx.item` names, or `None` when that field is not an
+    /// attribute.
+    fn attribute(&self, ctx: &Context<'_>) -> Option<ServerResult<Value>>;
+
+    /// The resolution of a field that is not an attribute, through the field's own resolver,
+    /// or `None` for a field not listed (it then resolves through
+    /// [`ContainerType::resolve_field`], whose future is the size of the object's largest).
+    fn field<'a>(
+        &'a self,
+        ctx: ContextSelectionSet<'a>,
+        field: &'a Positioned<Field>,
+    ) -> Option<FieldFuture<'a>>;
+}
+
+/// The future of one field's value.
+pub type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Option<Value>>> + Send + 'a>>;
+
+/// An object type whose attributes resolve in place (see the module documentation).
+pub struct Fast<T>(T);
+
+impl<T> Fast<T> {
+    pub fn new(inner: T) -> Self {
+        Self(inner)
+    }
+}
+
+impl<T> Deref for Fast<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Attributes> OutputType for Fast<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve(ctx, &self.0).await
+    }
+}
+
+/// How deep fragments may nest inside one object's selection (the parser and the cost check
+/// bound documents long before this).
+const MAX_FRAGMENT_DEPTH: usize = 32;
+
+async fn resolve<'a, T: Attributes>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value> {
+    let mut fields = Vec::new();
+    // The schema registers no extensions (`graphql::build_schema`); one that hooks field
+    // resolution would need this path to call it, as async-graphql's does.
+    if !collect(ctx, &ctx.item.node, root, &mut fields, 0) {
+        return resolve_container(ctx, root).await;
+    }
+    let mut out: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(fields.len());
+    let mut keys = Vec::new();
+    let mut pending: Vec<FieldFuture<'a>> = Vec::new();
+    for field in fields {
+        let key = field.node.response_key().node.clone();
+        if out.contains_key(&key) || !field.node.directives.is_empty() {
+            // Selections merged under one key, or a directive to run: the stock path.
+            return resolve_container(ctx, root).await;
+        }
+        if field.node.name.node == "__typename" {
+            out.insert(
+                key,
+                Value::String(root.introspection_type_name().into_owned()),
+            );
+            continue;
+        }
+        if field.node.arguments.is_empty() {
+            let ctx_field = ctx.with_field(field);
+            if let Some(value) = root.attribute(&ctx_field) {
+                match value {
+                    Ok(value) => {
+                        out.insert(key, value);
+                    }
+                    Err(err) => ctx.add_error(err),
+                }
+                continue;
+            }
+        }
+        // A placeholder keeps the selection's order; the value replaces it below.
+        out.insert(key.clone(), Value::Null);
+        let future = match root.field(ctx.clone(), field) {
+            Some(future) => future,
+            None => {
+                let ctx = ctx.clone();
+                Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await })
+            }
+        };
+        keys.push(key);
+        pending.push(future);
+    }
+    let results = futures_util::future::join_all(pending).await;
+    for (key, result) in keys.into_iter().zip(results) {
+        match result {
+            Ok(value) => {
+                if let Some(slot) = out.get_mut(&key) {
+                    *slot = value.unwrap_or_default();
+                }
+            }
+            Err(err) => {
+                // As async-graphql does: the error is reported and the key left out.
+                out.shift_remove(&key);
+                ctx.add_error(err);
+            }
+        }
+    }
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(out)
+    })
+}
+
+/// The fields of `set` that apply to `root`, fragments expanded in place (as async-graphql's
+/// `Fields::add_set` does); `false` when the selection needs the stock path.
+fn collect<'a, T: Attributes>(
+    ctx: &ContextSelectionSet<'a>,
+    set: &'a SelectionSet,
+    root: &T,
+    out: &mut Vec<&'a Positioned<Field>>,
+    depth: usize,
+) -> bool {
+    if depth > MAX_FRAGMENT_DEPTH {
+        return false;
+    }
+    for item in &set.items {
+        let (condition, selection_set) = match &item.node {
+            Selection::Field(field) => {
+                out.push(field);
+                continue;
+            }
+            Selection::FragmentSpread(spread) => {
+                let Some(fragment) = ctx.query_env.fragments.get(&spread.node.fragment_name.node)
+                else {
+                    return false;
+                };
+                (
+                    Some(fragment.node.type_condition.node.on.node.as_str()),
+                    &fragment.node.selection_set.node,
+                )
+            }
+            Selection::InlineFragment(fragment) => (
+                fragment
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map(|c| c.node.on.node.as_str()),
+                &fragment.node.selection_set.node,
+            ),
+        };
+        let name = root.introspection_type_name();
+        let applies = condition.is_none_or(|c| {
+            c == name
+                || ctx
+                    .schema_env
+                    .registry
+                    .implements
+                    .get(&*name)
+                    .is_some_and(|interfaces| interfaces.contains(c))
+        });
+        if applies && !collect(ctx, selection_set, root, out, depth + 1) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Computes an attribute now: `value` is the future of an `async fn` that never waits (the
+/// `#[Object]` derive gives every method a context parameter), and its output converts to a [`Value`] as the derived resolver would convert it.
+pub fn now<V: OutputType>(
+    value: impl std::future::Future<Output = V>,
+    ctx: &Context<'_>,
+) -> Option<ServerResult<Value>> {
+    let value = value.now_or_never()?;
+    let ctx_set = ctx.with_selection_set(&ctx.item.node.selection_set);
+    OutputType::resolve(&value, &ctx_set, ctx.item).now_or_never()
+}
+
+/// The field a derived resolver's name stands for: `sequence` for `__sequence_resolver`.
+pub fn field_of(resolver: &str) -> &str {
+    resolver
+        .strip_prefix("__")
+        .and_then(|r| r.strip_suffix("_resolver"))
+        .unwrap_or(resolver)
+}
+
+/// Whether the snake_case method name `snake` is the camelCase field name `camel` (the
+/// renaming async-graphql applies to field names).
+pub fn camel_eq(snake: &str, camel: &str) -> bool {
+    let mut rest = camel.bytes();
+    let mut upper = false;
+    for b in snake.bytes() {
+        if b == b'_' {
+            upper = true;
+            continue;
+        }
+        let want = if upper { b.to_ascii_uppercase() } else { b };
+        upper = false;
+        if rest.next() != Some(want) {
+            return false;
+        }
+    }
+    rest.next().is_none()
+}
+
+/// Declares an object type's attribute fields (argument-less methods of its `#[Object]` impl
+/// that take no context and never wait), the per-field resolvers of its other fields, and its
+/// conversion from the entity model:
+/// `attributes!(UserNode, entity::user::Model: id, email; fields: __owned_sequences_resolver);`.
+///
+/// `__{field}_resolver` is the method the `#[Object]` derive (async-graphql 7.2) writes for
+/// each field: argument parsing, the call, error paths and the conversion of its value. Its
+/// future is the size of that one field, where the derived `resolve_field` (a `match` over
+/// every field) is the size of the largest.
+macro_rules! attributes {
+    ($node:ident, $model:ty: $($method:ident),+ $(,)?; fields: $($resolver:ident),* $(,)?) => {
+        impl $crate::fast::Attributes for $node {
+            fn attribute(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> Option<async_graphql::ServerResult<async_graphql::Value>> {
+                let name = ctx.item.node.name.node.as_str();
+                $(
+                    if $crate::fast::camel_eq(stringify!($method), name) {
+                        return $crate::fast::now(self.$method(ctx), ctx);
+                    }
+                )+
+                None
+            }
+
+            fn field<'a>(
+                &'a self,
+                ctx: async_graphql::ContextSelectionSet<'a>,
+                field: &'a async_graphql::Positioned<async_graphql::parser::types::Field>,
+            ) -> Option<$crate::fast::FieldFuture<'a>> {
+                let name = field.node.name.node.as_str();
+                $(
+                    if $crate::fast::camel_eq(
+                        $crate::fast::field_of(stringify!($resolver)),
+                        name,
+                    ) {
+                        return Some(Box::pin(async move {
+                            self.$resolver(&ctx.with_field(field)).await
+                        }));
+                    }
+                )*
+                None
+            }
+        }
+
+        impl From<$model> for $crate::fast::Fast<$node> {
+            fn from(model: $model) -> Self {
+                $crate::fast::Fast::new($node(model))
+            }
+        }
+
+        #[cfg(test)]
+        impl $crate::fast::Listed for $node {
+            const METHODS: &'static [&'static str] = &[$(stringify!($method)),+];
+            const FIELDS: &'static [&'static str] = &[$(stringify!($resolver)),*];
+        }
+    };
+}
+pub(crate) use attributes;
+
+/// The methods an `attributes!` declaration lists (checked against the schema by a test).
+#[cfg(test)]
+pub trait Listed: OutputType {
+    const METHODS: &'static [&'static str];
+    const FIELDS: &'static [&'static str];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+
+    #[test]
+    fn camel_case_names() {
+        assert!(camel_eq("id", "id"));
+        assert!(camel_eq("bounce_count", "bounceCount"));
+        assert!(camel_eq("task_autoskip_delay", "taskAutoskipDelay"));
+        assert!(!camel_eq("bounce_count", "bounceCounts"));
+        assert!(!camel_eq("bounce_counts", "bounceCount"));
+        assert!(!camel_eq("name", "names"));
+        assert!(!camel_eq("sequence", "sequenceStep"));
+        assert_eq!(field_of("__sequence_step_resolver"), "sequence_step");
+    }
+
+    /// Every listed method is a field of its type, without arguments and of a scalar or enum
+    /// type (an object's selection set would be ignored by the in-place path): a name listed
+    /// by mistake fails here rather than answering a field with the wrong method. Every other
+    /// field has its own resolver listed, so none falls back to the derived `resolve_field`.
+    fn check<T: Listed>() {
+        use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+        let doc = async_graphql::parser::parse_schema(crate::sdl()).expect("the SDL parses");
+        let mut objects = std::collections::HashMap::new();
+        let mut leaves: Vec<String> = ["ID", "String", "Int", "Float", "Boolean"]
+            .map(String::from)
+            .to_vec();
+        for def in doc.definitions {
+            if let TypeSystemDefinition::Type(ty) = def {
+                let name = ty.node.name.node.to_string();
+                match ty.node.kind {
+                    TypeKind::Object(o) => {
+                        objects.insert(name, o.fields);
+                    }
+                    TypeKind::Scalar | TypeKind::Enum(_) => leaves.push(name),
+                    _ => {}
+                }
+            }
+        }
+        fn named(ty: &Type) -> &str {
+            match &ty.base {
+                BaseType::Named(name) => name.as_str(),
+                BaseType::List(inner) => named(inner),
+            }
+        }
+        let name = T::type_name();
+        let fields = objects.get(name.as_ref()).expect("an object type");
+        for method in T::METHODS {
+            let field = fields
+                .iter()
+                .find(|f| camel_eq(method, &f.node.name.node))
+                .unwrap_or_else(|| panic!("{name}.{method} is not a field"));
+            assert!(
+                field.node.arguments.is_empty(),
+                "{name}.{method} takes arguments"
+            );
+            let base = named(&field.node.ty.node);
+            assert!(
+                leaves.iter().any(|l| l == base),
+                "{name}.{method} is of type {base}, not a scalar or enum"
+            );
+        }
+        for field in fields {
+            let field = field.node.name.node.as_str();
+            let attribute = T::METHODS.iter().any(|m| camel_eq(m, field));
+            let resolver = T::FIELDS.iter().any(|r| camel_eq(field_of(r), field));
+            assert!(
+                attribute != resolver,
+                "{name}.{field} must be listed once, as an attribute or by its resolver"
+            );
+        }
+    }
+
+    #[test]
+    fn listed_attributes_are_scalar_fields() {
+        check::<SequenceStepNode>();
+        check::<SequenceNode>();
+        check::<SequenceTemplateNode>();
+        check::<TemplateNode>();
+        check::<TaskNode>();
+        check::<CallNode>();
+        check::<MailingNode>();
+        check::<UserNode>();
+        check::<CallPurposeNode>();
+        check::<TaskPriorityNode>();
+    }
+}

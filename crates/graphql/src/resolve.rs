@@ -1,0 +1,224 @@
+//! The generic resolvers every field of the schema is written with: root lookups and lists
+//! ([`lookup`], [`root_connection`]) and relationships ([`to_one`], [`to_one_required`],
+//! [`nested_connection`], [`child_count`]). Each goes through the request's loaders or the service's generic list
+//! functions, so visibility and batching come with it; an object type's resolver only names
+//! the relationship (a static of [`stepgraph_domain::service::relations`]) and wraps the result.
+
+use async_graphql::{Context, ID, Result};
+
+use crate::connection::{FromPage, LIMITS, Total, total_from};
+use crate::context::rc;
+use crate::error::gql;
+use crate::inputs::{FilterInput, OrderInput};
+use crate::loaders::{ChildKey, one};
+use crate::scalars::parse_id;
+use stepgraph_domain::error::AppError;
+use stepgraph_domain::service::children;
+use stepgraph_domain::service::pagination::{Direction, Extras, Page, PageRequest};
+use stepgraph_domain::service::relations::{ToMany, ToOne};
+use stepgraph_domain::service::resource::{self, ListRequest, Resource};
+
+/// The page arguments of a connection field.
+pub fn page(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageRequest {
+    PageRequest {
+        first: first.map(i64::from),
+        after,
+        last: last.map(i64::from),
+        before,
+    }
+}
+
+/// Whether the client selected `pageInfo` (its far-side fact costs a query).
+fn page_info_selected(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("pageInfo").exists()
+}
+
+/// A root lookup by id (`Query.sequenceStep(id:)`): `None` when the row does not exist or the
+/// viewer cannot see it, which look the same.
+pub async fn lookup<R: Resource, N: From<R::Model>>(
+    ctx: &Context<'_>,
+    name: &'static str,
+    id: &ID,
+) -> Result<Option<N>> {
+    let rc = rc(ctx)?;
+    let id = parse_id("id", id).map_err(gql)?;
+    Ok(one(&*rc.loaders.by_id::<R>(name), id).await?.map(N::from))
+}
+
+/// A root list: one page through the service, and a `totalCount` deferred until selected.
+async fn root_list<R: Resource>(
+    ctx: &Context<'_>,
+    filter: R::Filter,
+    order_by: Vec<(R::Sort, Direction)>,
+    page: PageRequest,
+) -> Result<(Page<R::Model>, Total)> {
+    let rc = rc(ctx)?;
+    let req = ListRequest::<R> {
+        filter,
+        order_by,
+        page,
+        limits: LIMITS,
+        extras: Extras {
+            opposite_page_fact: page_info_selected(ctx),
+        },
+    };
+    rc.budget.check().map_err(gql)?;
+    let result = resource::list::<R>(&rc.db, &rc.viewer, &req)
+        .await
+        .map_err(gql)?;
+    let (db, viewer, filter, budget) = (rc.db.clone(), rc.viewer, req.filter, rc.budget.clone());
+    let total = Total::new(move || {
+        let (db, filter, budget) = (db.clone(), filter.clone(), budget.clone());
+        async move {
+            budget.check().map_err(gql)?;
+            total_from(resource::count::<R>(&db, &viewer, &filter).await)
+        }
+    });
+    Ok((result, total))
+}
+
+/// An id no row has (ids start at 1 on every backend).
+const NO_ROW: i64 = 0;
+
+/// A to-one relationship that may be empty: `None` when the key is not set or when the viewer
+/// cannot see the target (the field's description says so).
+///
+/// Every to-one relationship from one parent type to one target type shares a loader
+/// (`SequenceStep.creator` and `SequenceStep.updater` are one `users` statement): the fields
+/// of the same parents resolve in the same pass, so they batch together deterministically.
+pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
+    ctx: &Context<'_>,
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+) -> Result<Option<N>> {
+    let rc = rc(ctx)?;
+    let loader = rc.loaders.by_id::<T>(P::NAME);
+    let Some(id) = (rel.key)(parent) else {
+        // An unset key still joins the batch (as id 0, which no row has) when the target may
+        // be hidden from this viewer, so a page whose links are unset runs the statement a
+        // page with hidden links runs: `x-sql-statements` cannot tell the two apart.
+        if T::visible(&rc.viewer).is_some() {
+            one(&*loader, NO_ROW).await?;
+        }
+        return Ok(None);
+    };
+    Ok(one(&*loader, id).await?.map(N::from))
+}
+
+/// A to-one relationship the schema declares non-null: the foreign key is NOT NULL and the
+/// policy makes the target visible whenever the parent is. A missing target breaks that
+/// invariant and is reported as an internal error, never as a silent null.
+pub async fn to_one_required<P: Resource, T: Resource, N: From<T::Model>>(
+    ctx: &Context<'_>,
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+) -> Result<N> {
+    to_one(ctx, rel, parent).await?.ok_or_else(|| {
+        gql(AppError::Internal(anyhow::anyhow!(
+            "{}: the target of a visible {} {} is missing or hidden",
+            rel.name,
+            P::NAME,
+            P::id(parent)
+        )))
+    })
+}
+
+/// A to-many relationship as a connection: one page from the relationship's page loader and a
+/// deferred count from its count loader; both batch across every parent in the response.
+async fn to_many<P: Resource, C: Resource>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+    filter: C::Filter,
+    order_by: Vec<(C::Sort, Direction)>,
+    page: PageRequest,
+) -> Result<(Page<C::Model>, Total)> {
+    let rc = rc(ctx)?;
+    let args = children::args(
+        rel,
+        filter,
+        order_by,
+        &page,
+        LIMITS,
+        page_info_selected(ctx),
+    )
+    .map_err(gql)?;
+    let filter = args.filter.clone();
+    let page = one(&*rc.loaders.pages(rel), ChildKey::new(parent, args))
+        .await?
+        .unwrap_or(Page {
+            rows: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        });
+    let loaders = rc.loaders.clone();
+    let total = Total::new(move || {
+        let (loaders, filter) = (loaders.clone(), filter.clone());
+        async move {
+            Ok(one(&*loaders.counts(rel), ChildKey::new(parent, filter))
+                .await?
+                .unwrap_or(0))
+        }
+    });
+    Ok((page, total))
+}
+
+/// The number of visible children, alone (`Sequence.sequenceStepCount`).
+pub async fn child_count<P: Resource, C: Resource>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+) -> Result<i64> {
+    let loaders = &rc(ctx)?.loaders;
+    Ok(one(
+        &*loaders.counts(rel),
+        ChildKey::new(parent, C::Filter::default()),
+    )
+    .await?
+    .unwrap_or(0))
+}
+
+/// A root connection field (`Query.tasks(filter:, orderBy:, first:, ...)`).
+pub async fn root_connection<R, F, O, Conn>(
+    ctx: &Context<'_>,
+    filter: Option<F>,
+    order_by: Option<Vec<O>>,
+    page: PageRequest,
+) -> Result<Conn>
+where
+    R: Resource,
+    F: FilterInput<Service = R::Filter>,
+    O: OrderInput<Sort = R::Sort>,
+    Conn: FromPage<R::Model>,
+{
+    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+    let (page, total) = root_list::<R>(ctx, filter, O::to_service(&order_by), page).await?;
+    Ok(Conn::from_page(page, total))
+}
+
+/// A nested connection field (`SequenceStep.tasks(filter:, orderBy:, first:, ...)`): the
+/// same arguments as the root list of its entity, over one relationship's children.
+pub async fn nested_connection<P, C, F, O, Conn>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+    filter: Option<F>,
+    order_by: Option<Vec<O>>,
+    page: PageRequest,
+) -> Result<Conn>
+where
+    P: Resource,
+    C: Resource,
+    F: FilterInput<Service = C::Filter>,
+    O: OrderInput<Sort = C::Sort>,
+    Conn: FromPage<C::Model>,
+{
+    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+    let (page, total) = to_many(ctx, rel, parent, filter, O::to_service(&order_by), page).await?;
+    Ok(Conn::from_page(page, total))
+}

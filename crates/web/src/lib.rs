@@ -1,0 +1,105 @@
+//! What every HTTP adapter shares, below all of them (the JSON:API, the GraphQL endpoint, the
+//! ingest endpoint and the server): the bearer token and the viewer behind it, the
+//! per-request database handle that counts SQL statements, the headers an error status
+//! implies, and the words for a body that could not be read.
+//!
+//! Boundary: axum's types and the domain only; no adapter's wire format.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use sea_orm::DatabaseConnection;
+use stepgraph_domain::auth::Viewer;
+use stepgraph_domain::auth::tokens::{self, AuthCache, Scope};
+use stepgraph_domain::error::AppError;
+
+/// Why a request has no viewer.
+pub enum AuthFailure {
+    /// No usable token: answered with 401 and this message.
+    Unauthenticated(&'static str),
+    /// The token store failed (database down, ...).
+    Failed(AppError),
+}
+
+/// The token of an `Authorization: Bearer <token>` header, or why there is none.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthFailure> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(AuthFailure::Unauthenticated(
+            "missing Authorization header: send `Authorization: Bearer <token>`",
+        ));
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(AuthFailure::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ))
+}
+
+/// The viewer behind the request's bearer token, which must hold `scope` (else
+/// `Failed(Forbidden)`), through the server's authentication cache.
+pub async fn viewer_for(
+    db: &DatabaseConnection,
+    cache: &AuthCache,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Viewer, AuthFailure> {
+    let token = bearer(headers)?;
+    match tokens::authenticate_for(db, token, scope, Some(cache)).await {
+        Ok(viewer) => Ok(viewer),
+        Err(AppError::Unauthenticated) => {
+            Err(AuthFailure::Unauthenticated("unknown or revoked token"))
+        }
+        Err(err) => Err(AuthFailure::Failed(err)),
+    }
+}
+
+/// A handle on the pool that counts the statements run through it (the `x-sql-statements`
+/// response header, and the statement-count tests).
+pub fn counted(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>) {
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut db = db.clone();
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
+    });
+    (db, statements)
+}
+
+/// The headers an error status implies, the same on every API: a 401 challenges for a bearer
+/// token, a 503 says when to retry.
+pub fn error_headers(status: StatusCode, headers: &mut HeaderMap) {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"stepgraph\""),
+        );
+    }
+}
+
+/// Why a request body could not be read, in words for a client (never axum's own text): the
+/// status, the error code and the message.
+pub fn body_problem(
+    rejection: &axum::extract::rejection::BytesRejection,
+) -> (StatusCode, &'static str, &'static str) {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            status,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is larger than this server accepts (STEPGRAPH_MAX_BODY_BYTES)",
+        )
+    } else {
+        (status, "BAD_REQUEST", "the request body could not be read")
+    }
+}
