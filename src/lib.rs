@@ -12,7 +12,6 @@
 
 pub mod cli;
 pub mod http;
-pub mod rest;
 pub mod seed;
 pub mod server;
 
@@ -21,3 +20,5 @@ pub mod server;
 pub use stepgraph_domain::{auth, db, error, live, service, time};
 // The GraphQL adapter (`crates/graphql`).
 pub use stepgraph_graphql as graphql;
+// The JSON:API adapter (`crates/rest`).
+pub use stepgraph_rest as rest;

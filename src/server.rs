@@ -91,7 +91,14 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.cors_origins);
     // The APIs sit behind load shedding; the playground and health checks do not.
     let apis = Router::new()
-        .merge(crate::rest::router(&state))
+        .merge(crate::rest::router(crate::rest::RestState {
+            db: state.db.clone(),
+            feed: state.feed.clone(),
+            public_url: state.public_url.as_deref().map(Into::into),
+            max_body_bytes: state.limits.max_body_bytes,
+            max_list_items: state.limits.max_list_items,
+            timeout_secs: state.limits.timeout_secs,
+        }))
         .route("/graphql", graphql)
         .route(
             "/events/mailings",

@@ -1,5 +1,5 @@
 //! JSON:API documents over the service layer: what a resource type is on the wire
-//! ([`ApiResource`]), its relationships (the statics of [`crate::service::relations`], seen
+//! ([`ApiResource`]), its relationships (the statics of [`stepgraph_domain::service::relations`], seen
 //! through [`OneRel`] and [`ManyRel`]), and the building of collection and single documents
 //! with `included`, sparse fieldsets, pagination links, `meta.count` and authorization meta.
 //!
@@ -24,14 +24,16 @@ use sea_orm::sea_query::Condition;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Map, Value, json};
 
-use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
-use crate::rest::error::ApiError;
-use crate::rest::params::Params;
-use crate::service::children;
-use crate::service::pagination::{Direction, Extras, PageLimits, PageRequest, SortField};
-use crate::service::relations::{ToMany, ToOne};
-use crate::service::resource::{self, ListRequest, Resource, and_visible, any_id};
+use crate::error::ApiError;
+use crate::params::Params;
+use stepgraph_domain::auth::Viewer;
+use stepgraph_domain::error::{AppError, AppResult};
+use stepgraph_domain::service::children;
+use stepgraph_domain::service::pagination::{
+    Direction, Extras, PageLimits, PageRequest, SortField,
+};
+use stepgraph_domain::service::relations::{ToMany, ToOne};
+use stepgraph_domain::service::resource::{self, ListRequest, Resource, and_visible, any_id};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::error::AppError;
+use stepgraph_domain::error::AppError;
 
 /// The JSON:API media type, required on request bodies and sent on every response.
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -204,7 +204,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = document(status, &json!({ "errors": self.objects() }));
-        crate::http::error_headers(status, res.headers_mut());
+        stepgraph_web::error_headers(status, res.headers_mut());
         res
     }
 }

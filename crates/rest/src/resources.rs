@@ -1,6 +1,6 @@
 //! The ten resource types on the JSON:API wire: for each, its path, its attributes (Outreach's
 //! names, wire enums such as `auto_email`), its relationships (the statics of
-//! [`crate::service::relations`]) and its filters (`filter[attr]`, `filter[rel][attr]`, as the
+//! [`stepgraph_domain::service::relations`]) and its filters (`filter[attr]`, `filter[rel][attr]`, as the
 //! seed allows them), filling the same service-layer filter structs GraphQL fills.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -11,20 +11,20 @@ use entity::enums::{
 use sea_orm::ActiveEnum;
 use serde_json::{Value, json};
 
-use crate::auth::policy::{self, SequenceAccess};
-use crate::error::AppResult;
-use crate::rest::document::{
+use crate::document::{
     ApiResource, Authorization, BoxFuture, Cx, FilterError, Relationship, TypeInfo,
     relationship_infos,
 };
-use crate::rest::params::{date_range, enums, flag, ids, int_range, strings, time_range};
-use crate::service::lists::{
+use crate::params::{date_range, enums, flag, ids, int_range, strings, time_range};
+use stepgraph_domain::auth::policy::{self, SequenceAccess};
+use stepgraph_domain::error::AppResult;
+use stepgraph_domain::service::lists::{
     self, CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities,
     Tasks, Templates, Users,
 };
-use crate::service::relations as rel;
-use crate::service::resource;
-use crate::service::steps::display_name;
+use stepgraph_domain::service::relations as rel;
+use stepgraph_domain::service::resource;
+use stepgraph_domain::service::steps::display_name;
 
 /// Every type, for checking `fields[type]`.
 pub fn all_types() -> [&'static TypeInfo; 10] {

@@ -7,8 +7,8 @@
 //!
 //! Like the GraphQL adapter this one only translates: query parameters into the service
 //! layer's filters, orderings and pages ([`params`], [`resources`]), rows into documents
-//! ([`document`]), write bodies into [`crate::service::steps`] inputs ([`write`]), and
-//! [`crate::error::AppError`] into JSON:API errors ([`error`]). Visibility, validation and
+//! ([`document`]), write bodies into [`stepgraph_domain::service::steps`] inputs ([`write`]), and
+//! [`stepgraph_domain::error::AppError`] into JSON:API errors ([`error`]). Visibility, validation and
 //! SQL are the service layer's, so both APIs answer alike.
 
 use std::sync::Arc;
@@ -23,9 +23,26 @@ use axum::routing::get;
 use sea_orm::sea_query::Condition;
 use serde_json::Value;
 
-use crate::http::AuthFailure;
-use crate::server::AppState;
-use crate::service::lists::{
+use stepgraph_domain::auth::tokens::Scope;
+use stepgraph_domain::live::Feed;
+use stepgraph_web::AuthFailure;
+
+/// What the JSON:API needs of the server: the pool, the change feed (for its authentication
+/// cache) and its own limits. Cheap to clone (handles and numbers).
+#[derive(Clone)]
+pub struct RestState {
+    pub db: sea_orm::DatabaseConnection,
+    pub feed: Arc<Feed>,
+    /// The public base URL of links (`https://api.example.com`); `None`: the request's `Host`.
+    pub public_url: Option<Arc<str>>,
+    /// The request body limit, in bytes.
+    pub max_body_bytes: usize,
+    /// Values one filter may list.
+    pub max_list_items: usize,
+    /// Longest a request may run before it is answered with 503.
+    pub timeout_secs: u64,
+}
+use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
     Templates, Users,
 };
@@ -41,7 +58,7 @@ use error::{ApiError, MEDIA_TYPE};
 use params::{Params, Route};
 
 /// The routes under `/api/v2`.
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router<S>(state: RestState) -> Router<S> {
     let steps = Steps::PLURAL;
     let api = Router::new()
         .route(&format!("/{steps}"), get(list::<Steps>).post(write::create))
@@ -71,11 +88,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let api = api
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
-    Router::new().nest("/api/v2", api)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes));
+    Router::new().nest("/api/v2", api).with_state(state)
 }
 
-fn read_only<R: ApiResource>(api: Router<AppState>) -> Router<AppState> {
+fn read_only<R: ApiResource>(api: Router<RestState>) -> Router<RestState> {
     let plural = R::PLURAL;
     api.route(&format!("/{plural}"), get(list::<R>))
         .route(&format!("/{plural}/{{id}}"), get(show::<R>))
@@ -107,20 +124,23 @@ pub struct Prepared {
 
 /// Authenticates, checks `Accept`, parses and checks the query string.
 pub async fn prepare(
-    state: &AppState,
+    state: &RestState,
     headers: &HeaderMap,
     raw: Option<String>,
     route: Route,
 ) -> Result<Prepared, ApiError> {
     check_accept(headers)?;
-    let viewer = match crate::http::viewer(state, headers).await {
-        Ok(viewer) => viewer,
-        Err(AuthFailure::Unauthenticated(msg)) => return Err(ApiError::plain(401, msg)),
-        Err(AuthFailure::Failed(err)) => return Err(err.into()),
-    };
-    let params = params::parse(raw.as_deref(), route, state.limits.max_list_items)?;
+    let viewer =
+        match stepgraph_web::viewer_for(&state.db, state.feed.auth_cache(), headers, Scope::Api)
+            .await
+        {
+            Ok(viewer) => viewer,
+            Err(AuthFailure::Unauthenticated(msg)) => return Err(ApiError::plain(401, msg)),
+            Err(AuthFailure::Failed(err)) => return Err(err.into()),
+        };
+    let params = params::parse(raw.as_deref(), route, state.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
-    let (db, statements) = crate::http::counted(&state.db);
+    let (db, statements) = stepgraph_web::counted(&state.db);
     Ok(Prepared {
         cx: Cx {
             db,
@@ -132,7 +152,7 @@ pub async fn prepare(
         },
         params,
         statements,
-        timeout: Duration::from_secs(state.limits.timeout_secs),
+        timeout: Duration::from_secs(state.timeout_secs),
     })
 }
 
@@ -164,7 +184,7 @@ impl Prepared {
 /// The scheme and host that links start with: the configured public URL, or else the
 /// request's `Host` (only when it looks like a host name, so a forged header cannot inject
 /// anything into links).
-fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+fn public_base(state: &RestState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.public_url {
         return url.trim_end_matches('/').to_string();
     }
@@ -218,7 +238,7 @@ pub fn path_id<R: ApiResource>(text: &str) -> Result<i64, ApiError> {
 
 /// `GET /{type}`.
 async fn list<R: ApiResource>(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -236,7 +256,7 @@ async fn list<R: ApiResource>(
 
 /// `GET /{type}/{id}`.
 async fn show<R: ApiResource>(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -258,7 +278,7 @@ async fn show<R: ApiResource>(
 /// `GET /{type}/{id}/{relationship}`: the related resource (to-one) or a collection of them
 /// (to-many, with the collection's parameters).
 async fn related<R: ApiResource>(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     Path((id, relationship)): Path<(String, String)>,
     RawQuery(raw): RawQuery,

@@ -1,5 +1,5 @@
 //! `POST`, `PATCH` and `DELETE` of `sequenceSteps`, and `POST` of `mailings`: JSON:API write
-//! bodies into [`crate::service::steps`] and [`crate::service::mailings`] inputs.
+//! bodies into [`stepgraph_domain::service::steps`] and [`stepgraph_domain::service::mailings`] inputs.
 //!
 //! A body is `{"data": {"type": "sequenceStep", "attributes": {...}, "relationships":
 //! {"sequence": {"data": {"type": "sequence", "id": 1}}, ...}}}`. Only the writable
@@ -20,17 +20,17 @@ use sea_orm::ActiveEnum;
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
-use crate::auth::Viewer;
-use crate::rest::document::{self, ApiResource};
-use crate::rest::error::{ApiError, MEDIA_TYPE, Origin};
-use crate::rest::params::Route;
-use crate::rest::{path_id, prepare};
-use crate::server::AppState;
-use crate::service::Patch;
-use crate::service::lists::{Mailings, Steps};
-use crate::service::mailings::{self, NewMailing};
-use crate::service::resource::Resource;
-use crate::service::steps::{self, NewStep, StepChanges};
+use crate::RestState;
+use crate::document::{self, ApiResource};
+use crate::error::{ApiError, MEDIA_TYPE, Origin};
+use crate::params::Route;
+use crate::{path_id, prepare};
+use stepgraph_domain::auth::Viewer;
+use stepgraph_domain::service::Patch;
+use stepgraph_domain::service::lists::{Mailings, Steps};
+use stepgraph_domain::service::mailings::{self, NewMailing};
+use stepgraph_domain::service::resource::Resource;
+use stepgraph_domain::service::steps::{self, NewStep, StepChanges};
 
 const WRITABLE: [&str; 6] = [
     "stepType",
@@ -95,7 +95,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 /// The body, or why it could not be read (413 past the body limit) as a JSON:API error.
 fn read(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
-        let (status, _, message) = crate::http::body_problem(&rejection);
+        let (status, _, message) = stepgraph_web::body_problem(&rejection);
         ApiError::plain(status.as_u16(), message)
     })
 }
@@ -300,7 +300,7 @@ fn input_of(data: &Map<String, Value>) -> Result<Input, ApiError> {
 }
 
 /// A service-layer failure of a write: its fields point into the body.
-fn from_service(err: crate::error::AppError) -> ApiError {
+fn from_service(err: stepgraph_domain::error::AppError) -> ApiError {
     ApiError::App(err, Origin::Body)
 }
 
@@ -308,7 +308,7 @@ fn from_service(err: crate::error::AppError) -> ApiError {
 /// client id), lets `create` read the `data` object and call the service, then answers 201
 /// with the created resource and its `Location`.
 async fn post_created<R, F, Fut>(
-    state: AppState,
+    state: RestState,
     headers: HeaderMap,
     raw: Option<String>,
     body: Result<Bytes, BytesRejection>,
@@ -349,7 +349,7 @@ where
 
 /// `POST /sequenceSteps`: 201 with the created step and its `Location`.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Result<Bytes, BytesRejection>,
@@ -394,7 +394,7 @@ pub async fn create(
 
 /// `PATCH /sequenceSteps/{id}`: a partial update; 200 with the step.
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -468,7 +468,7 @@ pub async fn update(
 
 /// `DELETE /sequenceSteps/{id}`: 204, and the later steps move up.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -613,7 +613,7 @@ fn mailing_of(data: &Map<String, Value>) -> Result<NewMailing, ApiError> {
 /// `POST /mailings`: 201 with the created mailing and its `Location`. Its counters move in
 /// the same transaction (a mailing created with `scheduledAt` counts as scheduled).
 pub async fn create_mailing(
-    State(state): State<AppState>,
+    State(state): State<RestState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Result<Bytes, BytesRejection>,

@@ -6,15 +6,15 @@
 //! Nothing is ignored silently: an unknown parameter, a parameter the route does not take, a
 //! repeated parameter or a malformed value is an [`ApiError`] naming the parameter in
 //! `source.parameter`. Which filters, sort fields, include paths and fieldsets exist depends
-//! on the resource; [`crate::rest::resources`] checks those.
+//! on the resource; [`crate::resources`] checks those.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sea_orm::ActiveEnum;
 
-use crate::rest::error::ApiError;
-use crate::service::filters::Range;
+use crate::error::ApiError;
+use stepgraph_domain::service::filters::Range;
 
 /// The most include paths, and the deepest one (`a.b.c`).
 pub const MAX_INCLUDE_PATHS: usize = 20;
