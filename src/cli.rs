@@ -13,7 +13,6 @@ use crate::auth::tokens;
 use crate::db::{self, DbConfig};
 use crate::graphql::Limits;
 use crate::seed::{demo, sized};
-use crate::server;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -354,7 +353,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let db = open(&config).await?;
-            server::serve(db, &args).await
+            crate::serve::serve(db, &args).await
         }
         Command::Migrate { action } => {
             let db = open_for_migrations(&config).await?;

@@ -11,9 +11,8 @@
 //! - [`error`]: the one application error type.
 
 pub mod cli;
-pub mod http;
 pub mod seed;
-pub mod server;
+pub mod serve;
 
 // The domain, a crate of its own (`crates/domain`): re-exported under the names the
 // adapters and the tests use.
@@ -22,3 +21,6 @@ pub use stepgraph_domain::{auth, db, error, live, service, time};
 pub use stepgraph_graphql as graphql;
 // The JSON:API adapter (`crates/rest`).
 pub use stepgraph_rest as rest;
+// The HTTP server (`crates/server`): state, routes, the GraphQL endpoint, WebSockets.
+pub use stepgraph_server as server;
+pub use stepgraph_server::http;

@@ -4,9 +4,9 @@
 
 use axum::http::HeaderMap;
 
+use crate::AppState;
 use crate::auth::Viewer;
 use crate::auth::tokens::Scope;
-use crate::server::AppState;
 
 pub mod events;
 pub mod graphiql;

@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::server::AppState;
+use crate::AppState;
 
 /// The `Host` names a server answers.
 #[derive(Debug, Clone, PartialEq, Eq)]

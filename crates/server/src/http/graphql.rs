@@ -21,13 +21,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::AppState;
 use crate::auth::Viewer;
 use crate::graphql::RequestCtx;
 use crate::graphql::context::Budget;
 use crate::graphql::cost;
 use crate::graphql::executor::{BatchQueue, Drive};
 use crate::http::AuthFailure;
-use crate::server::AppState;
 
 /// A GraphQL-shaped error body with a status of our choosing.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {

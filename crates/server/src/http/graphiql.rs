@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::server::AppState;
+use crate::AppState;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/graphiql_assets.rs"));

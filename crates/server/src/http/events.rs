@@ -22,10 +22,10 @@ use entity::enums::{MailingEventType, ReplySentiment, Role};
 use sea_orm::ActiveEnum;
 use serde_json::{Map, Value, json};
 
+use crate::AppState;
 use crate::auth::tokens::Scope;
 use crate::error::{AppError, FieldError};
 use crate::http::{AuthFailure, error_headers, viewer_for};
-use crate::server::AppState;
 use crate::service::mailings::{self, EventOutcome, MAX_EVENTS_PER_BATCH, MailingEvent};
 
 /// An error of the whole request, in this endpoint's format.

@@ -37,6 +37,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 
+use crate::AppState;
 use crate::auth::Viewer;
 use crate::auth::tokens::{self, Scope};
 use crate::error::AppError;
@@ -45,7 +46,6 @@ use crate::graphql::cost;
 use crate::graphql::executor::BatchQueue;
 use crate::graphql::subscription::LiveCtx;
 use crate::http::graphql::error_response;
-use crate::server::AppState;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Subscriptions one connection may hold open at once.

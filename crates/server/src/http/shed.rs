@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::server::AppState;
+use crate::AppState;
 
 /// The most buckets kept at once.
 const MAX_BUCKETS: usize = 10_000;

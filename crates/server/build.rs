@@ -144,10 +144,10 @@ fn main() {
     // The folder, not `graphiql/vendor`: a path that does not exist makes cargo rerun this
     // script (and rebuild the crate) on every build. Cargo scans a folder for changes, so
     // filling or emptying vendor/ is noticed.
-    println!("cargo:rerun-if-changed=graphiql");
+    println!("cargo:rerun-if-changed=../../graphiql");
     println!("cargo:rerun-if-env-changed=STEPGRAPH_GRAPHIQL_ASSETS");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("graphiql/vendor");
+    let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../graphiql/vendor");
     let cdn_only = std::env::var("STEPGRAPH_GRAPHIQL_ASSETS").as_deref() == Ok("cdn");
 
     let source = if cdn_only {

@@ -1,0 +1,86 @@
+//! `stepgraph serve`: the server ([`crate::server`]) configured from the command line, with
+//! the demo data and tokens of `--demo`. Here, not in the server crate, because it is where
+//! the command line and the seed meet the server (the server knows neither).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use entity::user;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use tokio::net::TcpListener;
+
+use crate::auth::tokens;
+use crate::http;
+use crate::seed::demo;
+use crate::server::{AppState, run, shutdown_signal};
+
+/// `stepgraph serve`: optional demo data, then serve until a signal.
+pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen;
+    let mut state = AppState::new(db, args.limits());
+    state.cors_origins = args.cors_origins.clone();
+    state.public_url = args.public_url.clone();
+    state.ingest_members = args.ingest_members;
+    state.allowed_hosts =
+        http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());
+    tokens::set_cache_ttl(args.token_cache_secs.map(std::time::Duration::from_secs));
+    if args.demo {
+        state.graphiql_token = prepare_demo(&state.db, listen).await?;
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, graphiql_offline = http::graphiql::offline(), "listening");
+    println!("stepgraph is listening on http://{addr}");
+    println!("  GraphiQL: http://{addr}/graphiql   GraphQL: http://{addr}/graphql");
+    println!("  JSON:API: http://{addr}/api/v2/sequenceSteps");
+    println!("  health:   http://{addr}/healthz    readiness: http://{addr}/readyz");
+    run(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Loads the demo data into an empty database, then prints one fresh token per role, on every
+/// start: only token hashes are stored, so the way to hand a newcomer working tokens again is
+/// to issue new ones (labelled `demo`; `stepgraph token list` shows them). Returns the member's
+/// token to pre-fill in GraphiQL, unless the server listens beyond this machine: a page
+/// anyone on the network can open must not hand out a live token.
+async fn prepare_demo(
+    db: &DatabaseConnection,
+    listen: SocketAddr,
+) -> anyhow::Result<Option<String>> {
+    if user::Entity::find().count(db).await? == 0 {
+        let counts = demo::load(db).await?;
+        println!("loaded demo data: {counts}");
+    } else if demo::is_loaded(db).await? {
+        println!("the demo data is already loaded");
+    } else {
+        println!(
+            "the database holds other data: --demo loads nothing and issues no tokens \
+             (create one with `stepgraph token create --user EMAIL`)"
+        );
+        return Ok(None);
+    }
+    println!("one fresh token per role (each shown once):");
+    let mut prefill = None;
+    for (email, role) in demo::DEMO_USERS {
+        let issued = tokens::create(db, email, Some("demo".into())).await?;
+        let role = format!("{role:?}").to_lowercase();
+        println!(
+            "  {role:<7} {email:<26} Authorization: Bearer {}",
+            issued.token
+        );
+        if prefill.is_none() && role == "member" {
+            prefill = Some(issued.token);
+        }
+    }
+    if listen.ip().is_loopback() {
+        Ok(prefill)
+    } else {
+        println!(
+            "GraphiQL is not pre-filled with a token: {} is reachable from other machines",
+            listen.ip()
+        );
+        Ok(None)
+    }
+}
