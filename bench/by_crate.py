@@ -18,6 +18,9 @@ import sys
 
 GROUPS = {
     "stepgraph": "stepgraph (ours)", "entity": "stepgraph (ours)", "migration": "stepgraph (ours)",
+    "stepgraph_domain": "stepgraph (ours)", "stepgraph_graphql": "stepgraph (ours)",
+    "stepgraph_rest": "stepgraph (ours)", "stepgraph_web": "stepgraph (ours)",
+    "stepgraph_server": "stepgraph (ours)",
     "async_graphql": "async-graphql", "async_graphql_parser": "async-graphql",
     "async_graphql_value": "async-graphql", "pest": "async-graphql",
     "sea_orm": "sea-orm / sea-query", "sea_query": "sea-orm / sea-query",
