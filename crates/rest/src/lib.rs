@@ -58,7 +58,9 @@ use error::{ApiError, MEDIA_TYPE};
 use params::{Params, Route};
 
 /// The routes under `/api/v2`.
-pub fn router<S>(state: RestState) -> Router<S> {
+/// The JSON:API's routes under `/api/v2`, with their state applied. Not generic over the
+/// server's state on purpose: its handlers are then compiled in this crate, once.
+pub fn router(state: RestState) -> Router {
     let steps = Steps::PLURAL;
     let api = Router::new()
         .route(&format!("/{steps}"), get(list::<Steps>).post(write::create))

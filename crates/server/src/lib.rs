@@ -90,38 +90,39 @@ pub fn router(state: AppState) -> Router {
         .get(http::ws::get)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
     let cors = cors_layer(&state.cors_origins);
+    // The JSON:API comes with its state applied (a `Router<()>`, built in its own crate, so its
+    // handlers are compiled there, not here).
+    let rest = crate::rest::router(crate::rest::RestState {
+        db: state.db.clone(),
+        feed: state.feed.clone(),
+        public_url: state.public_url.as_deref().map(Into::into),
+        max_body_bytes: state.limits.max_body_bytes,
+        max_list_items: state.limits.max_list_items,
+        timeout_secs: state.limits.timeout_secs,
+    });
     // The APIs sit behind load shedding; the playground and health checks do not.
     let apis = Router::new()
-        .merge(crate::rest::router(crate::rest::RestState {
-            db: state.db.clone(),
-            feed: state.feed.clone(),
-            public_url: state.public_url.as_deref().map(Into::into),
-            max_body_bytes: state.limits.max_body_bytes,
-            max_list_items: state.limits.max_list_items,
-            timeout_secs: state.limits.timeout_secs,
-        }))
         .route("/graphql", graphql)
         .route(
             "/events/mailings",
             axum::routing::post(http::events::post)
                 .layer(DefaultBodyLimit::max(state.limits.max_body_bytes)),
         )
+        .with_state(state.clone())
+        .merge(rest)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::shed::shed,
         ));
     let router = Router::new()
-        .merge(apis)
         .route("/graphiql", get(http::graphiql::page))
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            http::hosts::check,
-        ))
-        .layer(middleware::from_fn(log_request))
-        .with_state(state);
+        .with_state(state.clone())
+        .merge(apis)
+        .layer(middleware::from_fn_with_state(state, http::hosts::check))
+        .layer(middleware::from_fn(log_request));
     match cors {
         Some(cors) => router.layer(cors),
         None => router,

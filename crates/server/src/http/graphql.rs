@@ -223,7 +223,7 @@ async fn execute(
                 continue;
             }
             let ctx = RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone());
-            let response = schema.execute(request.data(ctx)).await;
+            let response = crate::graphql::execute(&schema, request.data(ctx)).await;
             out.push((response, doc, operation));
         }
         out

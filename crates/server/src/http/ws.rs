@@ -406,7 +406,7 @@ impl LiveExecutor {
         let doc = match request.parsed_query() {
             Ok(doc) => doc.clone(),
             // The executor reports a document that does not parse.
-            Err(_) => return self.state.schema.execute_stream(request),
+            Err(_) => return crate::graphql::execute_stream(&self.state.schema, request),
         };
         if let Err(refusal) = cost::check(
             &doc,
@@ -444,7 +444,7 @@ impl LiveExecutor {
             db: self.state.db.clone(),
         };
         request = request.data(ctx).data(live);
-        let responses = self.state.schema.execute_stream(request);
+        let responses = crate::graphql::execute_stream(&self.state.schema, request);
         // The slot lives as long as the stream.
         responses
             .map(move |r| {
