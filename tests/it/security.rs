@@ -11,10 +11,11 @@
 use std::collections::BTreeSet;
 
 use entity::enums::{Role, ShareType};
-use entity::{call, mailing, sequence, sequence_step, sequence_template, task, template, user};
+use entity::{mailing, sequence, sequence_step, sequence_template, task, template, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
 };
 use serde_json::{Value, json};
 use stepgraph::auth::Viewer;
@@ -190,43 +191,37 @@ impl World {
                     .await
                     .unwrap();
             }
-            for (k, c) in call::Entity::find()
-                .filter(call::Column::SequenceStepId.eq(step.id))
-                .order_by_asc(call::Column::Id)
-                .all(db)
-                .await
-                .unwrap()
-                .iter()
-                .enumerate()
-            {
-                let user = if mine && k == 1 { me } else { other };
-                call::Entity::update_many()
-                    .col_expr(call::Column::UserId, Expr::value(user.user_id))
-                    .col_expr(call::Column::TaskId, Expr::value(own[0].id))
-                    .filter(call::Column::Id.eq(c.id))
-                    .exec(db)
+            // Calls and mailings hang off the first task; in the hidden sequence the second
+            // of each is mine.
+            for table in ["calls", "mailings"] {
+                let rows = db
+                    .query_all_raw(sea_orm::Statement::from_string(
+                        t.backend(),
+                        format!(
+                            "SELECT id FROM {table} WHERE sequence_step_id = {} ORDER BY id",
+                            step.id
+                        ),
+                    ))
                     .await
                     .unwrap();
-            }
-            for (k, m) in mailing::Entity::find()
-                .filter(mailing::Column::SequenceStepId.eq(step.id))
-                .order_by_asc(mailing::Column::Id)
-                .all(db)
-                .await
-                .unwrap()
-                .iter()
-                .enumerate()
-            {
-                let user = if mine && k == 1 { me } else { other };
-                mailing::Entity::update_many()
-                    .col_expr(mailing::Column::UserId, Expr::value(user.user_id))
-                    .col_expr(mailing::Column::TaskId, Expr::value(own[0].id))
-                    .col_expr(mailing::Column::SequenceTemplateId, Expr::value(st.id))
-                    .col_expr(mailing::Column::TemplateId, Expr::value(st.template_id))
-                    .filter(mailing::Column::Id.eq(m.id))
-                    .exec(db)
+                for (k, row) in rows.iter().enumerate() {
+                    let id: i64 = row.try_get_by_index(0).unwrap();
+                    let user = if mine && k == 1 { me } else { other };
+                    let links = if table == "mailings" {
+                        format!(
+                            ", sequence_template_id = {}, template_id = {}",
+                            st.id, st.template_id
+                        )
+                    } else {
+                        String::new()
+                    };
+                    t.exec(&format!(
+                        "UPDATE {table} SET user_id = {}, task_id = {}{links} WHERE id = {id}",
+                        user.user_id, own[0].id
+                    ))
                     .await
                     .unwrap();
+                }
             }
         }
         let s = TestServer::start_configured(t, Default::default(), |state| {

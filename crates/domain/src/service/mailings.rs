@@ -338,59 +338,41 @@ async fn touched_sequences(
             .into_iter()
             .collect()
     };
-    let template_ids = set(links.iter().filter_map(|l| l.sequence_template).collect());
-    let template_steps: HashMap<i64, i64> = if template_ids.is_empty() {
-        HashMap::new()
-    } else {
-        sequence_template::Entity::find()
-            .select_only()
-            .column(sequence_template::Column::Id)
-            .column(sequence_template::Column::SequenceStepId)
-            .filter(sequence_template::Column::Id.is_in(template_ids))
-            .into_tuple::<(i64, i64)>()
-            .all(txn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let task_ids = set(links.iter().filter_map(|l| l.task).collect());
-    let task_links: HashMap<i64, (Option<i64>, Option<i64>)> = if task_ids.is_empty() {
-        HashMap::new()
-    } else {
-        task::Entity::find()
-            .select_only()
-            .column(task::Column::Id)
-            .column(task::Column::SequenceId)
-            .column(task::Column::SequenceStepId)
-            .filter(task::Column::Id.is_in(task_ids))
-            .into_tuple::<(i64, Option<i64>, Option<i64>)>()
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|(id, seq, step)| (id, (seq, step)))
-            .collect()
-    };
+    let template_steps: HashMap<i64, i64> = columns_by_id::<sequence_template::Entity, _>(
+        txn,
+        [sequence_template::Column::SequenceStepId],
+        sequence_template::Column::Id,
+        set(links.iter().filter_map(|l| l.sequence_template).collect()),
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let task_links: HashMap<i64, (Option<i64>, Option<i64>)> =
+        columns_by_id::<task::Entity, (i64, Option<i64>, Option<i64>)>(
+            txn,
+            [task::Column::SequenceId, task::Column::SequenceStepId],
+            task::Column::Id,
+            set(links.iter().filter_map(|l| l.task).collect()),
+        )
+        .await?
+        .into_iter()
+        .map(|(id, seq, step)| (id, (seq, step)))
+        .collect();
     let steps_of = |l: &SequenceLinks| -> Vec<i64> {
         let mut steps: Vec<i64> = l.step.into_iter().collect();
         steps.extend(l.sequence_template.and_then(|t| template_steps.get(&t)));
         steps.extend(l.task.and_then(|t| task_links.get(&t)).and_then(|t| t.1));
         steps
     };
-    let step_ids = set(links.iter().flat_map(steps_of).collect());
-    let step_sequences: HashMap<i64, i64> = if step_ids.is_empty() {
-        HashMap::new()
-    } else {
-        sequence_step::Entity::find()
-            .select_only()
-            .column(sequence_step::Column::Id)
-            .column(sequence_step::Column::SequenceId)
-            .filter(sequence_step::Column::Id.is_in(step_ids))
-            .into_tuple::<(i64, i64)>()
-            .all(txn)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let step_sequences: HashMap<i64, i64> = columns_by_id::<sequence_step::Entity, _>(
+        txn,
+        [sequence_step::Column::SequenceId],
+        sequence_step::Column::Id,
+        set(links.iter().flat_map(steps_of).collect()),
+    )
+    .await?
+    .into_iter()
+    .collect();
     Ok(links
         .iter()
         .map(|l| {
@@ -400,6 +382,30 @@ async fn touched_sequences(
             touched
         })
         .collect())
+}
+
+/// `(id, columns...)` of the rows of `E` with these ids; no statement for no ids.
+async fn columns_by_id<E, T>(
+    txn: &impl ConnectionTrait,
+    columns: impl IntoIterator<Item = E::Column>,
+    id: E::Column,
+    ids: Vec<i64>,
+) -> Result<Vec<T>, DbErr>
+where
+    E: EntityTrait,
+    T: sea_orm::TryGetableMany,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    E::find()
+        .select_only()
+        .column(id)
+        .columns(columns)
+        .filter(id.is_in(ids))
+        .into_tuple::<T>()
+        .all(txn)
+        .await
 }
 
 /// The earliest and latest instants an event or a schedule may carry: within the range every
