@@ -81,3 +81,48 @@ fn every_crate_depends_only_on_its_layer() {
         }
     }
 }
+
+/// The adapters translate; the domain runs SQL. A query built or run in an adapter's source
+/// (`Entity::find()`, `select_only()`, raw statements) fails here with its file and line: what
+/// the adapter needs is a service function.
+#[test]
+fn adapters_run_no_sql_of_their_own() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let needles = [
+        "::find()",
+        "find_by_id(",
+        ".select_only()",
+        "into_tuple",
+        "query_all",
+        "query_one",
+        "execute_raw",
+        "execute_unprepared",
+        "update_many(",
+        "delete_many(",
+        "insert_many(",
+    ];
+    let mut found = Vec::new();
+    let mut files = 0;
+    for krate in ["crates/graphql/src", "crates/rest/src"] {
+        let mut stack = vec![std::path::PathBuf::from(format!("{root}/{krate}"))];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files += 1;
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (i, line) in text.lines().enumerate() {
+                        let code = line.split("//").next().unwrap_or_default();
+                        if needles.iter().any(|n| code.contains(n)) {
+                            found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(files > 20, "only {files} adapter files read");
+    assert!(found.is_empty(), "SQL in an adapter:\n{}", found.join("\n"));
+}

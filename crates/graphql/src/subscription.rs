@@ -22,7 +22,7 @@ use async_graphql::futures_util::Stream;
 use async_graphql::{Context, Enum, ErrorExtensions, ID, Object, Result, Subscription};
 use entity::enums::{ChangeKind, ChangedEntity};
 use entity::{sequence, sequence_step};
-use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
+use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::context::{Budget, rc};
@@ -36,7 +36,7 @@ use stepgraph_domain::auth::policy::{self, SequenceAccess};
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::live::{Batch, Feed};
 use stepgraph_domain::service::lists;
-use stepgraph_domain::service::resource::{self, any_id};
+use stepgraph_domain::service::resource;
 
 /// What a subscription needs beyond the request context: the feed. Put in the request data
 /// by the WebSocket adapter (the root crate's `http::ws`).
@@ -325,14 +325,13 @@ impl Select for StepChanges {
                     if ids.is_empty() {
                         Some(BTreeSet::new())
                     } else {
-                        let backend = core.db.get_database_backend();
-                        let found = resource::select::<lists::Steps>(&core.viewer, filter)
-                            .filter(any_id(backend, sequence_step::Column::Id, &ids))
-                            .select_only()
-                            .column(sequence_step::Column::Id)
-                            .into_tuple::<i64>()
-                            .all(&core.db)
-                            .await?;
+                        let found = resource::matching_ids::<lists::Steps>(
+                            &core.db,
+                            &core.viewer,
+                            filter,
+                            &ids,
+                        )
+                        .await?;
                         Some(found.into_iter().collect())
                     }
                 }

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection};
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
@@ -33,7 +33,7 @@ use stepgraph_domain::service::pagination::{
     Direction, Extras, PageLimits, PageRequest, SortField,
 };
 use stepgraph_domain::service::relations::{ToMany, ToOne};
-use stepgraph_domain::service::resource::{self, ListRequest, Resource, and_visible, any_id};
+use stepgraph_domain::service::resource::{self, ListRequest, Resource};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -280,16 +280,9 @@ impl<P: Resource, T: ApiResource> OneRel<P> for ToOne<P, T> {
             if T::visible(&cx.viewer).is_none() {
                 return Ok(None);
             }
-            let cond =
-                Condition::all().add(any_id(cx.db.get_database_backend(), T::id_column(), &ids));
-            let found: Vec<i64> = T::Entity::find()
-                .select_only()
-                .column(T::id_column())
-                .filter(and_visible::<T>(&cx.viewer, cond))
-                .into_tuple()
-                .all(&cx.db)
-                .await?;
-            Ok(Some(found.into_iter().collect()))
+            let any = T::Filter::default();
+            let found = resource::matching_ids::<T>(&cx.db, &cx.viewer, &any, &ids).await?;
+            Ok(Some(found))
         })
     }
     fn show<'a>(

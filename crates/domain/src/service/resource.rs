@@ -14,7 +14,7 @@ use std::hash::Hash;
 use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryTrait, Select,
+    QueryFilter, QuerySelect, QueryTrait, Select,
 };
 
 use crate::auth::Viewer;
@@ -155,6 +155,25 @@ pub async fn by_ids<R: Resource>(
     let rows: Vec<R::Model> =
         entity::all_by_position(db, select.build(db.get_database_backend())).await?;
     Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
+}
+
+/// Which of `ids` name rows the viewer can see that also meet `filter`: one id-only
+/// statement, run even for no ids (a caller that must not let statement counts depend on
+/// its data relies on that; see `Resource::visible`'s callers in the JSON:API).
+pub async fn matching_ids<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    filter: &R::Filter,
+    ids: &[i64],
+) -> AppResult<std::collections::HashSet<i64>> {
+    let scope = Condition::all().add(any_id(db.get_database_backend(), R::id_column(), ids));
+    let found: Vec<i64> = select_within::<R>(viewer, filter, scope)
+        .select_only()
+        .column(R::id_column())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// `col IN (ids)` with SQL text that does not depend on how many ids there are, where the
