@@ -22,6 +22,16 @@ pub enum AuthFailure {
     Failed(AppError),
 }
 
+/// The token of an `Authorization` value, `Bearer <token>` (the scheme as RFC 6750 spells it,
+/// or in lower case); the HTTP header and a WebSocket's `connection_init` payload both carry
+/// it this way.
+pub fn strip_bearer(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// The token of an `Authorization: Bearer <token>` header, or why there is none.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -32,11 +42,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+        .and_then(strip_bearer)
         .ok_or(AuthFailure::Unauthenticated(
             "the Authorization header must be `Bearer <token>`",
         ))

@@ -383,13 +383,28 @@ pub async fn authenticate_for(
     cache: Option<&AuthCache>,
 ) -> AppResult<Viewer> {
     let (viewer, scopes) = lookup(db, token, cache).await?;
+    require(scopes, scope)?;
+    Ok(viewer)
+}
+
+/// `Forbidden` unless `scopes` holds `scope`.
+fn require(scopes: Scopes, scope: Scope) -> AppResult<()> {
     if scopes.contains(scope) {
-        Ok(viewer)
+        Ok(())
     } else {
         Err(AppError::Forbidden(format!(
             "this token lacks the `{}` scope",
             scope.as_str()
         )))
+    }
+}
+
+/// The stored hash of a raw token; `Unauthenticated` for what cannot be one of ours.
+fn stored_hash(token: &str) -> AppResult<String> {
+    if token.starts_with(TOKEN_PREFIX) {
+        Ok(hash_token(token))
+    } else {
+        Err(AppError::Unauthenticated)
     }
 }
 
@@ -405,18 +420,9 @@ pub struct Session {
 /// the database (never the cache): a WebSocket session checks its token with this when it
 /// opens and on every `subscribe`, and times its end by `expires_at`.
 pub async fn session(db: &impl ConnectionTrait, token: &str, scope: Scope) -> AppResult<Session> {
-    if !token.starts_with(TOKEN_PREFIX) {
-        return Err(AppError::Unauthenticated);
-    }
-    let found = lookup_stored(db, &hash_token(token)).await?;
-    if found.scopes.contains(scope) {
-        Ok(found)
-    } else {
-        Err(AppError::Forbidden(format!(
-            "this token lacks the `{}` scope",
-            scope.as_str()
-        )))
-    }
+    let found = lookup_stored(db, &stored_hash(token)?).await?;
+    require(found.scopes, scope)?;
+    Ok(found)
 }
 
 async fn lookup(
@@ -424,10 +430,7 @@ async fn lookup(
     token: &str,
     cache: Option<&AuthCache>,
 ) -> AppResult<(Viewer, Scopes)> {
-    if !token.starts_with(TOKEN_PREFIX) {
-        return Err(AppError::Unauthenticated);
-    }
-    let hash = hash_token(token);
+    let hash = stored_hash(token)?;
     if let Some(found) = cache.and_then(|c| c.get(&hash)) {
         return Ok(found);
     }

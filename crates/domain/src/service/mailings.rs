@@ -228,12 +228,12 @@ pub async fn create(
         )]));
     }
     // Every sequence a link leads to (the task's too) is locked, in id order, and must allow
-    // the viewer to write it.
+    // the viewer to write it. The step and the sequence template already led to
+    // `sequence_id` above (and were checked against it), so only the task is read again.
     let links = SequenceLinks {
         sequence: sequence_id,
-        step: step_id,
-        sequence_template: template_of_step,
         task: input.task_id,
+        ..SequenceLinks::default()
     };
     let touched = touched_sequences(&txn, &[links]).await?.remove(0);
     let mut access = Vec::with_capacity(touched.len());

@@ -69,26 +69,21 @@ impl HostPolicy {
         }
     }
 
-    /// Whether a request with this `Host` header value is answered.
+    /// Whether a request with this `Host` header value is answered. HTTP/1.1 requires
+    /// `Host`; a request without one names no host to trust where names are checked.
     pub fn allows(&self, host: Option<&str>) -> bool {
-        if matches!(self, Self::Any | Self::Auto(_)) {
-            return true;
-        }
-        // HTTP/1.1 requires `Host`; a request without one names no host to trust.
-        let Some(name) = host.and_then(host_name) else {
-            return false;
-        };
+        let name = || host.and_then(host_name);
         match self {
-            Self::Loopback => is_loopback_name(&name),
-            Self::Only(hosts, loopback) => {
+            Self::Any | Self::Auto(_) => true,
+            Self::Loopback => name().is_some_and(|name| is_loopback_name(&name)),
+            Self::Only(hosts, loopback) => name().is_some_and(|name| {
                 (*loopback && is_loopback_name(&name))
                     || hosts.iter().any(|allowed| {
                         allowed == &name
                             || (allowed.starts_with('.')
                                 && (name.ends_with(allowed.as_str()) || name == allowed[1..]))
                     })
-            }
-            Self::Any | Self::Auto(_) => true,
+            }),
         }
     }
 }

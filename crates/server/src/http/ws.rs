@@ -325,10 +325,7 @@ fn bearer(payload: &serde_json::Value) -> Option<String> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         .and_then(|(_, v)| v.as_str())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(stepgraph_web::strip_bearer)
         .or_else(|| obj.get("token").and_then(|v| v.as_str()))?;
     Some(value.trim().to_string())
 }
