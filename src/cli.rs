@@ -149,6 +149,11 @@ pub struct ServeArgs {
     /// Seconds a request may run before it is answered with 503.
     #[arg(long, env = "STEPGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = Limits::default().timeout_secs)]
     pub request_timeout_secs: u64,
+    /// Resolve GraphQL objects through async-graphql's own executor only (no in-place
+    /// attributes): for benchmarks comparing the two paths, and as a way out should an
+    /// async-graphql upgrade break the fast path. Same answers, more CPU per object.
+    #[arg(long, env = "STEPGRAPH_STOCK_RESOLVERS", hide = true)]
+    pub stock_resolvers: bool,
 }
 
 impl ServeArgs {
@@ -170,6 +175,7 @@ impl ServeArgs {
             suggestions: !self.disable_suggestions,
             max_websockets: self.max_websockets,
             subscription_backlog: self.subscription_backlog,
+            stock_resolvers: self.stock_resolvers,
         }
     }
 }

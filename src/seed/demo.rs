@@ -374,11 +374,7 @@ fn build(ids: &mut IdAlloc) -> Dataset {
         ids.sequence += 1;
         let created = t0 + Duration::days(si as i64);
         d.sequences.push(sequence::Model {
-            id: seq_id,
-            name: name.into(),
             description: Some(format!("Demo sequence: {name}.")),
-            sequence_type: seq_type,
-            share_type: share,
             schedule_interval_type: Some(entity::enums::ScheduleIntervalType::Calendar),
             enabled,
             enabled_at: enabled.then_some(created + Duration::hours(1)),
@@ -387,14 +383,9 @@ fn build(ids: &mut IdAlloc) -> Dataset {
             last_used_at: Some(created + Duration::days(10)),
             max_activations: (seq_type == SequenceType::Date).then_some(500),
             primary_reply_action: Some(entity::enums::ReplyAction::Finish),
-            primary_reply_pause_duration: None,
             secondary_reply_action: Some(entity::enums::ReplyAction::Pause),
             secondary_reply_pause_duration: Some(7 * DAY),
-            throttle_capacity: None,
             throttle_max_adds_per_day: Some(50),
-            throttle_paused: false,
-            throttle_paused_at: None,
-            transactional: false,
             tags: json!([
                 "demo",
                 if seq_type == SequenceType::Date {
@@ -403,22 +394,7 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                     "outbound"
                 }
             ]),
-            bounce_count: 0,
-            click_count: 0,
-            deliver_count: 0,
-            failure_count: 0,
-            negative_reply_count: 0,
-            neutral_reply_count: 0,
-            open_count: 0,
-            opt_out_count: 0,
-            positive_reply_count: 0,
-            reply_count: 0,
-            schedule_count: 0,
-            owner_id: owner,
-            creator_id: Some(owner),
-            updater_id: Some(owner),
-            created_at: created,
-            updated_at: created,
+            ..super::sequence(seq_id, name.into(), seq_type, share, owner, created)
         });
         for (k, plan) in steps.into_iter().enumerate() {
             let step_id = ids.step;

@@ -378,6 +378,59 @@ pub fn mailing_in_state(
     }
 }
 
+/// A sequence with zeroed counters (they are filled in by [`fill_counters`]), not enabled,
+/// locked or throttled, without tags or reply actions: callers set what differs with
+/// `sequence::Model { enabled: true, ..seed::sequence(..) }`.
+pub fn sequence(
+    id: i64,
+    name: String,
+    sequence_type: entity::enums::SequenceType,
+    share_type: entity::enums::ShareType,
+    owner_id: i64,
+    at: DateTime<Utc>,
+) -> entity::sequence::Model {
+    entity::sequence::Model {
+        id,
+        name,
+        description: None,
+        sequence_type,
+        share_type,
+        schedule_interval_type: None,
+        enabled: false,
+        enabled_at: None,
+        locked: false,
+        locked_at: None,
+        last_used_at: None,
+        max_activations: None,
+        primary_reply_action: None,
+        primary_reply_pause_duration: None,
+        secondary_reply_action: None,
+        secondary_reply_pause_duration: None,
+        throttle_capacity: None,
+        throttle_max_adds_per_day: None,
+        throttle_paused: false,
+        throttle_paused_at: None,
+        transactional: false,
+        tags: serde_json::json!([]),
+        bounce_count: 0,
+        click_count: 0,
+        deliver_count: 0,
+        failure_count: 0,
+        negative_reply_count: 0,
+        neutral_reply_count: 0,
+        open_count: 0,
+        opt_out_count: 0,
+        positive_reply_count: 0,
+        reply_count: 0,
+        schedule_count: 0,
+        owner_id,
+        creator_id: Some(owner_id),
+        updater_id: Some(owner_id),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 /// A step with zeroed counters (they are filled in by [`fill_counters`]).
 #[allow(clippy::too_many_arguments)]
 pub fn step(

@@ -126,3 +126,149 @@ fn adapters_run_no_sql_of_their_own() {
     assert!(files > 20, "only {files} adapter files read");
     assert!(found.is_empty(), "SQL in an adapter:\n{}", found.join("\n"));
 }
+
+/// The fields of every object type in an SDL, as `type -> field -> (type as written)`.
+fn sdl_fields(sdl: &str) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut in_description = false;
+    let mut pending: Option<String> = None;
+    for line in sdl.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("\"\"\"") {
+            // A description block: one line (`"""text"""`) or several.
+            if !(trimmed.len() > 3 && trimmed.ends_with("\"\"\"")) {
+                in_description = !in_description;
+            }
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("type ") {
+            current = rest.split_whitespace().next().map(str::to_string);
+            continue;
+        }
+        if line.starts_with('}') {
+            current = None;
+            continue;
+        }
+        let Some(ty) = &current else { continue };
+        // A field is indented by one tab; its arguments by two, closed by `): Type`.
+        let depth = line.len() - line.trim_start_matches('\t').len();
+        if depth == 1 {
+            let field = if let Some(name) = trimmed.strip_suffix('(') {
+                pending = Some(name.to_string());
+                None
+            } else if let Some(field_type) = trimmed.strip_prefix("):") {
+                pending.take().map(|name| (name, field_type))
+            } else {
+                trimmed
+                    .split_once(':')
+                    .map(|(name, field_type)| (name.to_string(), field_type))
+            };
+            if let Some((name, field_type)) = field {
+                out.entry(ty.clone())
+                    .or_insert_with(Vec::new)
+                    .push((name, field_type.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// A relationship is one declaration in `service::relations`: this fails, naming what is
+/// missing, when a declared relationship is not a field of its parent in the GraphQL schema
+/// with the declared target (a to-one non-null exactly when the policy shows it with its
+/// parent), or not a relationship of its parent on the JSON:API; and when GraphQL exposes a
+/// relationship that is not declared.
+#[test]
+fn every_relationship_is_declared_once_and_exposed_on_both_apis() {
+    use stepgraph::rest::resources::all_types;
+    use stepgraph::service::relations::ALL;
+
+    let sdl = stepgraph::graphql::sdl();
+    let types = sdl_fields(&sdl);
+    let rest = all_types();
+    assert!(ALL.len() > 60, "{} relationships declared", ALL.len());
+    // Resource names are the JSON:API's types (`sequenceStep`); GraphQL's are capitalised.
+    let object = |name: &str| format!("{}{}", name[..1].to_uppercase(), &name[1..]);
+    for rel in ALL {
+        let (parent, field, target) = (object(rel.parent()), rel.field(), object(rel.target()));
+        let (parent, target) = (parent.as_str(), target.as_str());
+        let fields = types
+            .get(parent)
+            .unwrap_or_else(|| panic!("{}: no GraphQL type {parent}", rel.name()));
+        let (_, written) = fields.iter().find(|(f, _)| f == field).unwrap_or_else(|| {
+            panic!(
+                "{} is declared in service::relations, but GraphQL's {parent} has no field \
+                 `{field}`: add its method in crates/graphql/src/types/",
+                rel.name()
+            )
+        });
+        match rel.to_one() {
+            Some(shown) => {
+                let expected = if shown {
+                    format!("{target}!")
+                } else {
+                    target.to_string()
+                };
+                assert_eq!(
+                    written,
+                    &expected,
+                    "{}: a to-one declared {} must be `{expected}` in GraphQL (to_one{})",
+                    rel.name(),
+                    if shown {
+                        "shown_with_parent"
+                    } else {
+                        "without shown_with_parent"
+                    },
+                    if shown { "_required" } else { "" },
+                );
+            }
+            None => assert_eq!(
+                written,
+                &format!("{target}Connection!"),
+                "{}: a to-many is a connection of {target} in GraphQL",
+                rel.name()
+            ),
+        }
+        let info = rest
+            .iter()
+            .find(|t| t.name == rel.parent())
+            .unwrap_or_else(|| panic!("{}: no JSON:API type {parent}", rel.name()));
+        let listed = (info.relationships)()
+            .into_iter()
+            .find(|r| r.name == field)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} is declared, but the JSON:API's {parent} has no relationship \
+                     `{field}`",
+                    rel.name()
+                )
+            });
+        assert_eq!(
+            (listed.target)().name,
+            rel.target(),
+            "{} on the JSON:API",
+            rel.name()
+        );
+    }
+    // The other way: every GraphQL field of an entity type that leads to another entity (or
+    // a connection of them) is a declared relationship.
+    let entities: Vec<String> = rest.iter().map(|t| object(t.name)).collect();
+    for parent in &entities {
+        for (field, written) in &types[parent] {
+            let bare = written.trim_end_matches('!');
+            let target = bare.strip_suffix("Connection").unwrap_or(bare);
+            if entities.iter().any(|e| e == target) {
+                let name = format!("{parent}.{field}");
+                assert!(
+                    ALL.iter().any(|r| r.name() == name),
+                    "GraphQL's {name} leads to {target} but is not declared in \
+                     service::relations"
+                );
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use stepgraph::auth::{Viewer, tokens};
 use stepgraph::graphql::Limits;
 use stepgraph::server::{self, AppState};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 use crate::support::TestDb;
 
@@ -12,8 +12,13 @@ pub struct TestServer {
     pub base: String,
     pub db: TestDb,
     pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The same server with `stock_resolvers` (async-graphql's own executor for every
+    /// object, no `graphql::fast`): [`TestServer::gql`] sends every query to both and
+    /// compares the answers byte for byte.
+    stock: String,
+    stock_task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// The outcome of one JSON:API request.
@@ -43,6 +48,8 @@ pub struct Gql {
     pub status: u16,
     pub body: Value,
     pub statements: Option<u64>,
+    /// The body as sent.
+    pub text: String,
 }
 
 impl Gql {
@@ -82,18 +89,38 @@ impl TestServer {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
+        let stop_signal = watch::Sender::new(false);
         let mut state = AppState::new(db.db.clone(), limits);
         configure(&mut state);
-        let task = tokio::spawn(server::run(listener, state, async {
-            let _ = stopped.await;
+        // The twin shares the database, the change feed and the parsed documents; it has its
+        // own schema and its own limits' counters (so it never rate-limits the test).
+        let mut stock = state.clone();
+        stock.schema = stepgraph::graphql::build_schema(Limits {
+            stock_resolvers: true,
+            ..limits
+        });
+        stock.shedding = std::sync::Arc::new(stepgraph::http::shed::Shedding::new(
+            limits.max_in_flight,
+            0,
+        ));
+        let stock_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stock_addr = stock_listener.local_addr().unwrap();
+        let mut stock_stopped = stop_signal.subscribe();
+        let stock_task = tokio::spawn(server::run(stock_listener, stock, async move {
+            let _ = stock_stopped.changed().await;
+        }));
+        let mut stopped = stop_signal.subscribe();
+        let task = tokio::spawn(server::run(listener, state, async move {
+            let _ = stopped.changed().await;
         }));
         Self {
             base: format!("http://{addr}"),
             db,
             http: reqwest::Client::new(),
-            stop: Some(stop),
+            stop: Some(stop_signal),
             task,
+            stock: format!("http://{stock_addr}"),
+            stock_task,
         }
     }
 
@@ -128,12 +155,48 @@ impl TestServer {
         .await
     }
 
+    /// A GraphQL request. A query (not a mutation or subscription) is also sent to the twin
+    /// that resolves through async-graphql's own executor, and both answers must be the same
+    /// bytes: `graphql::fast` may change how fast an answer comes, never what it says.
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Gql {
+        let body = json!({ "query": query, "variables": variables });
+        let mut res = self.post_graphql(&self.base, token, &body).await;
+        let trimmed = query.trim_start();
+        if res.status != 200
+            || trimmed.starts_with("mutation")
+            || trimmed.starts_with("subscription")
+        {
+            return res;
+        }
+        // A test that writes concurrently may change the data between two requests. So the
+        // stock answer is compared with the fast answers just before and just after it: a
+        // difference while those two agree is a disagreement of the executors (the tests'
+        // writes only move forward: `updatedAt`, counters); while they differ the data is
+        // moving and the next round tries again.
+        for _ in 0..5 {
+            let stock = self.post_graphql(&self.stock, token, &body).await;
+            if stock.status != 200 || stock.text == res.text {
+                return res;
+            }
+            let after = self.post_graphql(&self.base, token, &body).await;
+            assert!(
+                after.text != res.text,
+                "graphql::fast and async-graphql's own executor disagree on\n{query}\n\
+                 fast:  {}\nstock: {}",
+                res.text,
+                stock.text
+            );
+            res = after;
+        }
+        res
+    }
+
+    async fn post_graphql(&self, base: &str, token: &str, body: &Value) -> Gql {
         let res = self
             .http
-            .post(format!("{}/graphql", self.base))
+            .post(format!("{base}/graphql"))
             .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
+            .json(body)
             .send()
             .await
             .unwrap();
@@ -148,11 +211,12 @@ impl TestServer {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
         Gql {
             status,
             body,
             statements,
+            text,
         }
     }
 
@@ -201,9 +265,10 @@ impl TestServer {
     /// Stops the server (gracefully) and drops the test database.
     pub async fn finish(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         self.task.await.unwrap().unwrap();
+        self.stock_task.await.unwrap().unwrap();
         self.db.finish().await;
     }
 }

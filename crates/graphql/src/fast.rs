@@ -92,6 +92,10 @@ impl<T: Attributes> OutputType for Fast<T> {
     }
 }
 
+/// Schema data that sends every object through async-graphql's own path
+/// ([`crate::Limits::stock_resolvers`]).
+pub struct StockResolvers;
+
 /// How deep fragments may nest inside one object's selection (the parser and the cost check
 /// bound documents long before this).
 const MAX_FRAGMENT_DEPTH: usize = 32;
@@ -100,6 +104,14 @@ async fn resolve<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
+    if ctx
+        .schema_env
+        .data
+        .get(&std::any::TypeId::of::<StockResolvers>())
+        .is_some()
+    {
+        return resolve_container(ctx, root).await;
+    }
     let mut fields = Vec::new();
     // The schema registers no extensions (`graphql::build_schema`); one that hooks field
     // resolution would need this path to call it, as async-graphql's does.

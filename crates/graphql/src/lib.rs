@@ -82,6 +82,10 @@ pub struct Limits {
     pub max_websockets: usize,
     /// Feed batches a subscription may fall behind before it is ended (SUBSCRIPTION_OVERFLOW).
     pub subscription_backlog: usize,
+    /// Resolve every object through async-graphql's own executor instead of [`fast`]'s
+    /// in-place attributes. Answers are the same (a test compares them byte for byte); this
+    /// is for measuring the difference and for ruling the fast path out after an upgrade.
+    pub stock_resolvers: bool,
 }
 
 impl Default for Limits {
@@ -103,12 +107,17 @@ impl Default for Limits {
             suggestions: true,
             max_websockets: 10_000,
             subscription_backlog: 256,
+            stock_resolvers: false,
         }
     }
 }
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation,
+        subscription::Subscription,
+    )
 }
 
 /// The schema with its limits. Per-request data ([`RequestCtx`]) is added to each request.
@@ -123,6 +132,9 @@ pub fn build_schema(limits: Limits) -> AppSchema {
     }
     if !limits.suggestions {
         b = b.disable_suggestions();
+    }
+    if limits.stock_resolvers {
+        b = b.data(fast::StockResolvers);
     }
     b.finish()
 }

@@ -118,6 +118,7 @@ pub async fn to_one_required<P: Resource, T: Resource, N: From<T::Model>>(
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
 ) -> Result<N> {
+    debug_assert!(rel.shown, "{} is not declared shown_with_parent", rel.name);
     to_one(ctx, rel, parent).await?.ok_or_else(|| {
         gql(AppError::Internal(anyhow::anyhow!(
             "{}: the target of a visible {} {} is missing or hidden",

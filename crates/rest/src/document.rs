@@ -32,7 +32,7 @@ use stepgraph_domain::service::children;
 use stepgraph_domain::service::pagination::{
     Direction, Extras, PageLimits, PageRequest, SortField,
 };
-use stepgraph_domain::service::relations::{ToMany, ToOne};
+use stepgraph_domain::service::relations::{Declared, ToMany, ToOne};
 use stepgraph_domain::service::resource::{self, ListRequest, Resource};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -164,7 +164,7 @@ pub fn relationship_infos<R: ApiResource>() -> Vec<RelInfo> {
     R::relationships()
         .iter()
         .map(|r| match r {
-            Relationship::One { rel, .. } => RelInfo {
+            Relationship::One(rel) => RelInfo {
                 name: rel.field(),
                 target: rel.target_info(),
             },
@@ -176,29 +176,16 @@ pub fn relationship_infos<R: ApiResource>() -> Vec<RelInfo> {
         .collect()
 }
 
-/// One relationship of `P`.
+/// One relationship of `P`, built from its declaration in [`relations`](stepgraph_domain::service::relations)
+/// (see `resources::relationships!`).
 pub enum Relationship<P: Resource> {
-    /// To-one. `shown_with_parent`: the policy shows the target whenever it shows the parent
-    /// (a step's sequence), so its linkage needs no check.
-    One {
-        rel: &'static dyn OneRel<P>,
-        shown_with_parent: bool,
-    },
+    One(&'static dyn OneRel<P>),
     Many(&'static dyn ManyRel<P>),
 }
 
 impl<P: Resource> Relationship<P> {
     pub const fn one(rel: &'static dyn OneRel<P>) -> Self {
-        Self::One {
-            rel,
-            shown_with_parent: false,
-        }
-    }
-    pub const fn one_shown(rel: &'static dyn OneRel<P>) -> Self {
-        Self::One {
-            rel,
-            shown_with_parent: true,
-        }
+        Self::One(rel)
     }
     pub const fn many(rel: &'static dyn ManyRel<P>) -> Self {
         Self::Many(rel)
@@ -206,21 +193,18 @@ impl<P: Resource> Relationship<P> {
 
     fn field(&self) -> &'static str {
         match self {
-            Self::One { rel, .. } => rel.field(),
+            Self::One(rel) => rel.field(),
             Self::Many(rel) => rel.field(),
         }
     }
 }
 
-/// `SequenceStep.callPurpose` -> `callPurpose`: relationship statics are named like GraphQL
-/// fields, which are Outreach's relationship names.
-fn field_of(name: &'static str) -> &'static str {
-    name.rsplit('.').next().unwrap_or(name)
-}
-
 /// A to-one relationship, whatever its target type.
 pub trait OneRel<P: Resource>: Sync {
     fn field(&self) -> &'static str;
+    /// The policy shows the target whenever it shows the parent (a step's sequence), so its
+    /// linkage needs no check.
+    fn shown_with_parent(&self) -> bool;
     fn target_info(&self) -> fn() -> &'static TypeInfo;
     fn target_name(&self) -> &'static str;
     fn key_of(&self, row: &P::Model) -> Option<i64>;
@@ -243,7 +227,10 @@ pub trait OneRel<P: Resource>: Sync {
 
 impl<P: Resource, T: ApiResource> OneRel<P> for ToOne<P, T> {
     fn field(&self) -> &'static str {
-        field_of(self.name)
+        Declared::field(self)
+    }
+    fn shown_with_parent(&self) -> bool {
+        self.shown
     }
     fn target_info(&self) -> fn() -> &'static TypeInfo {
         T::info
@@ -325,7 +312,7 @@ pub trait ManyRel<P: Resource>: Sync {
 
 impl<P: Resource, C: ApiResource> ManyRel<P> for ToMany<P, C> {
     fn field(&self) -> &'static str {
-        field_of(self.name)
+        Declared::field(self)
     }
     fn target_info(&self) -> fn() -> &'static TypeInfo {
         C::info
@@ -467,7 +454,7 @@ impl<R: ApiResource> Rows<R> {
             }
             let related = json!({ "related": format!("{self_url}/{field}") });
             let value = match rel {
-                Relationship::One { rel, .. } => {
+                Relationship::One(rel) => {
                     let key = rel.key_of(row).filter(|k| {
                         self.visible
                             .get(field)
@@ -534,7 +521,7 @@ impl<R: ApiResource> Set for Rows<R> {
                     AppError::Internal(anyhow::anyhow!("BUG: unchecked include {field}"))
                 })?;
             match rel {
-                Relationship::One { rel, .. } => {
+                Relationship::One(rel) => {
                     let keys = self.keys(*rel);
                     cx.spend(keys.len())?;
                     let set = rel.load(cx, keys).await?;
@@ -559,10 +546,8 @@ impl<R: ApiResource> Set for Rows<R> {
                 return Ok(());
             }
             for rel in R::relationships() {
-                if let Relationship::One {
-                    rel,
-                    shown_with_parent: false,
-                } = rel
+                if let Relationship::One(rel) = rel
+                    && !rel.shown_with_parent()
                     && cx.wanted(R::NAME, rel.field())
                     && !self.visible.contains_key(rel.field())
                 {
@@ -893,7 +878,7 @@ pub async fn related<P: ApiResource>(
             let path = format!("{}/{id}/{field}", P::PLURAL);
             rel.related(cx, id, params, &path).await
         }
-        Relationship::One { rel, .. } => {
+        Relationship::One(rel) => {
             // A to-one link names one resource: collection parameters mean nothing here.
             let collection_only = params.pairs.iter().map(|(k, _)| k.as_str()).find(|k| {
                 k.starts_with("filter[") || k.starts_with("page[") || *k == "sort" || *k == "count"

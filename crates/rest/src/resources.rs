@@ -93,10 +93,23 @@ impl<T: Wire> Wire for Option<T> {
     }
 }
 
-/// The common part of every impl: the path, the attribute table and the type description.
+/// A type's relationships on the wire: every one declared for it in
+/// [`stepgraph_domain::service::relations`] (called through `with_relations!`).
+macro_rules! relationships {
+    ($P:ident; $($kind:ident $S:ident),*) => {{
+        static RELATIONSHIPS: &[Relationship<$P>] = &[$(Relationship::$kind(&rel::$S)),*];
+        RELATIONSHIPS
+    }};
+}
+
+/// The common part of every impl: the path, the attribute table, the relationships (as
+/// declared in the domain) and the type description.
 macro_rules! api_resource {
-    ($R:ty, $plural:literal, |$m:ident| { $($name:literal => $value:expr),* $(,)? }) => {
+    ($R:ident, $plural:literal, |$m:ident| { $($name:literal => $value:expr),* $(,)? }) => {
         const PLURAL: &'static str = $plural;
+        fn relationships() -> &'static [Relationship<Self>] {
+            stepgraph_domain::with_relations!($R, relationships)
+        }
         const ATTRIBUTES: &'static [&'static str] = &[$($name),*];
         fn attributes($m: &Self::Model) -> Vec<Value> {
             vec![$(Wire::wire(&$value)),*]
@@ -152,21 +165,6 @@ impl ApiResource for Steps {
         "taskNote" => m.task_note,
         "updatedAt" => m.updated_at,
     });
-
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Steps>; 9] = [
-            Relationship::one(&rel::STEP_CALL_PURPOSE),
-            Relationship::many(&rel::STEP_CALLS),
-            Relationship::one(&rel::STEP_CREATOR),
-            Relationship::many(&rel::STEP_MAILINGS),
-            Relationship::one_shown(&rel::STEP_SEQUENCE),
-            Relationship::many(&rel::STEP_SEQUENCE_TEMPLATES),
-            Relationship::one(&rel::STEP_TASK_PRIORITY),
-            Relationship::many(&rel::STEP_TASKS),
-            Relationship::one(&rel::STEP_UPDATER),
-        ];
-        &RELS
-    }
 
     fn filter(f: &mut lists::steps::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
@@ -287,19 +285,6 @@ impl ApiResource for Sequences {
         "updatedAt" => m.updated_at,
     });
 
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Sequences>; 7] = [
-            Relationship::one(&rel::SEQUENCE_CREATOR),
-            Relationship::one(&rel::SEQUENCE_OWNER),
-            Relationship::one(&rel::SEQUENCE_UPDATER),
-            Relationship::many(&rel::SEQUENCE_STEPS),
-            Relationship::many(&rel::SEQUENCE_TASKS),
-            Relationship::many(&rel::SEQUENCE_CALLS),
-            Relationship::many(&rel::SEQUENCE_MAILINGS),
-        ];
-        &RELS
-    }
-
     fn filter(f: &mut lists::sequences::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
             ["id"] => f.ids = Some(ids(v)?),
@@ -346,17 +331,6 @@ impl ApiResource for SequenceTemplates {
         "updatedAt" => m.updated_at,
     });
 
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<SequenceTemplates>; 5] = [
-            Relationship::one(&rel::SEQUENCE_TEMPLATE_CREATOR),
-            Relationship::many(&rel::SEQUENCE_TEMPLATE_MAILINGS),
-            Relationship::one_shown(&rel::SEQUENCE_TEMPLATE_STEP),
-            Relationship::one_shown(&rel::SEQUENCE_TEMPLATE_TEMPLATE),
-            Relationship::one(&rel::SEQUENCE_TEMPLATE_UPDATER),
-        ];
-        &RELS
-    }
-
     fn filter(
         f: &mut lists::sequence_templates::Filter,
         path: &[&str],
@@ -398,17 +372,6 @@ impl ApiResource for Templates {
         "updatedAt" => m.updated_at,
     });
 
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Templates>; 5] = [
-            Relationship::one(&rel::TEMPLATE_CREATOR),
-            Relationship::many(&rel::TEMPLATE_MAILINGS),
-            Relationship::one(&rel::TEMPLATE_OWNER),
-            Relationship::many(&rel::TEMPLATE_SEQUENCE_TEMPLATES),
-            Relationship::one(&rel::TEMPLATE_UPDATER),
-        ];
-        &RELS
-    }
-
     fn filter(f: &mut lists::templates::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
             ["id"] => f.ids = Some(ids(v)?),
@@ -437,28 +400,6 @@ impl ApiResource for Users {
         "createdAt" => m.created_at,
         "updatedAt" => m.updated_at,
     });
-
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Users>; 16] = [
-            Relationship::many(&rel::USER_OWNED_SEQUENCES),
-            Relationship::many(&rel::USER_OWNED_TEMPLATES),
-            Relationship::many(&rel::USER_OWNED_TASKS),
-            Relationship::many(&rel::USER_CALLS),
-            Relationship::many(&rel::USER_MAILINGS),
-            Relationship::many(&rel::USER_CREATED_STEPS),
-            Relationship::many(&rel::USER_UPDATED_STEPS),
-            Relationship::many(&rel::USER_CREATED_SEQUENCES),
-            Relationship::many(&rel::USER_UPDATED_SEQUENCES),
-            Relationship::many(&rel::USER_CREATED_SEQUENCE_TEMPLATES),
-            Relationship::many(&rel::USER_UPDATED_SEQUENCE_TEMPLATES),
-            Relationship::many(&rel::USER_CREATED_TEMPLATES),
-            Relationship::many(&rel::USER_UPDATED_TEMPLATES),
-            Relationship::many(&rel::USER_CREATED_TASKS),
-            Relationship::many(&rel::USER_COMPLETED_TASKS),
-            Relationship::many(&rel::USER_CREATED_CALL_PURPOSES),
-        ];
-        &RELS
-    }
 
     fn filter(f: &mut lists::users::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
@@ -489,20 +430,6 @@ impl ApiResource for Tasks {
         "createdAt" => m.created_at,
         "updatedAt" => m.updated_at,
     });
-
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Tasks>; 8] = [
-            Relationship::many(&rel::TASK_CALLS),
-            Relationship::one(&rel::TASK_COMPLETER),
-            Relationship::one(&rel::TASK_CREATOR),
-            Relationship::many(&rel::TASK_MAILINGS),
-            Relationship::one(&rel::TASK_OWNER),
-            Relationship::one(&rel::TASK_SEQUENCE),
-            Relationship::one(&rel::TASK_STEP),
-            Relationship::one(&rel::TASK_PRIORITY),
-        ];
-        &RELS
-    }
 
     fn filter(f: &mut lists::tasks::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
@@ -546,17 +473,6 @@ impl ApiResource for Calls {
         "createdAt" => m.created_at,
         "updatedAt" => m.updated_at,
     });
-
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Calls>; 5] = [
-            Relationship::one(&rel::CALL_CALL_PURPOSE),
-            Relationship::one(&rel::CALL_SEQUENCE),
-            Relationship::one(&rel::CALL_STEP),
-            Relationship::one(&rel::CALL_TASK),
-            Relationship::one(&rel::CALL_USER),
-        ];
-        &RELS
-    }
 
     fn filter(f: &mut lists::calls::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
@@ -605,18 +521,6 @@ impl ApiResource for Mailings {
         "updatedAt" => m.updated_at,
     });
 
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<Mailings>; 6] = [
-            Relationship::one(&rel::MAILING_SEQUENCE),
-            Relationship::one(&rel::MAILING_STEP),
-            Relationship::one(&rel::MAILING_SEQUENCE_TEMPLATE),
-            Relationship::one(&rel::MAILING_TASK),
-            Relationship::one(&rel::MAILING_TEMPLATE),
-            Relationship::one(&rel::MAILING_USER),
-        ];
-        &RELS
-    }
-
     fn filter(f: &mut lists::mailings::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
         match path {
             ["id"] => f.ids = Some(ids(v)?),
@@ -644,15 +548,6 @@ impl ApiResource for CallPurposes {
         "updatedAt" => m.updated_at,
     });
 
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<CallPurposes>; 3] = [
-            Relationship::many(&rel::CALL_PURPOSE_CALLS),
-            Relationship::one(&rel::CALL_PURPOSE_CREATOR),
-            Relationship::many(&rel::CALL_PURPOSE_STEPS),
-        ];
-        &RELS
-    }
-
     fn filter(
         f: &mut lists::call_purposes::Filter,
         path: &[&str],
@@ -677,14 +572,6 @@ impl ApiResource for TaskPriorities {
         "createdAt" => m.created_at,
         "updatedAt" => m.updated_at,
     });
-
-    fn relationships() -> &'static [Relationship<Self>] {
-        static RELS: [Relationship<TaskPriorities>; 2] = [
-            Relationship::many(&rel::TASK_PRIORITY_STEPS),
-            Relationship::many(&rel::TASK_PRIORITY_TASKS),
-        ];
-        &RELS
-    }
 
     fn filter(
         f: &mut lists::task_priorities::Filter,

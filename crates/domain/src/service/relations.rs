@@ -9,6 +9,15 @@
 //! relationship's per-request loader by its `name`.
 //!
 //! Names are `Parent.field` as the GraphQL schema spells them (Outreach's relationship names).
+//!
+//! A relationship is declared once, in the [`relations!`] table at the bottom: that makes its
+//! static, puts it in [`ALL`] (which a test walks: each must be a field of its parent in the
+//! GraphQL schema and a relationship of its parent on the JSON:API) and in its parent's list
+//! that [`with_relations!`](crate::with_relations) hands to an adapter, so the JSON:API's
+//! relationships, includes and related links follow from the declaration alone. Whether the
+//! policy shows a to-one target whenever it shows the parent is part of the declaration
+//! ([`ToOne::shown_with_parent`]): GraphQL makes such a field non-null and the JSON:API shows
+//! its linkage without a visibility statement.
 
 use std::marker::PhantomData;
 
@@ -41,6 +50,8 @@ pub struct ToOne<P: Resource, T: Resource> {
     pub fk: <P::Entity as EntityTrait>::Column,
     /// The foreign key of a parent row (`None` when not set).
     pub key: fn(&P::Model) -> Option<i64>,
+    /// The policy shows the target whenever it shows the parent (and the key is NOT NULL).
+    pub shown: bool,
     marker: PhantomData<fn() -> (P, T)>,
 }
 
@@ -54,8 +65,18 @@ impl<P: Resource, T: Resource> ToOne<P, T> {
             name,
             fk,
             key,
+            shown: false,
             marker: PhantomData,
         }
+    }
+
+    /// Declares that the policy shows the target whenever it shows the parent, and that the
+    /// key is never unset: GraphQL's field is then non-null (`to_one_required`) and the
+    /// JSON:API shows the linkage without checking the target. `tests/it/visibility.rs`
+    /// walks every such field as every kind of viewer.
+    pub const fn shown_with_parent(mut self) -> Self {
+        self.shown = true;
+        self
     }
 
     /// A condition on the parent: its target is visible and meets `cond`.
@@ -111,380 +132,362 @@ impl<P: Resource, C: Resource> ToMany<P, C> {
     }
 }
 
-type Rel1<P, T> = ToOne<P, T>;
-type RelN<P, C> = ToMany<P, C>;
+/// A declared relationship, whatever its types: what the tests and the adapters' checks read.
+pub trait Declared: Sync {
+    /// `Parent.field`.
+    fn name(&self) -> &'static str;
+    /// The parent's type name ([`Resource::NAME`]).
+    fn parent(&self) -> &'static str;
+    /// The target's (or children's) type name.
+    fn target(&self) -> &'static str;
+    /// `Some(shown_with_parent)` for a to-one, `None` for a to-many.
+    fn to_one(&self) -> Option<bool>;
+    /// The field: `sequence` for `SequenceStep.sequence`.
+    fn field(&self) -> &'static str {
+        let name = self.name();
+        name.rsplit('.').next().unwrap_or(name)
+    }
+}
 
-// --- SequenceStep --------------------------------------------------------------------------
-pub static STEP_SEQUENCE: Rel1<Steps, Sequences> = ToOne::new(
-    "SequenceStep.sequence",
-    StepCol::SequenceId,
-    |m: &sequence_step::Model| Some(m.sequence_id),
-);
-pub static STEP_CREATOR: Rel1<Steps, Users> = ToOne::new(
-    "SequenceStep.creator",
-    StepCol::CreatorId,
-    |m: &sequence_step::Model| m.creator_id,
-);
-pub static STEP_UPDATER: Rel1<Steps, Users> = ToOne::new(
-    "SequenceStep.updater",
-    StepCol::UpdaterId,
-    |m: &sequence_step::Model| m.updater_id,
-);
-pub static STEP_CALL_PURPOSE: Rel1<Steps, CallPurposes> = ToOne::new(
-    "SequenceStep.callPurpose",
-    StepCol::CallPurposeId,
-    |m: &sequence_step::Model| m.call_purpose_id,
-);
-pub static STEP_TASK_PRIORITY: Rel1<Steps, TaskPriorities> = ToOne::new(
-    "SequenceStep.taskPriority",
-    StepCol::TaskPriorityId,
-    |m: &sequence_step::Model| m.task_priority_id,
-);
-pub static STEP_SEQUENCE_TEMPLATES: RelN<Steps, SequenceTemplates> = ToMany::new(
-    "SequenceStep.sequenceTemplates",
-    sequence_template::Column::SequenceStepId,
-    |m: &sequence_template::Model| Some(m.sequence_step_id),
-    &[],
-);
-pub static STEP_TASKS: RelN<Steps, Tasks> = ToMany::new(
-    "SequenceStep.tasks",
-    task::Column::SequenceStepId,
-    |m: &task::Model| m.sequence_step_id,
-    &[],
-);
-pub static STEP_CALLS: RelN<Steps, Calls> = ToMany::new(
-    "SequenceStep.calls",
-    call::Column::SequenceStepId,
-    |m: &call::Model| m.sequence_step_id,
-    &[],
-);
-pub static STEP_MAILINGS: RelN<Steps, Mailings> = ToMany::new(
-    "SequenceStep.mailings",
-    mailing::Column::SequenceStepId,
-    |m: &mailing::Model| m.sequence_step_id,
-    &[],
-);
+impl<P: Resource, T: Resource> Declared for ToOne<P, T> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn parent(&self) -> &'static str {
+        P::NAME
+    }
+    fn target(&self) -> &'static str {
+        T::NAME
+    }
+    fn to_one(&self) -> Option<bool> {
+        Some(self.shown)
+    }
+}
 
-// --- Sequence ------------------------------------------------------------------------------
-pub static SEQUENCE_OWNER: Rel1<Sequences, Users> =
-    ToOne::new("Sequence.owner", SeqCol::OwnerId, |m: &sequence::Model| {
-        Some(m.owner_id)
-    });
-pub static SEQUENCE_CREATOR: Rel1<Sequences, Users> = ToOne::new(
-    "Sequence.creator",
-    SeqCol::CreatorId,
-    |m: &sequence::Model| m.creator_id,
-);
-pub static SEQUENCE_UPDATER: Rel1<Sequences, Users> = ToOne::new(
-    "Sequence.updater",
-    SeqCol::UpdaterId,
-    |m: &sequence::Model| m.updater_id,
-);
-pub static SEQUENCE_STEPS: RelN<Sequences, Steps> = ToMany::new(
-    "Sequence.sequenceSteps",
-    StepCol::SequenceId,
-    |m: &sequence_step::Model| Some(m.sequence_id),
-    &[(steps::Sort::Order, Direction::Asc)],
-);
+impl<P: Resource, C: Resource> Declared for ToMany<P, C> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn parent(&self) -> &'static str {
+        P::NAME
+    }
+    fn target(&self) -> &'static str {
+        C::NAME
+    }
+    fn to_one(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// The table of relationships. Each entry, under its parent's resource,
+/// `one NAME: Target(name, fk, key)` or `many NAME: Child(name, fk, parent_of, default_order)`
+/// (the arguments of [`ToOne::new`] / [`ToMany::new`], the closures typed by the parent), makes
+/// `pub static NAME`, an entry of [`ALL`] and an entry of `with_relations!(Parent, ..)`.
+/// `$d` is a literal `$`, for the exported macro's own variables.
+macro_rules! relations {
+    ($d:tt $(
+        $P:ident {
+            $($kind:ident $S:ident: $T:ident($($arg:expr),* $(,)?) $(.$method:ident())*;)*
+        }
+    )*) => {
+        $($(
+            pub static $S: relations!(@type $kind $P $T) =
+                <relations!(@type $kind $P $T)>::new($($arg),*)$(.$method())*;
+        )*)*
+
+        /// Every declared relationship, for the checks that each is exposed on both APIs.
+        pub static ALL: &[&dyn Declared] = &[$($(&$S),*),*];
+
+        /// Calls `$callback!(Parent; one NAME, many NAME, ...)` with the relationships of
+        /// `Parent` (a resource of [`crate::service::lists`]), as declared in
+        /// `service::relations`: how an adapter builds its per-type list.
+        #[macro_export]
+        macro_rules! with_relations {
+            $(($P, $d callback:ident) => { $d callback!($P; $($kind $S),*) };)*
+        }
+    };
+    (@type one $P:ident $T:ident) => { ToOne<$P, $T> };
+    (@type many $P:ident $T:ident) => { ToMany<$P, $T> };
+}
+
 /// `Sequence.sequenceStepCount`: the same children as [`SEQUENCE_STEPS`], counted by a loader
-/// of its own (a field of its own is a batch of its own, see `graphql::loaders`).
-pub static SEQUENCE_STEP_COUNT: RelN<Sequences, Steps> = ToMany::new(
+/// of its own (a field of its own is a batch of its own, see `graphql::loaders`). Not a
+/// relationship of its own on either API, so not in the table.
+pub static SEQUENCE_STEP_COUNT: ToMany<Sequences, Steps> = ToMany::new(
     "Sequence.sequenceStepCount",
     StepCol::SequenceId,
     |m: &sequence_step::Model| Some(m.sequence_id),
     &[],
 );
-pub static SEQUENCE_TASKS: RelN<Sequences, Tasks> = ToMany::new(
-    "Sequence.tasks",
-    TaskCol::SequenceId,
-    |m: &task::Model| m.sequence_id,
-    &[],
-);
-pub static SEQUENCE_CALLS: RelN<Sequences, Calls> = ToMany::new(
-    "Sequence.calls",
-    CallCol::SequenceId,
-    |m: &call::Model| m.sequence_id,
-    &[],
-);
-pub static SEQUENCE_MAILINGS: RelN<Sequences, Mailings> = ToMany::new(
-    "Sequence.mailings",
-    MailCol::SequenceId,
-    |m: &mailing::Model| m.sequence_id,
-    &[],
-);
 
-// --- SequenceTemplate ----------------------------------------------------------------------
-pub static SEQUENCE_TEMPLATE_STEP: Rel1<SequenceTemplates, Steps> = ToOne::new(
-    "SequenceTemplate.sequenceStep",
-    StCol::SequenceStepId,
-    |m: &sequence_template::Model| Some(m.sequence_step_id),
-);
-pub static SEQUENCE_TEMPLATE_TEMPLATE: Rel1<SequenceTemplates, Templates> = ToOne::new(
-    "SequenceTemplate.template",
-    StCol::TemplateId,
-    |m: &sequence_template::Model| Some(m.template_id),
-);
-pub static SEQUENCE_TEMPLATE_CREATOR: Rel1<SequenceTemplates, Users> = ToOne::new(
-    "SequenceTemplate.creator",
-    StCol::CreatorId,
-    |m: &sequence_template::Model| m.creator_id,
-);
-pub static SEQUENCE_TEMPLATE_UPDATER: Rel1<SequenceTemplates, Users> = ToOne::new(
-    "SequenceTemplate.updater",
-    StCol::UpdaterId,
-    |m: &sequence_template::Model| m.updater_id,
-);
-pub static SEQUENCE_TEMPLATE_MAILINGS: RelN<SequenceTemplates, Mailings> = ToMany::new(
-    "SequenceTemplate.mailings",
-    mailing::Column::SequenceTemplateId,
-    |m: &mailing::Model| m.sequence_template_id,
-    &[],
-);
-
-// --- Template ------------------------------------------------------------------------------
-pub static TEMPLATE_OWNER: Rel1<Templates, Users> =
-    ToOne::new("Template.owner", TplCol::OwnerId, |m: &template::Model| {
-        m.owner_id
-    });
-pub static TEMPLATE_CREATOR: Rel1<Templates, Users> = ToOne::new(
-    "Template.creator",
-    TplCol::CreatorId,
-    |m: &template::Model| m.creator_id,
-);
-pub static TEMPLATE_UPDATER: Rel1<Templates, Users> = ToOne::new(
-    "Template.updater",
-    TplCol::UpdaterId,
-    |m: &template::Model| m.updater_id,
-);
-pub static TEMPLATE_SEQUENCE_TEMPLATES: RelN<Templates, SequenceTemplates> = ToMany::new(
-    "Template.sequenceTemplates",
-    StCol::TemplateId,
-    |m: &sequence_template::Model| Some(m.template_id),
-    &[],
-);
-pub static TEMPLATE_MAILINGS: RelN<Templates, Mailings> = ToMany::new(
-    "Template.mailings",
-    MailCol::TemplateId,
-    |m: &mailing::Model| m.template_id,
-    &[],
-);
-
-// --- User ----------------------------------------------------------------------------------
-pub static USER_OWNED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
-    "User.ownedSequences",
-    SeqCol::OwnerId,
-    |m: &sequence::Model| Some(m.owner_id),
-    &[],
-);
-pub static USER_OWNED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
-    "User.ownedTemplates",
-    TplCol::OwnerId,
-    |m: &template::Model| m.owner_id,
-    &[],
-);
-pub static USER_OWNED_TASKS: RelN<Users, Tasks> = ToMany::new(
-    "User.ownedTasks",
-    TaskCol::OwnerId,
-    |m: &task::Model| m.owner_id,
-    &[],
-);
-pub static USER_CALLS: RelN<Users, Calls> = ToMany::new(
-    "User.calls",
-    CallCol::UserId,
-    |m: &call::Model| m.user_id,
-    &[],
-);
-pub static USER_MAILINGS: RelN<Users, Mailings> = ToMany::new(
-    "User.mailings",
-    MailCol::UserId,
-    |m: &mailing::Model| m.user_id,
-    &[],
-);
-
-pub static USER_CREATED_STEPS: RelN<Users, Steps> = ToMany::new(
-    "User.createdSequenceSteps",
-    StepCol::CreatorId,
-    |m: &sequence_step::Model| m.creator_id,
-    &[],
-);
-pub static USER_UPDATED_STEPS: RelN<Users, Steps> = ToMany::new(
-    "User.updatedSequenceSteps",
-    StepCol::UpdaterId,
-    |m: &sequence_step::Model| m.updater_id,
-    &[],
-);
-pub static USER_CREATED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
-    "User.createdSequences",
-    SeqCol::CreatorId,
-    |m: &sequence::Model| m.creator_id,
-    &[],
-);
-pub static USER_UPDATED_SEQUENCES: RelN<Users, Sequences> = ToMany::new(
-    "User.updatedSequences",
-    SeqCol::UpdaterId,
-    |m: &sequence::Model| m.updater_id,
-    &[],
-);
-pub static USER_CREATED_SEQUENCE_TEMPLATES: RelN<Users, SequenceTemplates> = ToMany::new(
-    "User.createdSequenceTemplates",
-    StCol::CreatorId,
-    |m: &sequence_template::Model| m.creator_id,
-    &[],
-);
-pub static USER_UPDATED_SEQUENCE_TEMPLATES: RelN<Users, SequenceTemplates> = ToMany::new(
-    "User.updatedSequenceTemplates",
-    StCol::UpdaterId,
-    |m: &sequence_template::Model| m.updater_id,
-    &[],
-);
-pub static USER_CREATED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
-    "User.createdTemplates",
-    TplCol::CreatorId,
-    |m: &template::Model| m.creator_id,
-    &[],
-);
-pub static USER_UPDATED_TEMPLATES: RelN<Users, Templates> = ToMany::new(
-    "User.updatedTemplates",
-    TplCol::UpdaterId,
-    |m: &template::Model| m.updater_id,
-    &[],
-);
-pub static USER_CREATED_TASKS: RelN<Users, Tasks> = ToMany::new(
-    "User.createdTasks",
-    TaskCol::CreatorId,
-    |m: &task::Model| m.creator_id,
-    &[],
-);
-pub static USER_COMPLETED_TASKS: RelN<Users, Tasks> = ToMany::new(
-    "User.completedTasks",
-    TaskCol::CompleterId,
-    |m: &task::Model| m.completer_id,
-    &[],
-);
-pub static USER_CREATED_CALL_PURPOSES: RelN<Users, CallPurposes> = ToMany::new(
-    "User.createdCallPurposes",
-    call_purpose::Column::CreatorId,
-    |m: &call_purpose::Model| m.creator_id,
-    &[],
-);
-
-// --- Task ----------------------------------------------------------------------------------
-pub static TASK_SEQUENCE: Rel1<Tasks, Sequences> =
-    ToOne::new("Task.sequence", TaskCol::SequenceId, |m: &task::Model| {
-        m.sequence_id
-    });
-pub static TASK_STEP: Rel1<Tasks, Steps> = ToOne::new(
-    "Task.sequenceStep",
-    TaskCol::SequenceStepId,
-    |m: &task::Model| m.sequence_step_id,
-);
-pub static TASK_PRIORITY: Rel1<Tasks, TaskPriorities> = ToOne::new(
-    "Task.taskPriority",
-    TaskCol::TaskPriorityId,
-    |m: &task::Model| m.task_priority_id,
-);
-pub static TASK_OWNER: Rel1<Tasks, Users> =
-    ToOne::new("Task.owner", TaskCol::OwnerId, |m: &task::Model| m.owner_id);
-pub static TASK_CREATOR: Rel1<Tasks, Users> =
-    ToOne::new("Task.creator", TaskCol::CreatorId, |m: &task::Model| {
-        m.creator_id
-    });
-pub static TASK_COMPLETER: Rel1<Tasks, Users> =
-    ToOne::new("Task.completer", TaskCol::CompleterId, |m: &task::Model| {
-        m.completer_id
-    });
-pub static TASK_CALLS: RelN<Tasks, Calls> = ToMany::new(
-    "Task.calls",
-    CallCol::TaskId,
-    |m: &call::Model| m.task_id,
-    &[],
-);
-pub static TASK_MAILINGS: RelN<Tasks, Mailings> = ToMany::new(
-    "Task.mailings",
-    MailCol::TaskId,
-    |m: &mailing::Model| m.task_id,
-    &[],
-);
-
-// --- Call ----------------------------------------------------------------------------------
-pub static CALL_CALL_PURPOSE: Rel1<Calls, CallPurposes> = ToOne::new(
-    "Call.callPurpose",
-    CallCol::CallPurposeId,
-    |m: &call::Model| m.call_purpose_id,
-);
-pub static CALL_SEQUENCE: Rel1<Calls, Sequences> =
-    ToOne::new("Call.sequence", CallCol::SequenceId, |m: &call::Model| {
-        m.sequence_id
-    });
-pub static CALL_STEP: Rel1<Calls, Steps> = ToOne::new(
-    "Call.sequenceStep",
-    CallCol::SequenceStepId,
-    |m: &call::Model| m.sequence_step_id,
-);
-pub static CALL_TASK: Rel1<Calls, Tasks> =
-    ToOne::new("Call.task", CallCol::TaskId, |m: &call::Model| m.task_id);
-pub static CALL_USER: Rel1<Calls, Users> =
-    ToOne::new("Call.user", CallCol::UserId, |m: &call::Model| m.user_id);
-
-// --- Mailing -------------------------------------------------------------------------------
-pub static MAILING_SEQUENCE: Rel1<Mailings, Sequences> = ToOne::new(
-    "Mailing.sequence",
-    MailCol::SequenceId,
-    |m: &mailing::Model| m.sequence_id,
-);
-pub static MAILING_STEP: Rel1<Mailings, Steps> = ToOne::new(
-    "Mailing.sequenceStep",
-    MailCol::SequenceStepId,
-    |m: &mailing::Model| m.sequence_step_id,
-);
-pub static MAILING_SEQUENCE_TEMPLATE: Rel1<Mailings, SequenceTemplates> = ToOne::new(
-    "Mailing.sequenceTemplate",
-    MailCol::SequenceTemplateId,
-    |m: &mailing::Model| m.sequence_template_id,
-);
-pub static MAILING_TEMPLATE: Rel1<Mailings, Templates> = ToOne::new(
-    "Mailing.template",
-    MailCol::TemplateId,
-    |m: &mailing::Model| m.template_id,
-);
-pub static MAILING_TASK: Rel1<Mailings, Tasks> =
-    ToOne::new("Mailing.task", MailCol::TaskId, |m: &mailing::Model| {
-        m.task_id
-    });
-pub static MAILING_USER: Rel1<Mailings, Users> =
-    ToOne::new("Mailing.user", MailCol::UserId, |m: &mailing::Model| {
-        m.user_id
-    });
-
-// --- CallPurpose ---------------------------------------------------------------------------
-pub static CALL_PURPOSE_CREATOR: Rel1<CallPurposes, Users> = ToOne::new(
-    "CallPurpose.creator",
-    call_purpose::Column::CreatorId,
-    |m: &call_purpose::Model| m.creator_id,
-);
-pub static CALL_PURPOSE_CALLS: RelN<CallPurposes, Calls> = ToMany::new(
-    "CallPurpose.calls",
-    CallCol::CallPurposeId,
-    |m: &call::Model| m.call_purpose_id,
-    &[],
-);
-pub static CALL_PURPOSE_STEPS: RelN<CallPurposes, Steps> = ToMany::new(
-    "CallPurpose.sequenceSteps",
-    StepCol::CallPurposeId,
-    |m: &sequence_step::Model| m.call_purpose_id,
-    &[],
-);
-
-// --- TaskPriority --------------------------------------------------------------------------
-pub static TASK_PRIORITY_STEPS: RelN<TaskPriorities, Steps> = ToMany::new(
-    "TaskPriority.sequenceSteps",
-    StepCol::TaskPriorityId,
-    |m: &sequence_step::Model| m.task_priority_id,
-    &[],
-);
-pub static TASK_PRIORITY_TASKS: RelN<TaskPriorities, Tasks> = ToMany::new(
-    "TaskPriority.tasks",
-    TaskCol::TaskPriorityId,
-    |m: &task::Model| m.task_priority_id,
-    &[],
-);
+relations! {
+    $
+    Steps {
+        one STEP_SEQUENCE: Sequences(
+            "SequenceStep.sequence",
+            StepCol::SequenceId,
+            |m| Some(m.sequence_id),
+        ).shown_with_parent();
+        one STEP_CREATOR: Users("SequenceStep.creator", StepCol::CreatorId, |m| m.creator_id);
+        one STEP_UPDATER: Users("SequenceStep.updater", StepCol::UpdaterId, |m| m.updater_id);
+        one STEP_CALL_PURPOSE: CallPurposes(
+            "SequenceStep.callPurpose",
+            StepCol::CallPurposeId,
+            |m| m.call_purpose_id,
+        );
+        one STEP_TASK_PRIORITY: TaskPriorities(
+            "SequenceStep.taskPriority",
+            StepCol::TaskPriorityId,
+            |m| m.task_priority_id,
+        );
+        many STEP_SEQUENCE_TEMPLATES: SequenceTemplates(
+            "SequenceStep.sequenceTemplates",
+            sequence_template::Column::SequenceStepId,
+            |m| Some(m.sequence_step_id),
+            &[],
+        );
+        many STEP_TASKS: Tasks(
+            "SequenceStep.tasks",
+            task::Column::SequenceStepId,
+            |m| m.sequence_step_id,
+            &[],
+        );
+        many STEP_CALLS: Calls(
+            "SequenceStep.calls",
+            call::Column::SequenceStepId,
+            |m| m.sequence_step_id,
+            &[],
+        );
+        many STEP_MAILINGS: Mailings(
+            "SequenceStep.mailings",
+            mailing::Column::SequenceStepId,
+            |m| m.sequence_step_id,
+            &[],
+        );
+    }
+    Sequences {
+        one SEQUENCE_OWNER: Users(
+            "Sequence.owner",
+            SeqCol::OwnerId,
+            |m| Some(m.owner_id),
+        ).shown_with_parent();
+        one SEQUENCE_CREATOR: Users("Sequence.creator", SeqCol::CreatorId, |m| m.creator_id);
+        one SEQUENCE_UPDATER: Users("Sequence.updater", SeqCol::UpdaterId, |m| m.updater_id);
+        many SEQUENCE_STEPS: Steps(
+            "Sequence.sequenceSteps",
+            StepCol::SequenceId,
+            |m| Some(m.sequence_id),
+            &[(steps::Sort::Order, Direction::Asc)],
+        );
+        many SEQUENCE_TASKS: Tasks("Sequence.tasks", TaskCol::SequenceId, |m| m.sequence_id, &[]);
+        many SEQUENCE_CALLS: Calls("Sequence.calls", CallCol::SequenceId, |m| m.sequence_id, &[]);
+        many SEQUENCE_MAILINGS: Mailings(
+            "Sequence.mailings",
+            MailCol::SequenceId,
+            |m| m.sequence_id,
+            &[],
+        );
+    }
+    SequenceTemplates {
+        one SEQUENCE_TEMPLATE_STEP: Steps(
+            "SequenceTemplate.sequenceStep",
+            StCol::SequenceStepId,
+            |m| Some(m.sequence_step_id),
+        ).shown_with_parent();
+        one SEQUENCE_TEMPLATE_TEMPLATE: Templates(
+            "SequenceTemplate.template",
+            StCol::TemplateId,
+            |m| Some(m.template_id),
+        ).shown_with_parent();
+        one SEQUENCE_TEMPLATE_CREATOR: Users(
+            "SequenceTemplate.creator",
+            StCol::CreatorId,
+            |m| m.creator_id,
+        );
+        one SEQUENCE_TEMPLATE_UPDATER: Users(
+            "SequenceTemplate.updater",
+            StCol::UpdaterId,
+            |m| m.updater_id,
+        );
+        many SEQUENCE_TEMPLATE_MAILINGS: Mailings(
+            "SequenceTemplate.mailings",
+            mailing::Column::SequenceTemplateId,
+            |m| m.sequence_template_id,
+            &[],
+        );
+    }
+    Templates {
+        one TEMPLATE_OWNER: Users("Template.owner", TplCol::OwnerId, |m| m.owner_id);
+        one TEMPLATE_CREATOR: Users("Template.creator", TplCol::CreatorId, |m| m.creator_id);
+        one TEMPLATE_UPDATER: Users("Template.updater", TplCol::UpdaterId, |m| m.updater_id);
+        many TEMPLATE_SEQUENCE_TEMPLATES: SequenceTemplates(
+            "Template.sequenceTemplates",
+            StCol::TemplateId,
+            |m| Some(m.template_id),
+            &[],
+        );
+        many TEMPLATE_MAILINGS: Mailings(
+            "Template.mailings",
+            MailCol::TemplateId,
+            |m| m.template_id,
+            &[],
+        );
+    }
+    Users {
+        many USER_OWNED_SEQUENCES: Sequences(
+            "User.ownedSequences",
+            SeqCol::OwnerId,
+            |m| Some(m.owner_id),
+            &[],
+        );
+        many USER_OWNED_TEMPLATES: Templates(
+            "User.ownedTemplates",
+            TplCol::OwnerId,
+            |m| m.owner_id,
+            &[],
+        );
+        many USER_OWNED_TASKS: Tasks("User.ownedTasks", TaskCol::OwnerId, |m| m.owner_id, &[]);
+        many USER_CALLS: Calls("User.calls", CallCol::UserId, |m| m.user_id, &[]);
+        many USER_MAILINGS: Mailings("User.mailings", MailCol::UserId, |m| m.user_id, &[]);
+        many USER_CREATED_STEPS: Steps(
+            "User.createdSequenceSteps",
+            StepCol::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+        many USER_UPDATED_STEPS: Steps(
+            "User.updatedSequenceSteps",
+            StepCol::UpdaterId,
+            |m| m.updater_id,
+            &[],
+        );
+        many USER_CREATED_SEQUENCES: Sequences(
+            "User.createdSequences",
+            SeqCol::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+        many USER_UPDATED_SEQUENCES: Sequences(
+            "User.updatedSequences",
+            SeqCol::UpdaterId,
+            |m| m.updater_id,
+            &[],
+        );
+        many USER_CREATED_SEQUENCE_TEMPLATES: SequenceTemplates(
+            "User.createdSequenceTemplates",
+            StCol::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+        many USER_UPDATED_SEQUENCE_TEMPLATES: SequenceTemplates(
+            "User.updatedSequenceTemplates",
+            StCol::UpdaterId,
+            |m| m.updater_id,
+            &[],
+        );
+        many USER_CREATED_TEMPLATES: Templates(
+            "User.createdTemplates",
+            TplCol::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+        many USER_UPDATED_TEMPLATES: Templates(
+            "User.updatedTemplates",
+            TplCol::UpdaterId,
+            |m| m.updater_id,
+            &[],
+        );
+        many USER_CREATED_TASKS: Tasks(
+            "User.createdTasks",
+            TaskCol::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+        many USER_COMPLETED_TASKS: Tasks(
+            "User.completedTasks",
+            TaskCol::CompleterId,
+            |m| m.completer_id,
+            &[],
+        );
+        many USER_CREATED_CALL_PURPOSES: CallPurposes(
+            "User.createdCallPurposes",
+            call_purpose::Column::CreatorId,
+            |m| m.creator_id,
+            &[],
+        );
+    }
+    Tasks {
+        one TASK_SEQUENCE: Sequences("Task.sequence", TaskCol::SequenceId, |m| m.sequence_id);
+        one TASK_STEP: Steps("Task.sequenceStep", TaskCol::SequenceStepId, |m| m.sequence_step_id);
+        one TASK_PRIORITY: TaskPriorities(
+            "Task.taskPriority",
+            TaskCol::TaskPriorityId,
+            |m| m.task_priority_id,
+        );
+        one TASK_OWNER: Users("Task.owner", TaskCol::OwnerId, |m| m.owner_id);
+        one TASK_CREATOR: Users("Task.creator", TaskCol::CreatorId, |m| m.creator_id);
+        one TASK_COMPLETER: Users("Task.completer", TaskCol::CompleterId, |m| m.completer_id);
+        many TASK_CALLS: Calls("Task.calls", CallCol::TaskId, |m| m.task_id, &[]);
+        many TASK_MAILINGS: Mailings("Task.mailings", MailCol::TaskId, |m| m.task_id, &[]);
+    }
+    Calls {
+        one CALL_CALL_PURPOSE: CallPurposes(
+            "Call.callPurpose",
+            CallCol::CallPurposeId,
+            |m| m.call_purpose_id,
+        );
+        one CALL_SEQUENCE: Sequences("Call.sequence", CallCol::SequenceId, |m| m.sequence_id);
+        one CALL_STEP: Steps("Call.sequenceStep", CallCol::SequenceStepId, |m| m.sequence_step_id);
+        one CALL_TASK: Tasks("Call.task", CallCol::TaskId, |m| m.task_id);
+        one CALL_USER: Users("Call.user", CallCol::UserId, |m| m.user_id);
+    }
+    Mailings {
+        one MAILING_SEQUENCE: Sequences("Mailing.sequence", MailCol::SequenceId, |m| m.sequence_id);
+        one MAILING_STEP: Steps(
+            "Mailing.sequenceStep",
+            MailCol::SequenceStepId,
+            |m| m.sequence_step_id,
+        );
+        one MAILING_SEQUENCE_TEMPLATE: SequenceTemplates(
+            "Mailing.sequenceTemplate",
+            MailCol::SequenceTemplateId,
+            |m| m.sequence_template_id,
+        );
+        one MAILING_TEMPLATE: Templates("Mailing.template", MailCol::TemplateId, |m| m.template_id);
+        one MAILING_TASK: Tasks("Mailing.task", MailCol::TaskId, |m| m.task_id);
+        one MAILING_USER: Users("Mailing.user", MailCol::UserId, |m| m.user_id);
+    }
+    CallPurposes {
+        one CALL_PURPOSE_CREATOR: Users(
+            "CallPurpose.creator",
+            call_purpose::Column::CreatorId,
+            |m| m.creator_id,
+        );
+        many CALL_PURPOSE_CALLS: Calls(
+            "CallPurpose.calls",
+            CallCol::CallPurposeId,
+            |m| m.call_purpose_id,
+            &[],
+        );
+        many CALL_PURPOSE_STEPS: Steps(
+            "CallPurpose.sequenceSteps",
+            StepCol::CallPurposeId,
+            |m| m.call_purpose_id,
+            &[],
+        );
+    }
+    TaskPriorities {
+        many TASK_PRIORITY_STEPS: Steps(
+            "TaskPriority.sequenceSteps",
+            StepCol::TaskPriorityId,
+            |m| m.task_priority_id,
+            &[],
+        );
+        many TASK_PRIORITY_TASKS: Tasks(
+            "TaskPriority.tasks",
+            TaskCol::TaskPriorityId,
+            |m| m.task_priority_id,
+            &[],
+        );
+    }
+}
