@@ -603,3 +603,52 @@ async fn response_fields_follow_the_query_order() {
     }
     s.finish().await;
 }
+
+/// The benchmark's queries (`bench/probe.sh`, read from there so they cannot drift) answer
+/// the same through `graphql::fast` and async-graphql's own executor (`TestServer::gql`
+/// compares every query with the stock twin), and without errors.
+#[tokio::test]
+async fn the_bench_queries_answer_the_same_on_both_executors() {
+    use stepgraph::seed::sized;
+    let t = crate::support::TestDb::new().await;
+    let opts = sized::SizedOptions {
+        sequences: 12,
+        steps_per_sequence: 10,
+        mailings_per_step: 3,
+        tasks_per_step: 1,
+        calls_per_step: 1,
+        seed: 11,
+    };
+    sized::load(&t.db, opts).await.unwrap();
+    let s = TestServer::start(t).await;
+    let admin = s.token_for_role(entity::enums::Role::Admin).await;
+    let member = s.token_for_role(entity::enums::Role::Member).await;
+    let step = s
+        .gql(
+            &admin,
+            "{ sequenceSteps(first: 1, after: null, orderBy: [{field: ID, direction: DESC}]) { nodes { id stepType sequence { id } } } }",
+            json!({}),
+        )
+        .await;
+    let step = &step.data()["sequenceSteps"]["nodes"][0];
+    let root = env!("CARGO_MANIFEST_DIR");
+    for q in ["q1", "q2", "q3", "q4", "flat", "toone", "tasks"] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                ". {root}/bench/probe.sh && probe_body {q} /dev/stdout"
+            ))
+            .env("step_id", step["id"].as_str().unwrap())
+            .env("seq_id", step["sequence"]["id"].as_str().unwrap())
+            .env("step_type", step["stepType"].as_str().unwrap())
+            .output()
+            .expect("bash runs bench/probe.sh");
+        assert!(out.status.success(), "{q}: {}", String::from_utf8_lossy(&out.stderr));
+        let body: Value = serde_json::from_slice(&out.stdout).expect("probe_body writes JSON");
+        let token = if q == "q3" { &member } else { &admin };
+        let res = s.gql(token, body["query"].as_str().unwrap(), json!({})).await;
+        let data = res.data();
+        assert!(data.to_string().len() > 40, "{q} answered {data}");
+    }
+    s.finish().await;
+}
