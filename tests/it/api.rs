@@ -643,10 +643,16 @@ async fn the_bench_queries_answer_the_same_on_both_executors() {
             .env("step_type", step["stepType"].as_str().unwrap())
             .output()
             .expect("bash runs bench/probe.sh");
-        assert!(out.status.success(), "{q}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let body: Value = serde_json::from_slice(&out.stdout).expect("probe_body writes JSON");
         let token = if q == "q3" { &member } else { &admin };
-        let res = s.gql(token, body["query"].as_str().unwrap(), json!({})).await;
+        let res = s
+            .gql(token, body["query"].as_str().unwrap(), json!({}))
+            .await;
         let data = res.data();
         assert!(data.to_string().len() > 40, "{q} answered {data}");
     }
