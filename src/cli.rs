@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
@@ -42,7 +43,12 @@ pub struct Cli {
     pub db_acquire_timeout_secs: u64,
 
     /// Log filter, in tracing's EnvFilter syntax (for example `info,sqlx=warn`).
-    #[arg(long, env = "STEPGRAPH_LOG", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "STEPGRAPH_LOG",
+        default_value = "info,sea_orm_migration=warn",
+        global = true
+    )]
     pub log: String,
 
     #[command(subcommand)]
@@ -75,7 +81,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STEPGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// On an empty database, load the demo data and print a token per role.
-    #[arg(long, env = "STEPGRAPH_DEMO")]
+    #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
     /// Maximum nesting depth of a GraphQL query.
     #[arg(long, env = "STEPGRAPH_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
@@ -126,10 +132,10 @@ pub struct ServeArgs {
     pub rate_limit_per_minute: u32,
     /// Answer no introspection (`__schema`, `__type`): GraphiQL's docs and autocompletion
     /// stop working; clients keep working.
-    #[arg(long, env = "STEPGRAPH_DISABLE_INTROSPECTION")]
+    #[arg(long, env = "STEPGRAPH_DISABLE_INTROSPECTION", value_parser = BoolishValueParser::new())]
     pub disable_introspection: bool,
     /// Leave "Did you mean ...?" out of validation errors, so they do not reveal field names.
-    #[arg(long, env = "STEPGRAPH_DISABLE_SUGGESTIONS")]
+    #[arg(long, env = "STEPGRAPH_DISABLE_SUGGESTIONS", value_parser = BoolishValueParser::new())]
     pub disable_suggestions: bool,
     /// Seconds a successful token lookup is remembered; 0 looks every request up. Unset: on
     /// PostgreSQL 5 s while the change feed's notifications arrive (any revocation or user
@@ -138,7 +144,7 @@ pub struct ServeArgs {
     pub token_cache_secs: Option<u64>,
     /// Accept mailing events from members' `ingest` tokens too (default: admins only). A
     /// member's events apply only to mailings that member can see.
-    #[arg(long, env = "STEPGRAPH_INGEST_MEMBERS")]
+    #[arg(long, env = "STEPGRAPH_INGEST_MEMBERS", value_parser = BoolishValueParser::new())]
     pub ingest_members: bool,
     /// Most open subscription connections (WebSockets at /graphql); one more gets 503.
     #[arg(long, env = "STEPGRAPH_MAX_WEBSOCKETS", default_value_t = Limits::default().max_websockets)]
@@ -152,7 +158,7 @@ pub struct ServeArgs {
     /// Resolve GraphQL objects through async-graphql's own executor only (no in-place
     /// attributes): for benchmarks comparing the two paths, and as a way out should an
     /// async-graphql upgrade break the fast path. Same answers, more CPU per object.
-    #[arg(long, env = "STEPGRAPH_STOCK_RESOLVERS", hide = true)]
+    #[arg(long, env = "STEPGRAPH_STOCK_RESOLVERS", hide = true, value_parser = BoolishValueParser::new())]
     pub stock_resolvers: bool,
 }
 
@@ -200,7 +206,7 @@ pub enum MigrateAction {
 #[command(group(clap::ArgGroup::new("kind").required(true).args(["demo", "sequences"])))]
 pub struct SeedArgs {
     /// Load the small, hand-written demo data set (into an empty database).
-    #[arg(long, env = "STEPGRAPH_SEED_DEMO", conflicts_with = "sequences")]
+    #[arg(long, env = "STEPGRAPH_SEED_DEMO", conflicts_with = "sequences", value_parser = BoolishValueParser::new())]
     pub demo: bool,
     /// Number of sequences to generate.
     #[arg(
@@ -285,12 +291,17 @@ fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
         .ok_or_else(bad)
 }
 
-/// Installs the log subscriber: human-readable lines on stderr, filtered by `filter`.
+/// Installs the log subscriber: human-readable lines on stderr, filtered by `filter`; in
+/// colour only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>), so a
+/// log written to a file or collected by a supervisor holds no escape codes.
 pub fn init_logging(filter: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -370,10 +381,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A database error as a plain sentence: the seeds' own refusals are `DbErr::Custom`, whose
+/// `Display` would prefix them with "Custom Error:".
+pub fn plain(err: sea_orm::DbErr) -> anyhow::Error {
+    match err {
+        sea_orm::DbErr::Custom(message) => anyhow::anyhow!(message),
+        other => other.into(),
+    }
+}
+
 async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
+    if !args.demo && (args.sequences.is_none() || args.steps_per_sequence.is_none()) {
+        // `STEPGRAPH_SEED_DEMO=0` satisfies clap's "--demo or --sequences" group by being set.
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "seed needs --demo, or --sequences N --steps-per-sequence M",
+            )
+            .exit();
+    }
     let started = std::time::Instant::now();
     let counts = if args.demo {
-        demo::load(db).await?
+        demo::load(db).await.map_err(plain)?
     } else {
         let opts = sized::SizedOptions {
             sequences: args.sequences.unwrap_or(0),
@@ -383,9 +413,30 @@ async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
             calls_per_step: args.calls_per_step,
             seed: args.seed,
         };
-        sized::load(db, opts).await?
+        sized::load(db, opts).await.map_err(plain)?
     };
     println!("seeded {counts} in {:.2?}", started.elapsed());
+    print_users(db).await
+}
+
+/// The users a seed made, and how to get a token for one: the next thing a newcomer needs.
+async fn print_users(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let users = entity::user::Entity::find()
+        .order_by_asc(entity::user::Column::Id)
+        .all(db)
+        .await?;
+    println!("users:");
+    for u in &users {
+        let role = format!("{:?}", u.role).to_lowercase();
+        println!("  {role:<7} {}", u.email);
+    }
+    if let Some(first) = users.first() {
+        println!(
+            "a token for one of them: stepgraph --database-url URL token create --user {}",
+            first.email
+        );
+    }
     Ok(())
 }
 
@@ -443,9 +494,10 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
         }
         TokenAction::List => {
             println!(
-                "{:<6} {:<14} {:<32} {:<22} {:<10} {:<12} name",
-                "id", "prefix", "user", "created", "status", "scopes"
+                "{:<6} {:<14} {:<32} {:<17} {:<17} {:<17} {:<8} {:<11} name",
+                "id", "prefix", "user", "created", "expires", "last used", "status", "scopes"
             );
+            let minute = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
             let at = crate::time::now();
             for t in tokens::list(db).await? {
                 let status = if t.revoked_at.is_some() {
@@ -456,11 +508,13 @@ async fn token(db: &DatabaseConnection, action: TokenAction) -> anyhow::Result<(
                     "active"
                 };
                 println!(
-                    "{:<6} {:<14} {:<32} {:<22} {:<10} {:<12} {}",
+                    "{:<6} {:<14} {:<32} {:<17} {:<17} {:<17} {:<8} {:<11} {}",
                     t.id,
                     t.prefix,
                     t.user_email,
-                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    minute(t.created_at),
+                    t.expires_at.map_or_else(|| "never".to_string(), minute),
+                    t.last_used_at.map_or_else(|| "-".to_string(), minute),
                     status,
                     t.scopes,
                     t.name.unwrap_or_default()

@@ -14,11 +14,27 @@ use crate::http;
 use crate::seed::demo;
 use crate::server::{AppState, run, shutdown_signal};
 
+/// The browser origins `--demo` allows when `--cors-origins` is not given: local dev servers.
+pub const DEMO_CORS_ORIGINS: [&str; 6] = [
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+    "http://localhost:4200",
+    "http://127.0.0.1:4200",
+];
+
 /// `stepgraph serve`: optional demo data, then serve until a signal.
 pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
     let mut state = AppState::new(db, args.limits());
     state.cors_origins = args.cors_origins.clone();
+    if args.demo && state.cors_origins.is_empty() {
+        // A frontend's dev server calls the demo from its own origin; these are the usual ones
+        // (Vite, Create React App and Next.js, Angular). `--cors-origins` replaces them.
+        state.cors_origins = DEMO_CORS_ORIGINS.map(String::from).to_vec();
+        println!("CORS: allowing {} (--demo)", DEMO_CORS_ORIGINS.join(", "));
+    }
     state.public_url = args.public_url.clone();
     state.ingest_members = args.ingest_members;
     state.allowed_hosts =
@@ -50,7 +66,7 @@ async fn prepare_demo(
     listen: SocketAddr,
 ) -> anyhow::Result<Option<String>> {
     if user::Entity::find().count(db).await? == 0 {
-        let counts = demo::load(db).await?;
+        let counts = demo::load(db).await.map_err(crate::cli::plain)?;
         println!("loaded demo data: {counts}");
     } else if demo::is_loaded(db).await? {
         println!("the demo data is already loaded");
@@ -60,6 +76,20 @@ async fn prepare_demo(
              (create one with `stepgraph token create --user EMAIL`)"
         );
         return Ok(None);
+    }
+    // The previous start's demo tokens stop working, so restarts do not pile up live tokens.
+    let mut revoked = 0;
+    for t in tokens::list(db).await? {
+        let demo_user = demo::DEMO_USERS
+            .iter()
+            .any(|(email, _)| *email == t.user_email);
+        if demo_user && t.name.as_deref() == Some("demo") && t.revoked_at.is_none() {
+            tokens::revoke(db, &t.id.to_string()).await?;
+            revoked += 1;
+        }
+    }
+    if revoked > 0 {
+        println!("revoked the {revoked} demo tokens of the previous start");
     }
     println!("one fresh token per role (each shown once):");
     let mut prefill = None;

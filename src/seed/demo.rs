@@ -367,6 +367,9 @@ fn build(ids: &mut IdAlloc) -> Dataset {
         (MailingState::Placeholder, None, false, false),
     ];
 
+    // Extra opened mailings per email step, added after every other row so the ids of the rest
+    // do not move: they make open counts differ from step to step, so ordering by them shows.
+    let mut extra_opens: Vec<(usize, MailingOrigin, DateTime<Utc>)> = Vec::new();
     for (si, (name, seq_type, share, enabled, locked, owner, steps)) in
         plans.into_iter().enumerate()
     {
@@ -469,6 +472,19 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                         id, *state, *sentiment, *opted_out, *clicked, sent, &origin,
                     ));
                 }
+                // None for the first step of the first sequence (the tests' reference step).
+                let extra = (si * 3 + k * 2) % 5;
+                if extra > 0 {
+                    let origin = MailingOrigin {
+                        sequence_id: seq_id,
+                        sequence_step_id: step_id,
+                        sequence_template_id: variant_ids.first().map(|(v, _)| *v),
+                        template_id: variant_ids.first().map(|(_, t)| *t),
+                        task_id: first_task.filter(|_| plan.step_type == ManualEmail),
+                        user_id: Some(owner),
+                    };
+                    extra_opens.push((extra, origin, at + Duration::days(2)));
+                }
             }
 
             if plan.step_type != AutoEmail {
@@ -569,6 +585,22 @@ fn build(ids: &mut IdAlloc) -> Dataset {
                     });
                 }
             }
+        }
+    }
+    for (extra, origin, sent) in extra_opens {
+        for j in 0..extra {
+            let id = ids.mailing;
+            ids.mailing += 1;
+            let sent = sent + Duration::hours(j as i64);
+            d.mailings.push(seed::mailing_in_state(
+                id,
+                MailingState::Opened,
+                None,
+                false,
+                j % 2 == 0,
+                sent,
+                &origin,
+            ));
         }
     }
     d

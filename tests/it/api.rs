@@ -405,7 +405,7 @@ async fn the_policy_truth_table_holds_end_to_end() {
         step_ids.push((name, id));
     }
     let s = TestServer::start(t).await;
-    // (who, [(sequence, visible, canWrite, canDelete)]) from SPEC section 4.
+    // (who, [(sequence, visible, canWrite, canDelete)]) from docs/permissions.md.
     let table = [
         (
             "admin",

@@ -80,7 +80,12 @@ fn migrate_seed_token_and_schema_commands() {
     // The demo refuses a second load, with a clear message and a failing exit code.
     let again = cli.run(&["seed", "--demo"]);
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("empty database"));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("empty database"), "{stderr}");
+    assert!(
+        !stderr.contains("Custom Error"),
+        "a plain sentence: {stderr}"
+    );
 
     let token = cli.ok(&[
         "token",
@@ -94,6 +99,13 @@ fn migrate_seed_token_and_schema_commands() {
     assert!(token.starts_with("sgt_") && token.len() == 68, "{token}");
     let list = cli.ok(&["token", "list"]);
     assert!(list.contains("ada.admin@example.com") && list.contains("active"));
+    // Expiry and last use are columns of their own.
+    let header = list.lines().next().unwrap();
+    assert!(
+        header.contains("expires") && header.contains("last used"),
+        "{header}"
+    );
+    assert!(list.contains("never"), "a token without expiry: {list}");
     assert!(!list.contains(&token[12..]), "the secret is never listed");
     let prefix = &token[..12];
     assert!(cli.ok(&["token", "revoke", prefix]).contains("revoked"));
@@ -143,17 +155,22 @@ fn migrate_seed_token_and_schema_commands() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert_eq!(sdl, committed);
 
+    let sized = cli.ok(&[
+        "seed",
+        "--sequences",
+        "3",
+        "--steps-per-sequence",
+        "4",
+        "--seed",
+        "1",
+    ]);
+    assert!(sized.contains("12 steps"), "{sized}");
+    // The sized seed says which users it made and how to get a token for one.
     assert!(
-        cli.ok(&[
-            "seed",
-            "--sequences",
-            "3",
-            "--steps-per-sequence",
-            "4",
-            "--seed",
-            "1"
-        ])
-        .contains("12 steps")
+        sized.contains("users:")
+            && sized.contains("admin ")
+            && sized.contains("token create --user"),
+        "{sized}"
     );
     // Bad arguments: clap explains, nothing runs.
     let bad = cli.run(&["seed", "--sequences", "3"]);
@@ -245,6 +262,17 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
         }
         _ => false,
     };
+    // A frontend's dev server may call the demo from the browser: the preflight passes.
+    let preflight = http(
+        port,
+        "OPTIONS /graphql HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:5173\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\nConnection: close\r\n\r\n",
+    )
+    .to_ascii_lowercase();
+    assert!(
+        preflight.starts_with("http/1.1 200")
+            && preflight.contains("access-control-allow-origin: http://localhost:5173"),
+        "{preflight}"
+    );
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -286,10 +314,24 @@ fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
         first.prefilled_token_works,
         "GraphiQL is pre-filled with a working token"
     );
+    // The welcome says what to do: run, since the token is there.
+    assert!(first.page.contains("holds a demo member"), "{}", first.page);
 
     // A second start on the same database: the data stays, fresh tokens are printed again and
-    // GraphiQL is pre-filled with one that works.
+    // GraphiQL is pre-filled with one that works; the first start's tokens are revoked, so
+    // restarts do not pile up live tokens.
     let second = serve_demo(&cli, "127.0.0.1");
+    assert!(
+        second.stdout.contains("revoked the 4 demo tokens"),
+        "{}",
+        second.stdout
+    );
+    let active = cli
+        .ok(&["token", "list"])
+        .lines()
+        .filter(|l| l.contains(" active "))
+        .count();
+    assert_eq!(active, 4, "one live demo token per role");
     assert!(
         second.stdout.contains("already loaded"),
         "{}",
@@ -309,6 +351,7 @@ fn serve_demo_answers_and_stops_gracefully_on_sigterm() {
         !open.page.contains("sgt_"),
         "no token in a page others can open"
     );
+    assert!(open.page.contains("Put your token in the Headers tab"));
     assert!(!open.prefilled_token_works);
 }
 
@@ -436,4 +479,111 @@ async fn kill_9_during_writes_leaves_a_consistent_database() {
         acknowledged.len()
     );
     db.close().await.unwrap();
+}
+
+/// Boolean environment variables take the usual spellings (`1`, `yes`, `true`, ...), and a
+/// log written anywhere but a terminal carries no colour codes.
+#[test]
+fn boolean_environment_values_and_plain_logs() {
+    let cli = Cli::new();
+    for (value, on) in [
+        ("1", true),
+        ("yes", true),
+        ("true", true),
+        ("0", false),
+        ("no", false),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+            .args(["--database-url", &cli.url(), "--log", "info", "seed"])
+            .env_remove("DATABASE_URL")
+            .env("STEPGRAPH_SEED_DEMO", value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Off, the seed needs its sized arguments: a usage error (exit 2) that says so, not
+        // a refusal of the value.
+        assert!(!stderr.contains("invalid value"), "{value}: {stderr}");
+        if on {
+            assert!(
+                !stderr.contains('\x1b'),
+                "no ANSI escape in a piped log: {stderr:?}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
+            assert!(stderr.contains("--sequences"), "{value}: {stderr}");
+        }
+    }
+}
+
+/// The configuration table in README.md lists exactly the environment variables and flags
+/// the binary has (`serve --help`), each with the default the binary uses.
+#[test]
+fn readme_configuration_table_matches_the_binary() {
+    use clap::CommandFactory;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut documented = std::collections::BTreeMap::new();
+    for line in readme.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let is_env = |c: &str| {
+            let name = c.trim_matches('`');
+            c.starts_with('`')
+                && !name.is_empty()
+                && name.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_')
+        };
+        if cells.len() >= 4 && is_env(cells[1]) && cells[2].contains("--") {
+            let env = cells[1].trim_matches('`').to_string();
+            let flag = cells[2]
+                .trim_matches('`')
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .to_string();
+            documented.insert(env, (flag, cells[3].to_string()));
+        }
+    }
+    let command = stepgraph::cli::Cli::command();
+    let serve = command.find_subcommand("serve").expect("a serve command");
+    let mut actual = std::collections::BTreeMap::new();
+    for arg in command.get_arguments().chain(serve.get_arguments()) {
+        if arg.is_hide_set() {
+            continue;
+        }
+        if let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) {
+            let default = arg
+                .get_default_values()
+                .first()
+                .map(|v| v.to_string_lossy().into_owned());
+            actual.insert(
+                env.to_string_lossy().into_owned(),
+                (format!("--{long}"), default),
+            );
+        }
+    }
+    let missing: Vec<_> = actual
+        .keys()
+        .filter(|k| !documented.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in README's configuration table: {missing:?}"
+    );
+    let extra: Vec<_> = documented
+        .keys()
+        .filter(|k| !actual.contains_key(*k))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "in README's table but not in the binary: {extra:?}"
+    );
+    for (env, (flag, default)) in &actual {
+        let (doc_flag, doc_default) = &documented[env];
+        assert_eq!(doc_flag, flag, "{env}");
+        if let Some(default) = default {
+            assert!(
+                doc_default.starts_with(&format!("`{default}`")),
+                "{env}: README says {doc_default:?}, the binary defaults to {default}"
+            );
+        }
+    }
 }

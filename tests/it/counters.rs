@@ -7,8 +7,9 @@ use stepgraph::service::counters;
 
 use crate::support::TestDb;
 
-/// The aggregate of SPEC section 3, written out independently of the service's rules: one
-/// GROUP BY over mailings, compared column by column with what is stored.
+/// The counters' aggregates (a counter is the number of its mailings in the states that count
+/// for it), written out independently of the service's rules: one GROUP BY over mailings,
+/// compared column by column with what is stored.
 const COUNTER_AGGREGATES: [(&str, &str); 11] = [
     ("bounce_count", "bounced_at IS NOT NULL"),
     ("click_count", "clicked_at IS NOT NULL"),

@@ -1,10 +1,10 @@
-//! Visibility everywhere (SPEC section 4): no root list, lookup, relationship, count or
+//! Visibility everywhere (docs/permissions.md): no root list, lookup, relationship, count or
 //! relationship filter shows a row tied to a sequence the viewer may not see.
 //!
 //! The walk is generated from the schema's own introspection: every root list, every to-one
 //! and every to-many field of every object type reached, so a field added later is covered
 //! without touching this file. What a viewer must never receive is written out here from the
-//! SPEC's table, independently of `auth::policy`.
+//! the table in docs/permissions.md, independently of `auth::policy`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -57,7 +57,7 @@ type Ids = BTreeSet<(&'static str, i64)>;
 
 /// What `viewer` must never receive: every row tied to a private sequence of someone else,
 /// except their own tasks, calls and mailings; and private templates of others that no
-/// visible sequence template uses. Written from SPEC section 4, not from the policy code.
+/// visible sequence template uses. Written from docs/permissions.md, not from the policy code.
 fn forbidden(w: &World, viewer: &Viewer) -> Ids {
     let mut out = Ids::new();
     if viewer.role == Role::Admin {

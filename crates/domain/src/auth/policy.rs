@@ -423,7 +423,7 @@ mod tests {
     }
 
     /// The whole truth table: role x ownership x share type x locked, against the rules of
-    /// SPEC section 4 written out independently as expected values.
+    /// docs/permissions.md written out independently as expected values.
     #[test]
     fn truth_table() {
         use ShareType::*;

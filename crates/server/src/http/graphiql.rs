@@ -103,13 +103,24 @@ root.render(React.createElement(GraphiQL, {{
 </html>
 "#,
         headers = js_string(&headers),
-        query = js_string(DEFAULT_QUERY),
+        query = js_string(&default_query(state.graphiql_token.is_some())),
     ))
 }
 
-const DEFAULT_QUERY: &str =
-    "# Welcome to stepgraph. Set your token in the Headers tab below, then run this query.
-query FirstSteps {
+/// The first query, under a welcome that says what to do first: run it when the Headers tab
+/// already holds a token (`serve --demo` on loopback), else set one.
+fn default_query(prefilled: bool) -> String {
+    let welcome = if prefilled {
+        "# Welcome to stepgraph. The Headers tab below holds a demo member's token: press the run\n\
+         # button (or Ctrl-Enter) to see the steps they can see. Docs: the book icon, top left.\n"
+    } else {
+        "# Welcome to stepgraph. Put your token in the Headers tab below (create one with\n\
+         # `stepgraph token create --user EMAIL`), then run this query.\n"
+    };
+    format!("{welcome}{FIRST_STEPS}")
+}
+
+const FIRST_STEPS: &str = "query FirstSteps {
   viewer { name role }
   sequenceSteps(first: 5, orderBy: [{ field: CREATED_AT, direction: DESC }]) {
     totalCount
