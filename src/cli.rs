@@ -391,6 +391,7 @@ pub fn plain(err: sea_orm::DbErr) -> anyhow::Error {
 }
 
 async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
+    use sea_orm::{EntityTrait, QueryOrder};
     if !args.demo && (args.sequences.is_none() || args.steps_per_sequence.is_none()) {
         // `STEPGRAPH_SEED_DEMO=0` satisfies clap's "--demo or --sequences" group by being set.
         use clap::CommandFactory;
@@ -401,6 +402,12 @@ async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
             )
             .exit();
     }
+    // The users this seed makes are the ones after the last user already there.
+    let last_user = entity::user::Entity::find()
+        .order_by_desc(entity::user::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |u| u.id);
     let started = std::time::Instant::now();
     let counts = if args.demo {
         demo::load(db).await.map_err(plain)?
@@ -416,13 +423,15 @@ async fn seed(db: &DatabaseConnection, args: SeedArgs) -> anyhow::Result<()> {
         sized::load(db, opts).await.map_err(plain)?
     };
     println!("seeded {counts} in {:.2?}", started.elapsed());
-    print_users(db).await
+    print_users(db, last_user).await
 }
 
-/// The users a seed made, and how to get a token for one: the next thing a newcomer needs.
-async fn print_users(db: &DatabaseConnection) -> anyhow::Result<()> {
-    use sea_orm::{EntityTrait, QueryOrder};
+/// The users a seed made (ids above `after`), and how to get a token for one: the next thing
+/// a newcomer needs.
+async fn print_users(db: &DatabaseConnection, after: i64) -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let users = entity::user::Entity::find()
+        .filter(entity::user::Column::Id.gt(after))
         .order_by_asc(entity::user::Column::Id)
         .all(db)
         .await?;

@@ -172,6 +172,8 @@ fn migrate_seed_token_and_schema_commands() {
             && sized.contains("token create --user"),
         "{sized}"
     );
+    // Only the users this seed made, not the demo's already there.
+    assert!(!sized.contains("ada.admin@example.com"), "{sized}");
     // Bad arguments: clap explains, nothing runs.
     let bad = cli.run(&["seed", "--sequences", "3"]);
     assert!(!bad.status.success());

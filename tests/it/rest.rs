@@ -629,18 +629,30 @@ async fn visibility_holds_on_every_rest_path() {
         ("mailings", "sequenceTemplate", "mailings"),
     ] {
         let rest = s
-            // GraphQL's pages hold at most 100: the first 100 of each, both ordered by id.
-            .api("GET", &format!("/{plural}?page[size]=100"), &d.max, None)
+            .api("GET", &format!("/{plural}?page[size]=1000"), &d.max, None)
             .await;
         assert_eq!(rest.status, 200, "{}", rest.body);
-        let gql = s
-            .gql(
-                &d.max,
-                &format!("{{ {gql_list}(first: 100) {{ nodes {{ id {field} {{ id }} }} }} }}"),
-                json!({}),
-            )
-            .await;
-        let nodes = gql.data()[gql_list]["nodes"].as_array().unwrap().clone();
+        // Every row on both sides: GraphQL's pages hold at most 100, so follow its cursor.
+        let mut nodes = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let gql = s
+                .gql(
+                    &d.max,
+                    &format!(
+                        "query($after: String) {{ {gql_list}(first: 100, after: $after) {{ \
+                         nodes {{ id {field} {{ id }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+                    ),
+                    json!({ "after": after }),
+                )
+                .await;
+            let page = &gql.data()[gql_list];
+            nodes.extend(page["nodes"].as_array().unwrap().iter().cloned());
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
         let data = rest.body["data"].as_array().unwrap();
         assert_eq!(nodes.len(), data.len(), "{plural}");
         for (r, g) in data.iter().zip(&nodes) {
