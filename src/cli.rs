@@ -73,6 +73,54 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Copy an account from an upstream into this database (applies pending migrations first).
+    Sync {
+        #[command(subcommand)]
+        source: SyncSource,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncSource {
+    /// Mirror an Outreach account through its API v2: everything the first time, then what
+    /// changed since the last sync, keeping Outreach's ids. Authenticates with
+    /// `OUTREACH_ACCESS_TOKEN`, or with a refresh token: `OUTREACH_CLIENT_ID`,
+    /// `OUTREACH_CLIENT_SECRET` (or `_FILE`), `OUTREACH_REFRESH_TOKEN` (or `_FILE`) and
+    /// `OUTREACH_TOKEN_URL`. Secrets are read from the environment or a file only.
+    Outreach(OutreachArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutreachArgs {
+    /// Outreach's API root (`/api/v2` is added).
+    #[arg(
+        long,
+        env = "OUTREACH_BASE_URL",
+        default_value = "https://api.outreach.io"
+    )]
+    pub base_url: String,
+    /// Reconcile ids now: delete here what was deleted upstream (otherwise done when the last
+    /// reconciliation is older than --reconcile-every).
+    #[arg(long)]
+    pub reconcile: bool,
+    /// How often ids are reconciled: `30m`, `12h`, `1d`.
+    #[arg(long, env = "STEPGRAPH_SYNC_RECONCILE_EVERY", default_value = "24h", value_parser = parse_duration)]
+    pub reconcile_every: chrono::Duration,
+    /// Resources per request (`page[size]`, at most 1000).
+    #[arg(long, env = "STEPGRAPH_SYNC_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
+    /// The share of Outreach's hourly rate limit the sync may use, in (0, 1].
+    #[arg(long, env = "STEPGRAPH_SYNC_RATE_SHARE", default_value_t = 0.5, value_parser = parse_share)]
+    pub rate_share: f64,
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!(
+            "{text:?} is not a share above 0 and at most 1 (0.5 is half)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -378,7 +426,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed(args) => seed(&open(&config).await?, args).await,
         Command::Token { action } => token(&open(&config).await?, action).await,
+        Command::Sync {
+            source: SyncSource::Outreach(args),
+        } => {
+            let client = outreach_client(&args)?;
+            crate::sync::outreach(&open(&config).await?, &client, &args).await
+        }
     }
+}
+
+/// An Outreach client from the flags and the `OUTREACH_*` environment (secrets never come
+/// from flags, which other users of the machine can read in the process list).
+fn outreach_client(args: &OutreachArgs) -> anyhow::Result<stepgraph_outreach::Client> {
+    use stepgraph_outreach::{Auth, Client, Config};
+    let secret = |name: &str| -> anyhow::Result<Option<String>> {
+        if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+            return Ok(Some(v));
+        }
+        match std::env::var(format!("{name}_FILE"))
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(path) => Ok(Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {name}_FILE ({path})"))?
+                    .trim()
+                    .to_owned(),
+            )),
+            None => Ok(None),
+        }
+    };
+    let auth = match secret("OUTREACH_ACCESS_TOKEN")? {
+        Some(token) => Auth::AccessToken(token),
+        None => {
+            let need = |name: &str| -> anyhow::Result<String> {
+                secret(name)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "set OUTREACH_ACCESS_TOKEN, or OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET \
+                         and OUTREACH_REFRESH_TOKEN (missing: {name})"
+                    )
+                })
+            };
+            Auth::Refresh {
+                client_id: need("OUTREACH_CLIENT_ID")?,
+                client_secret: need("OUTREACH_CLIENT_SECRET")?,
+                refresh_token: need("OUTREACH_REFRESH_TOKEN")?,
+                token_url: std::env::var("OUTREACH_TOKEN_URL")
+                    .unwrap_or_else(|_| "https://api.outreach.io/oauth/token".into()),
+                redirect_uri: std::env::var("OUTREACH_REDIRECT_URI").ok(),
+            }
+        }
+    };
+    let mut config = Config::new(stepgraph_outreach::base_url(&args.base_url)?, auth);
+    config.rate_share = args.rate_share;
+    Ok(Client::new(config)?)
 }
 
 /// A database error as a plain sentence: the seeds' own refusals are `DbErr::Custom`, whose

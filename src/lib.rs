@@ -6,6 +6,7 @@
 //! - [`auth`]: the viewer, the pure authorization policy, API tokens;
 //! - [`service`]: the model's rules, shared by every API;
 //! - [`seed`]: demo and benchmark data;
+//! - [`sync`]: `stepgraph sync outreach`, the mirror of an Outreach account;
 //! - [`graphql`] and [`rest`]: the two adapters (GraphQL, Outreach's JSON:API) over it;
 //! - [`server`]: the HTTP server (health checks, graceful shutdown);
 //! - [`error`]: the one application error type.
@@ -13,6 +14,7 @@
 pub mod cli;
 pub mod seed;
 pub mod serve;
+pub mod sync;
 
 // The domain, a crate of its own (`crates/domain`): re-exported under the names the
 // adapters and the tests use.

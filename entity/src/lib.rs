@@ -11,6 +11,7 @@ pub mod change_feed;
 pub mod enums;
 pub mod mailing;
 pub mod mailing_event;
+pub mod mirror_checkpoint;
 pub mod sequence;
 pub mod sequence_step;
 pub mod sequence_template;

@@ -14,6 +14,7 @@ mod m20261128_000002_mailing_events;
 mod m20261128_000003_change_feed;
 mod m20261201_000001_auth_feed;
 mod m20261203_000001_event_key_scope;
+mod m20261203_000002_mirror_checkpoints;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_change_feed::Migration),
             Box::new(m20261201_000001_auth_feed::Migration),
             Box::new(m20261203_000001_event_key_scope::Migration),
+            Box::new(m20261203_000002_mirror_checkpoints::Migration),
         ]
     }
 }

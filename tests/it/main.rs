@@ -16,6 +16,7 @@ mod layers;
 mod live;
 mod loaders;
 mod migrations;
+mod mirror;
 mod pagination;
 mod rest;
 mod security;

@@ -10,6 +10,7 @@ pub mod counters;
 pub mod filters;
 pub mod lists;
 pub mod mailings;
+pub mod mirror;
 pub mod pagination;
 pub mod relations;
 pub mod resource;

@@ -142,6 +142,10 @@ pub trait Declared: Sync {
     fn target(&self) -> &'static str;
     /// `Some(shown_with_parent)` for a to-one, `None` for a to-many.
     fn to_one(&self) -> Option<bool>;
+    /// A to-one's foreign-key column on the parent's table (`sequence_id`).
+    fn fk_column(&self) -> Option<&'static str>;
+    /// The table of the target (or children).
+    fn target_table(&self) -> &'static str;
     /// The field: `sequence` for `SequenceStep.sequence`.
     fn field(&self) -> &'static str {
         let name = self.name();
@@ -162,6 +166,12 @@ impl<P: Resource, T: Resource> Declared for ToOne<P, T> {
     fn to_one(&self) -> Option<bool> {
         Some(self.shown)
     }
+    fn fk_column(&self) -> Option<&'static str> {
+        Some(sea_orm::IdenStatic::as_str(&self.fk))
+    }
+    fn target_table(&self) -> &'static str {
+        sea_orm::EntityName::table_name(&T::Entity::default())
+    }
 }
 
 impl<P: Resource, C: Resource> Declared for ToMany<P, C> {
@@ -176,6 +186,12 @@ impl<P: Resource, C: Resource> Declared for ToMany<P, C> {
     }
     fn to_one(&self) -> Option<bool> {
         None
+    }
+    fn fk_column(&self) -> Option<&'static str> {
+        None
+    }
+    fn target_table(&self) -> &'static str {
+        sea_orm::EntityName::table_name(&C::Entity::default())
     }
 }
 
