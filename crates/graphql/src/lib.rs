@@ -23,17 +23,20 @@ pub use context::RequestCtx;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
-/// Runs one request. Not generic, and not inlined, on purpose: async-graphql's executor is
-/// generic over the schema's root types, so every crate that called `AppSchema::execute`
-/// would compile the whole executor, every resolver it inlines, again; through this function
-/// it is compiled here, once (the server crate's LLVM IR went from 543,610 lines to 130,504,
-/// `cargo llvm-lines -p stepgraph-server --lib`).
+/// Runs one request. Not generic, not inlined, and its future boxed, on purpose:
+/// async-graphql's executor is generic over the schema's root types, so a crate that polled
+/// `AppSchema::execute`'s future, or an `async fn` wrapping it, would compile the whole
+/// executor and every resolver again (a small `async fn` body is inlined across crates in a
+/// release build, whatever `#[inline(never)]` says of the function that makes the future, and
+/// a release build shares no generic code between crates). Behind `dyn Future` the poll and
+/// drop code of the whole tree is compiled here, once: the server crate's release build went
+/// from 526 s to the figure in ARCHITECTURE.md's build-time table.
 #[inline(never)]
-pub async fn execute(
+pub fn execute(
     schema: &AppSchema,
     request: async_graphql::Request,
-) -> async_graphql::Response {
-    schema.execute(request).await
+) -> futures_util::future::BoxFuture<'_, async_graphql::Response> {
+    Box::pin(schema.execute(request))
 }
 
 /// Runs one subscription request (see [`execute`]).
