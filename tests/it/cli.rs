@@ -546,8 +546,16 @@ fn readme_configuration_table_matches_the_binary() {
     }
     let command = stepgraph::cli::Cli::command();
     let serve = command.find_subcommand("serve").expect("a serve command");
+    let outreach = command
+        .find_subcommand("sync")
+        .and_then(|sync| sync.find_subcommand("outreach"))
+        .expect("a sync outreach command");
     let mut actual = std::collections::BTreeMap::new();
-    for arg in command.get_arguments().chain(serve.get_arguments()) {
+    for arg in command
+        .get_arguments()
+        .chain(serve.get_arguments())
+        .chain(outreach.get_arguments())
+    {
         if arg.is_hide_set() {
             continue;
         }
