@@ -208,6 +208,14 @@ pub struct ServeArgs {
     /// async-graphql upgrade break the fast path. Same answers, more CPU per object.
     #[arg(long, env = "STEPGRAPH_STOCK_RESOLVERS", hide = true, value_parser = BoolishValueParser::new())]
     pub stock_resolvers: bool,
+    /// Keep this database a mirror of the Outreach account at this API root: a sync at start,
+    /// then one every --mirror-interval-secs (authenticated as `sync outreach` is, by the
+    /// OUTREACH_* variables).
+    #[arg(long, env = "STEPGRAPH_MIRROR_OUTREACH")]
+    pub mirror_outreach: Option<String>,
+    /// Seconds between two syncs of --mirror-outreach.
+    #[arg(long, env = "STEPGRAPH_MIRROR_INTERVAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub mirror_interval_secs: u64,
 }
 
 impl ServeArgs {
@@ -429,7 +437,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync {
             source: SyncSource::Outreach(args),
         } => {
-            let client = outreach_client(&args)?;
+            let client = outreach_client(&args.base_url, args.rate_share)?;
             crate::sync::outreach(&open(&config).await?, &client, &args).await
         }
     }
@@ -437,26 +445,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// An Outreach client from the flags and the `OUTREACH_*` environment (secrets never come
 /// from flags, which other users of the machine can read in the process list).
-fn outreach_client(args: &OutreachArgs) -> anyhow::Result<stepgraph_outreach::Client> {
-    use stepgraph_outreach::{Auth, Client, Config};
-    let secret = |name: &str| -> anyhow::Result<Option<String>> {
-        if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
-            return Ok(Some(v));
-        }
-        match std::env::var(format!("{name}_FILE"))
-            .ok()
-            .filter(|v| !v.is_empty())
-        {
-            Some(path) => Ok(Some(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {name}_FILE ({path})"))?
-                    .trim()
-                    .to_owned(),
-            )),
-            None => Ok(None),
-        }
-    };
-    let auth = match secret("OUTREACH_ACCESS_TOKEN")? {
+pub(crate) fn outreach_client(
+    base_url: &str,
+    rate_share: f64,
+) -> anyhow::Result<stepgraph_outreach::Client> {
+    use stepgraph_outreach::{Client, Config};
+    let auth = outreach_auth()?;
+    let mut config = Config::new(stepgraph_outreach::base_url(base_url)?, auth);
+    config.rate_share = rate_share;
+    Ok(Client::new(config)?)
+}
+
+/// A secret from `NAME`, or from the file `NAME_FILE` names.
+pub(crate) fn secret(name: &str) -> anyhow::Result<Option<String>> {
+    if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Ok(Some(v));
+    }
+    match std::env::var(format!("{name}_FILE")).ok().filter(|v| !v.is_empty()) {
+        Some(path) => Ok(Some(
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {name}_FILE ({path})"))?
+                .trim()
+                .to_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Outreach credentials from the environment.
+fn outreach_auth() -> anyhow::Result<stepgraph_outreach::Auth> {
+    use stepgraph_outreach::Auth;
+    Ok(match secret("OUTREACH_ACCESS_TOKEN")? {
         Some(token) => Auth::AccessToken(token),
         None => {
             let need = |name: &str| -> anyhow::Result<String> {
@@ -476,10 +495,7 @@ fn outreach_client(args: &OutreachArgs) -> anyhow::Result<stepgraph_outreach::Cl
                 redirect_uri: std::env::var("OUTREACH_REDIRECT_URI").ok(),
             }
         }
-    };
-    let mut config = Config::new(stepgraph_outreach::base_url(&args.base_url)?, auth);
-    config.rate_share = args.rate_share;
-    Ok(Client::new(config)?)
+    })
 }
 
 /// A database error as a plain sentence: the seeds' own refusals are `DbErr::Custom`, whose

@@ -40,6 +40,26 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     state.allowed_hosts =
         http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());
     tokens::set_cache_ttl(args.token_cache_secs.map(std::time::Duration::from_secs));
+    // From the environment or a file only: a flag would show the secret in the process list.
+    state.outreach_webhook_secret = crate::cli::secret("STEPGRAPH_OUTREACH_WEBHOOK_SECRET")?
+        .map(|s| std::sync::Arc::from(s.into_bytes()));
+    if state.outreach_webhook_secret.is_some() {
+        println!("Outreach webhooks: accepted at /webhooks/outreach (signed deliveries only)");
+    }
+    let mirrored = args.mirror_outreach.is_some()
+        || crate::service::mirror::is_mirror(&state.db).await?;
+    crate::service::mirror::serve_as_mirror(mirrored);
+    if mirrored {
+        println!("serving a mirror of Outreach: writes of mirrored data are refused (409)");
+    }
+    let mirror = match &args.mirror_outreach {
+        Some(url) => {
+            let client = crate::cli::outreach_client(url, 0.5)?;
+            let interval = std::time::Duration::from_secs(args.mirror_interval_secs);
+            Some(tokio::spawn(mirror_loop(state.db.clone(), client, interval)))
+        }
+        None => None,
+    };
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }
@@ -52,8 +72,38 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     println!("  GraphiQL: http://{addr}/graphiql   GraphQL: http://{addr}/graphql");
     println!("  JSON:API: http://{addr}/api/v2/sequenceSteps");
     println!("  health:   http://{addr}/healthz    readiness: http://{addr}/readyz");
-    run(listener, state, shutdown_signal()).await?;
+    let served = run(listener, state, shutdown_signal()).await;
+    // A sync stopped mid-page rolls its transaction back and resumes from its checkpoint.
+    if let Some(mirror) = mirror {
+        mirror.abort();
+    }
+    served?;
     Ok(())
+}
+
+/// `--mirror-outreach`: a sync now, then one every `interval`. A failed sync is logged and
+/// tried again at the next tick (the checkpoints make every sync resume where the last one
+/// stopped).
+async fn mirror_loop(
+    db: DatabaseConnection,
+    client: stepgraph_outreach::Client,
+    interval: std::time::Duration,
+) {
+    let options = stepgraph_outreach::Options::default();
+    loop {
+        match stepgraph_outreach::sync(&db, &client, &options).await {
+            Ok(report) => tracing::info!(
+                rows = report.rows(),
+                written = report.written(),
+                deleted = report.deleted(),
+                requests = report.stats.requests,
+                elapsed_ms = report.elapsed.as_millis() as u64,
+                "mirrored Outreach"
+            ),
+            Err(err) => tracing::error!(error = %err, "mirroring Outreach failed; trying again later"),
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 /// Loads the demo data into an empty database, then prints one fresh token per role, on every

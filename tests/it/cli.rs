@@ -597,3 +597,118 @@ fn readme_configuration_table_matches_the_binary() {
         }
     }
 }
+
+/// Starts `serve` on the CLI's database and waits until it is ready.
+fn spawn_serve(cli: &Cli, port: u16) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+        .args([
+            "--database-url",
+            &cli.url(),
+            "--log",
+            "warn",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = (0..200).any(|_| {
+        let up = http(
+            port,
+            "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .starts_with("HTTP/1.1 200");
+        if !up {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        up
+    });
+    assert!(ready, "the server became ready");
+    child
+}
+
+fn stop(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let _ = child.wait();
+}
+
+#[test]
+fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
+    // "Outreach": a stepgraph with the demo data, and an admin's token for it.
+    let upstream = Cli::new();
+    upstream.ok(&["seed", "--demo"]);
+    let token = upstream
+        .ok(&["token", "create", "--user", "ada.admin@example.com"])
+        .trim()
+        .to_string();
+    let up_port = free_port();
+    let server = spawn_serve(&upstream, up_port);
+    let base = format!("http://127.0.0.1:{up_port}");
+
+    let mirror = Cli::new();
+    let sync = |with_token: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepgraph"));
+        cmd.args(["--database-url", &mirror.url(), "--log", "warn"])
+            .args(["sync", "outreach", "--base-url", &base, "--page-size", "50"])
+            .env_remove("DATABASE_URL")
+            .env_remove("OUTREACH_ACCESS_TOKEN")
+            .env_remove("OUTREACH_CLIENT_ID");
+        if with_token {
+            cmd.env("OUTREACH_ACCESS_TOKEN", &token);
+        }
+        cmd.output().unwrap()
+    };
+    // No credentials: a clear error naming what to set, and nothing written.
+    let out = sync(false);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OUTREACH_ACCESS_TOKEN"), "{err}");
+
+    let out = sync(true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("sequenceSteps"), "{stdout}");
+    assert!(!stdout.contains("(0 written"), "{stdout}");
+    // Nothing changed upstream: nothing written.
+    let out = sync(true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("(0 written, 0 deleted)"), "{stdout}");
+    // The token never reaches the output.
+    assert!(!stdout.contains(&token) && !String::from_utf8_lossy(&out.stderr).contains(&token));
+    stop(server);
+
+    // Serving the mirror: reads work, writes of mirrored data are refused with 409.
+    let mirror_token = mirror
+        .ok(&["token", "create", "--user", "ada.admin@example.com"])
+        .trim()
+        .to_string();
+    let port = free_port();
+    let server = spawn_serve(&mirror, port);
+    let read = http(
+        port,
+        &format!(
+            "GET /api/v2/sequences HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {mirror_token}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(read.starts_with("HTTP/1.1 200"), "{read}");
+    let body = r#"{"data":{"type":"sequenceStep","attributes":{"stepType":"task"},"relationships":{"sequence":{"data":{"type":"sequence","id":1}}}}}"#;
+    let write = http(
+        port,
+        &format!(
+            "POST /api/v2/sequenceSteps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {mirror_token}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(write.starts_with("HTTP/1.1 409"), "{write}");
+    assert!(write.contains("mirrors an Outreach account"), "{write}");
+    stop(server);
+}

@@ -497,3 +497,198 @@ async fn a_refresh_token_is_exchanged_and_renewed_on_a_401() {
     );
     upstream.finish().await;
 }
+
+fn sign(secret: &[u8], body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2_v011::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(body.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn outreach_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[tokio::test]
+async fn signed_webhook_deliveries_apply_once_and_anything_else_is_refused() {
+    use chrono::Utc;
+    let (upstream, up_token) = source().await;
+    let target = TestDb::new().await;
+    let outreach = client(&upstream.base, Auth::AccessToken(up_token.clone()));
+    sync(
+        &target.db,
+        &outreach,
+        &options(100, Reconcile::Every(Duration::from_secs(86_400))),
+    )
+    .await
+    .unwrap();
+    let db = target.db.clone();
+    let secret: &[u8] = b"whsec_test";
+    let mirror = TestServer::start_configured(target, stepgraph::graphql::Limits::default(), |s| {
+        s.outreach_webhook_secret = Some(Arc::from(secret))
+    })
+    .await;
+    let deliver = |body: String, signature: Option<String>| {
+        let mut req = mirror
+            .http
+            .post(format!("{}/webhooks/outreach", mirror.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            req = req.header("Outreach-Webhook-Signature", signature);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let sequences = everything(&upstream, &up_token, Kind::Sequences).await;
+    let (&id, sequence) = sequences.iter().next().unwrap();
+    let stored_name = || async {
+        entity::sequence::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+    };
+    let original = stored_name().await;
+    let delivery = |name: &str, updated: chrono::DateTime<Utc>, delivered: chrono::DateTime<Utc>| {
+        let mut data = sequence.clone();
+        data["attributes"]["name"] = json!(name);
+        data["attributes"]["updatedAt"] = json!(outreach_time(updated));
+        json!({ "data": data, "meta": { "eventName": "sequence.updated",
+                "deliveredAt": outreach_time(delivered) } })
+        .to_string()
+    };
+    let now = Utc::now();
+    let body = delivery("Renamed upstream", now, now);
+
+    // Unsigned, or signed with another secret, or the body changed after signing: refused,
+    // and nothing changes.
+    assert_eq!(deliver(body.clone(), None).await.0, 401);
+    assert_eq!(
+        deliver(body.clone(), Some(sign(b"other", &body))).await.0,
+        401
+    );
+    let tampered = body.replace("Renamed upstream", "Renamed by someone");
+    assert_eq!(deliver(tampered, Some(sign(secret, &body))).await.0, 401);
+    assert_eq!(stored_name().await, original);
+
+    // Signed and fresh: applied once; the same delivery again changes nothing.
+    let (status, answer) = deliver(body.clone(), Some(sign(secret, &body))).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("updated")), "{answer}");
+    assert_eq!(stored_name().await, "Renamed upstream");
+    let (status, answer) = deliver(body.clone(), Some(sign(secret, &body))).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("unchanged")), "{answer}");
+
+    // A late delivery of an older state does not win over what is stored.
+    let older = delivery("An older name", now - chrono::Duration::minutes(1), now);
+    let (status, answer) = deliver(older.clone(), Some(sign(secret, &older))).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("stale")), "{answer}");
+    assert_eq!(stored_name().await, "Renamed upstream");
+
+    // A replay of a delivery made long ago is refused, signed or not.
+    let replay = delivery("Replayed", now, now - chrono::Duration::minutes(10));
+    let (status, answer) = deliver(replay.clone(), Some(sign(secret, &replay))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "STALE_DELIVERY");
+    assert_eq!(stored_name().await, "Renamed upstream");
+
+    // A destroyed task disappears, once.
+    let tasks = everything(&upstream, &up_token, Kind::Tasks).await;
+    let (&task, data) = tasks.iter().next().unwrap();
+    let destroyed = json!({ "data": data, "meta": { "eventName": "task.destroyed",
+        "deliveredAt": outreach_time(Utc::now()) } })
+    .to_string();
+    let (status, answer) = deliver(destroyed.clone(), Some(sign(secret, &destroyed))).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("deleted")), "{answer}");
+    assert!(
+        entity::task::Entity::find_by_id(task)
+            .one(&db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (_, answer) = deliver(destroyed.clone(), Some(sign(secret, &destroyed))).await;
+    assert_eq!(answer["result"], "unchanged");
+
+    // A resource we do not mirror is acknowledged and ignored.
+    let prospect = json!({ "data": { "type": "prospect", "id": 1, "attributes": {} },
+        "meta": { "eventName": "prospect.updated", "deliveredAt": outreach_time(Utc::now()) } })
+    .to_string();
+    let (status, answer) = deliver(prospect.clone(), Some(sign(secret, &prospect))).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("ignored")));
+
+    mirror.finish().await;
+    upstream.finish().await;
+}
+
+#[tokio::test]
+async fn webhooks_are_off_without_a_secret() {
+    let (server, _) = source().await;
+    let res = server
+        .http
+        .post(format!("{}/webhooks/outreach", server.base))
+        .header("Outreach-Webhook-Signature", "00")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn steps_reordered_upstream_arrive_one_page_at_a_time_and_still_fit() {
+    let (upstream, up_token) = source().await;
+    let target = TestDb::new().await;
+    let outreach = client(&upstream.base, Auth::AccessToken(up_token.clone()));
+    let every_day = Reconcile::Every(Duration::from_secs(86_400));
+    sync(&target.db, &outreach, &options(50, every_day))
+        .await
+        .unwrap();
+    // The sequence with the most steps: its first step moves to the end (every other step
+    // moves up one), then back.
+    let steps = everything(&upstream, &up_token, Kind::SequenceSteps).await;
+    let mut by_sequence: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for (id, step) in &steps {
+        let seq = step["relationships"]["sequence"]["data"]["id"]
+            .as_i64()
+            .unwrap();
+        let order = step["attributes"]["order"].as_i64().unwrap();
+        by_sequence.entry(seq).or_default().push((order, *id));
+    }
+    let (_, mut sequence) = by_sequence
+        .into_iter()
+        .max_by_key(|(_, s)| s.len())
+        .unwrap();
+    sequence.sort();
+    assert!(sequence.len() >= 3, "{sequence:?}");
+    let (first, last) = (sequence[0].1, sequence.len());
+    for (step, order) in [(first, last), (first, 1)] {
+        let patch = upstream
+            .api(
+                "PATCH",
+                &format!("/sequenceSteps/{step}"),
+                &up_token,
+                Some(json!({ "data": { "type": "sequenceStep", "id": step,
+                    "attributes": { "order": order } } })),
+            )
+            .await;
+        assert_eq!(patch.status, 200, "{}", patch.body);
+        let report = sync(&target.db, &outreach, &options(1, every_day))
+            .await
+            .unwrap();
+        assert_nothing_skipped(&report);
+        assert!(of(&report, Kind::SequenceSteps).1 >= 2, "{report:?}");
+    }
+    let (mirror, token) = mirror_server(target).await;
+    assert_same(&upstream, &up_token, &mirror, &token).await;
+    mirror.finish().await;
+    upstream.finish().await;
+}

@@ -10,7 +10,7 @@
 
 pub mod client;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -245,50 +245,9 @@ pub fn rows(doc: &Json) -> Result<Vec<UpstreamRow>, SyncError> {
         .get("data")
         .and_then(Json::as_array)
         .ok_or_else(|| SyncError::Upstream("a collection document without a data array".into()))?;
-    data.iter().map(row).collect()
-}
-
-/// One resource object: its id (a number, or a string of digits), attributes and to-one
-/// linkage.
-pub fn row(obj: &Json) -> Result<UpstreamRow, SyncError> {
-    let id = id_of(obj.get("id"))
-        .ok_or_else(|| SyncError::Upstream("a resource object without an integer id".into()))?;
-    let attributes = obj
-        .get("attributes")
-        .and_then(Json::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut to_one = HashMap::new();
-    if let Some(rels) = obj.get("relationships").and_then(Json::as_object) {
-        for (name, rel) in rels {
-            match rel.get("data") {
-                Some(Json::Null) => {
-                    to_one.insert(name.clone(), None);
-                }
-                Some(target @ Json::Object(_)) => {
-                    let id = id_of(target.get("id")).ok_or_else(|| {
-                        SyncError::Upstream(format!("{name}: linkage without an integer id"))
-                    })?;
-                    to_one.insert(name.clone(), Some(id));
-                }
-                // A to-many's array, or links only: not a key of this row.
-                _ => {}
-            }
-        }
-    }
-    Ok(UpstreamRow {
-        id,
-        attributes,
-        to_one,
-    })
-}
-
-fn id_of(v: Option<&Json>) -> Option<i64> {
-    match v? {
-        Json::Number(n) => n.as_i64(),
-        Json::String(s) => s.parse().ok(),
-        _ => None,
-    }
+    data.iter()
+        .map(|obj| UpstreamRow::from_resource(obj).map_err(SyncError::Upstream))
+        .collect()
 }
 
 /// The base URL as given on the command line: `https://api.outreach.io`, with or without a
@@ -310,28 +269,6 @@ pub fn base_url(text: &str) -> Result<Url, SyncError> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_resource_object_becomes_a_row() {
-        let row = row(&json!({
-            "type": "sequenceStep",
-            "id": 7,
-            "attributes": { "order": 2, "updatedAt": "2026-10-01T09:00:00.000Z" },
-            "relationships": {
-                "sequence": { "data": { "type": "sequence", "id": 3 } },
-                "callPurpose": { "data": null },
-                "tasks": { "links": { "related": "/api/v2/tasks?filter[sequenceStep][id]=7" } },
-                "mailings": { "data": [ { "type": "mailing", "id": 1 } ] }
-            }
-        }))
-        .unwrap();
-        assert_eq!(row.id, 7);
-        assert_eq!(row.to_one.get("sequence"), Some(&Some(3)));
-        assert_eq!(row.to_one.get("callPurpose"), Some(&None));
-        assert!(!row.to_one.contains_key("tasks"));
-        assert!(!row.to_one.contains_key("mailings"));
-        assert!(super::row(&json!({ "id": "x" })).is_err());
-    }
 
     #[test]
     fn the_cursor_is_the_latest_updated_at_as_spelled() {

@@ -59,6 +59,8 @@ pub struct AppState {
     /// The `Host` names answered (see [`http::hosts`]); resolved against the listener in
     /// [`run`].
     pub allowed_hosts: http::hosts::HostPolicy,
+    /// The shared secret of Outreach's webhooks; `None`: `/webhooks/outreach` answers 404.
+    pub outreach_webhook_secret: Option<std::sync::Arc<[u8]>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             websockets: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_websockets)),
             closing: tokio::sync::watch::Sender::new(false),
             allowed_hosts: http::hosts::HostPolicy::Auto(None),
+            outreach_webhook_secret: None,
         }
     }
 }
@@ -119,6 +122,11 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/assets/{file}", get(http::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/webhooks/outreach",
+            axum::routing::post(http::webhooks::post)
+                .layer(DefaultBodyLimit::max(state.limits.max_body_bytes)),
+        )
         .with_state(state.clone())
         .merge(apis)
         .layer(middleware::from_fn_with_state(state, http::hosts::check))

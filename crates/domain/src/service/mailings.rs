@@ -113,6 +113,7 @@ pub async fn create(
     viewer: &Viewer,
     input: NewMailing,
 ) -> AppResult<mailing::Model> {
+    crate::service::mirror::local_writes_allowed()?;
     let mut errors = Vec::new();
     too_long("subject", input.subject.as_deref(), 65_535, &mut errors);
     too_long(
@@ -568,6 +569,7 @@ pub async fn ingest(
     viewer: &Viewer,
     events: Vec<Result<MailingEvent, AppError>>,
 ) -> AppResult<Vec<EventOutcome>> {
+    crate::service::mirror::local_writes_allowed()?;
     if events.len() > MAX_EVENTS_PER_BATCH {
         return Err(AppError::Validation(vec![FieldError::new(
             "events",

@@ -48,6 +48,30 @@ use crate::service::relations::ALL;
 use crate::service::resource::Resource;
 use crate::time::now;
 
+/// Whether this process serves a mirror (see [`serve_as_mirror`]).
+static SERVING_A_MIRROR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this process as serving a mirror of Outreach (`stepgraph serve` on a mirrored
+/// database, or with `--mirror-outreach`): until writes are passed through to Outreach, the
+/// APIs' writes of mirrored data (steps, mailings, mailing events) are refused, since a row
+/// made here would take an id upstream may give another row, and the next reconciliation
+/// would delete it.
+pub fn serve_as_mirror(on: bool) {
+    SERVING_A_MIRROR.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `Err(Conflict)` when this process serves a mirror ([`serve_as_mirror`]).
+pub fn local_writes_allowed() -> AppResult<()> {
+    if SERVING_A_MIRROR.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(AppError::Conflict(
+            "this server mirrors an Outreach account: make the change in Outreach, and it \
+             arrives with the next sync"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The mirrored resources, in dependency order: a row's to-one targets are written before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -94,9 +118,30 @@ impl Kind {
         }
     }
 
-    /// The resource a JSON:API type names.
+    /// The resource a collection path names (`sequenceSteps`).
     pub fn from_wire(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.wire() == name)
+    }
+
+    /// The JSON:API `type` of one resource object, as Outreach spells it (`sequenceStep`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Users => "user",
+            Kind::CallPurposes => "callPurpose",
+            Kind::TaskPriorities => "taskPriority",
+            Kind::Sequences => "sequence",
+            Kind::Templates => "template",
+            Kind::SequenceSteps => "sequenceStep",
+            Kind::SequenceTemplates => "sequenceTemplate",
+            Kind::Tasks => "task",
+            Kind::Calls => "call",
+            Kind::Mailings => "mailing",
+        }
+    }
+
+    /// The resource a JSON:API `type` names.
+    pub fn from_type(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.type_name() == name)
     }
 }
 
@@ -110,12 +155,57 @@ pub struct UpstreamRow {
     pub to_one: HashMap<String, Option<i64>>,
 }
 
+impl UpstreamRow {
+    /// A JSON:API resource object: its id (a number, or a string of digits), attributes
+    /// and to-one linkage (a to-many's array, or a relationship with links only, is not a key
+    /// of this row and is left out).
+    pub fn from_resource(obj: &Json) -> Result<UpstreamRow, String> {
+        let id = id_of(obj.get("id")).ok_or("a resource object without an integer id")?;
+        let attributes = obj
+            .get("attributes")
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut to_one = HashMap::new();
+        if let Some(rels) = obj.get("relationships").and_then(Json::as_object) {
+            for (name, rel) in rels {
+                match rel.get("data") {
+                    Some(Json::Null) => {
+                        to_one.insert(name.clone(), None);
+                    }
+                    Some(target @ Json::Object(_)) => {
+                        let id = id_of(target.get("id"))
+                            .ok_or_else(|| format!("{name}: linkage without an integer id"))?;
+                        to_one.insert(name.clone(), Some(id));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(UpstreamRow {
+            id,
+            attributes,
+            to_one,
+        })
+    }
+}
+
+fn id_of(v: Option<&Json>) -> Option<i64> {
+    match v? {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
 /// What applying a page did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     pub inserted: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Webhook payloads older than the stored row (the pull's copy wins).
+    pub stale: usize,
     /// Rows not written, each with its reason (logged by the caller).
     pub skipped: Vec<(i64, String)>,
 }
@@ -129,6 +219,7 @@ impl Applied {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
+        self.stale += other.stale;
         self.skipped.extend(other.skipped);
     }
 }
@@ -180,26 +271,87 @@ pub async fn apply_page(
     rows: &[UpstreamRow],
     cursor: Option<&str>,
 ) -> AppResult<Applied> {
+    apply(db, kind, rows, cursor, false).await
+}
+
+/// What a webhook delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    Inserted,
+    Updated,
+    Unchanged,
+    /// Older than the stored row, or without `updatedAt`: not applied.
+    Stale,
+    Deleted,
+    /// Not written (a required link to a row not mirrored, a missing attribute): the next
+    /// pull brings it.
+    Skipped,
+}
+
+/// Applies one resource an Outreach webhook delivered: `destroyed` deletes the row, any other
+/// event writes it when it is at least as new as the stored row (a delivery that arrives
+/// late, or twice, changes nothing). The checkpoint does not move: the pull stays the
+/// authority and overwrites whatever a payload said.
+pub async fn apply_delivery(
+    db: &DatabaseConnection,
+    kind: Kind,
+    row: &UpstreamRow,
+    destroyed: bool,
+) -> AppResult<Delivered> {
+    if destroyed {
+        let txn = crate::db::begin_write(db).await?;
+        let n = delete_rows(&txn, kind, Which::Id(row.id)).await?;
+        changes::commit(txn).await?;
+        return Ok(if n > 0 {
+            Delivered::Deleted
+        } else {
+            Delivered::Unchanged
+        });
+    }
+    let applied = apply(db, kind, std::slice::from_ref(row), None, true).await?;
+    Ok(if applied.inserted > 0 {
+        Delivered::Inserted
+    } else if applied.updated > 0 {
+        Delivered::Updated
+    } else if applied.stale > 0 {
+        Delivered::Stale
+    } else if applied.unchanged > 0 {
+        Delivered::Unchanged
+    } else {
+        Delivered::Skipped
+    })
+}
+
+async fn apply(
+    db: &DatabaseConnection,
+    kind: Kind,
+    rows: &[UpstreamRow],
+    cursor: Option<&str>,
+    newer_only: bool,
+) -> AppResult<Applied> {
     let txn = crate::db::begin_write(db).await?;
+    let n = newer_only;
     let applied = match kind {
-        Kind::Users => apply_rows::<Users>(&txn, rows, |_| None).await?,
-        Kind::CallPurposes => apply_rows::<CallPurposes>(&txn, rows, |_| None).await?,
-        Kind::TaskPriorities => apply_rows::<TaskPriorities>(&txn, rows, |_| None).await?,
+        Kind::Users => apply_rows::<Users>(&txn, rows, n, |_| None).await?,
+        Kind::CallPurposes => apply_rows::<CallPurposes>(&txn, rows, n, |_| None).await?,
+        Kind::TaskPriorities => apply_rows::<TaskPriorities>(&txn, rows, n, |_| None).await?,
         Kind::Sequences => {
-            apply_rows::<Sequences>(&txn, rows, |(m, _)| Some(Change::sequence(m.id))).await?
+            apply_rows::<Sequences>(&txn, rows, n, |(m, _)| Some(Change::sequence(m.id))).await?
         }
-        Kind::Templates => apply_rows::<Templates>(&txn, rows, |_| None).await?,
+        Kind::Templates => apply_rows::<Templates>(&txn, rows, n, |_| None).await?,
         Kind::SequenceSteps => {
             park_displaced_steps(&txn, rows).await?;
-            apply_rows::<Steps>(&txn, rows, |(m, kind)| {
+            apply_rows::<Steps>(&txn, rows, n, |(m, kind)| {
                 Some(Change::step(kind, m.id, m.sequence_id))
             })
             .await?
         }
-        Kind::SequenceTemplates => apply_rows::<SequenceTemplates>(&txn, rows, |_| None).await?,
-        Kind::Tasks => apply_rows::<Tasks>(&txn, rows, |_| None).await?,
-        Kind::Calls => apply_rows::<Calls>(&txn, rows, |_| None).await?,
-        Kind::Mailings => apply_rows::<Mailings>(&txn, rows, |_| None).await?,
+        Kind::SequenceTemplates => {
+            apply_rows::<SequenceTemplates>(&txn, rows, n, |_| None).await?
+        }
+        Kind::Tasks => apply_rows::<Tasks>(&txn, rows, n, |_| None).await?,
+        Kind::Calls => apply_rows::<Calls>(&txn, rows, n, |_| None).await?,
+        Kind::Mailings => apply_rows::<Mailings>(&txn, rows, n, |_| None).await?,
     };
     if let Some(cursor) = cursor {
         save_checkpoint(&txn, kind, Some(cursor), None).await?;
@@ -217,30 +369,58 @@ pub async fn reconcile(
     upstream: &HashSet<i64>,
 ) -> AppResult<usize> {
     let txn = crate::db::begin_write(db).await?;
-    let deleted = match kind {
-        Kind::Users => delete_missing::<Users>(&txn, upstream).await?,
-        Kind::CallPurposes => delete_missing::<CallPurposes>(&txn, upstream).await?,
-        Kind::TaskPriorities => delete_missing::<TaskPriorities>(&txn, upstream).await?,
-        Kind::Sequences => delete_missing::<Sequences>(&txn, upstream).await?,
-        Kind::Templates => delete_missing::<Templates>(&txn, upstream).await?,
+    let deleted = delete_rows(&txn, kind, Which::NotIn(upstream)).await?;
+    save_checkpoint(&txn, kind, None, Some(now())).await?;
+    changes::commit(txn).await?;
+    Ok(deleted)
+}
+
+/// The rows a deletion picks.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    /// Every row whose id upstream no longer has.
+    NotIn(&'a HashSet<i64>),
+    /// One row.
+    Id(i64),
+}
+
+/// Deletes the rows of `kind` that `gone` picks, recording deleted steps in the feed.
+async fn delete_rows(txn: &impl ConnectionTrait, kind: Kind, gone: Which<'_>) -> AppResult<usize> {
+    Ok(match kind {
+        Kind::Users => delete_where::<Users>(txn, gone).await?,
+        Kind::CallPurposes => delete_where::<CallPurposes>(txn, gone).await?,
+        Kind::TaskPriorities => delete_where::<TaskPriorities>(txn, gone).await?,
+        Kind::Sequences => delete_where::<Sequences>(txn, gone).await?,
+        Kind::Templates => delete_where::<Templates>(txn, gone).await?,
         Kind::SequenceSteps => {
-            let steps = steps_of_missing(&txn, upstream).await?;
-            let n = delete_missing::<Steps>(&txn, upstream).await?;
+            let steps = steps_where(txn, gone).await?;
+            let n = delete_where::<Steps>(txn, gone).await?;
             let feed: Vec<Change> = steps
                 .into_iter()
                 .map(|(id, seq)| Change::step(ChangeKind::Deleted, id, seq))
                 .collect();
-            changes::record(&txn, &feed).await?;
+            changes::record(txn, &feed).await?;
             n
         }
-        Kind::SequenceTemplates => delete_missing::<SequenceTemplates>(&txn, upstream).await?,
-        Kind::Tasks => delete_missing::<Tasks>(&txn, upstream).await?,
-        Kind::Calls => delete_missing::<Calls>(&txn, upstream).await?,
-        Kind::Mailings => delete_missing::<Mailings>(&txn, upstream).await?,
-    };
-    save_checkpoint(&txn, kind, None, Some(now())).await?;
-    changes::commit(txn).await?;
-    Ok(deleted)
+        Kind::SequenceTemplates => delete_where::<SequenceTemplates>(txn, gone).await?,
+        Kind::Tasks => delete_where::<Tasks>(txn, gone).await?,
+        Kind::Calls => delete_where::<Calls>(txn, gone).await?,
+        Kind::Mailings => delete_where::<Mailings>(txn, gone).await?,
+    })
+}
+
+/// The stored `updated_at` of a row (every mirrored table has one).
+fn updated_at<R: Resource>(model: &R::Model) -> Option<DateTime<Utc>>
+where
+    R::Model: IntoActiveModel<<R::Entity as EntityTrait>::ActiveModel>,
+    <R::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = R::Entity>,
+{
+    use std::str::FromStr;
+    let col = <R::Entity as EntityTrait>::Column::from_str("updated_at").ok()?;
+    match model.clone().into_active_model().get(col).into_value()? {
+        Value::ChronoDateTimeUtc(Some(t)) => Some(t),
+        _ => None,
+    }
 }
 
 async fn save_checkpoint(
@@ -289,6 +469,7 @@ fn foreign_keys<R: Resource>() -> Vec<(&'static str, &'static str, &'static str)
 async fn apply_rows<R>(
     db: &impl ConnectionTrait,
     rows: &[UpstreamRow],
+    newer_only: bool,
     change: impl Fn((&R::Model, ChangeKind)) -> Option<Change>,
 ) -> AppResult<Applied>
 where
@@ -312,12 +493,26 @@ where
     let fks = foreign_keys::<R>();
     let existing = existing_targets(db, rows, &fks).await?;
     let mut feed = Vec::new();
+    let mut new = Vec::new();
     let mut seen = HashSet::new();
     for row in rows {
         if !seen.insert(row.id) {
             continue;
         }
         let old = stored.get(&row.id);
+        if newer_only && let Some(old) = old {
+            let stored_at = updated_at::<R>(old);
+            let sent_at = row
+                .attributes
+                .get("updatedAt")
+                .and_then(Json::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            if sent_at.is_none() || stored_at.is_some_and(|s| Some(s) > sent_at) {
+                applied.stale += 1;
+                continue;
+            }
+        }
         let decoded = decode::<R>(row, old, &fks, &existing);
         let model = match decoded {
             Ok(model) => model,
@@ -338,11 +533,20 @@ where
             None => {
                 let mut active = model.clone().into_active_model();
                 mark_all_set::<R>(&mut active);
-                R::Entity::insert(active).exec_without_returning(db).await?;
                 feed.extend(change((&model, ChangeKind::Created)));
+                new.push(active);
                 applied.inserted += 1;
             }
         }
+    }
+    // Several rows per INSERT, well under every backend's bound-parameter limit.
+    let per_insert = (30_000 / <R::Entity as EntityTrait>::Column::iter().count().max(1)).max(1);
+    let mut new = new.into_iter().peekable();
+    while new.peek().is_some() {
+        let chunk: Vec<_> = new.by_ref().take(per_insert).collect();
+        R::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
     changes::record(db, &feed).await?;
     Ok(applied)
@@ -525,45 +729,67 @@ fn camel(snake: &str) -> String {
 async fn park_displaced_steps(db: &impl ConnectionTrait, rows: &[UpstreamRow]) -> AppResult<()> {
     use entity::sequence_step::{Column as S, Entity as StepsTable};
     let in_page: HashSet<i64> = rows.iter().map(|r| r.id).collect();
-    let stored: HashMap<i64, (i64, i32)> = StepsTable::find()
+    let sequence_of = |row: &UpstreamRow| row.to_one.get("sequence").copied().flatten();
+    let order_of = |row: &UpstreamRow| row.attributes.get("order").and_then(Json::as_i64);
+    // The stored steps of every sequence the page touches, and of the page's own steps (one
+    // of which may be moving to another sequence): one statement.
+    let sequences: HashSet<i64> = rows.iter().filter_map(sequence_of).collect();
+    let stored: Vec<(i64, i64, i32)> = StepsTable::find()
         .select_only()
         .column(S::Id)
         .column(S::SequenceId)
         .column(S::Order)
-        .filter(S::Id.is_in(in_page.iter().copied()))
-        .into_tuple::<(i64, i64, i32)>()
+        .filter(
+            sea_orm::Condition::any()
+                .add(S::SequenceId.is_in(sequences))
+                .add(S::Id.is_in(in_page.iter().copied())),
+        )
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, seq, order)| (id, (seq, order)))
+        .await?;
+    let by_id: HashMap<i64, (i64, i64)> = stored
+        .iter()
+        .map(|&(id, seq, order)| (id, (seq, i64::from(order))))
         .collect();
+    let holder: HashMap<(i64, i64), i64> = stored
+        .iter()
+        .map(|&(id, seq, order)| ((seq, i64::from(order)), id))
+        .collect();
+    // Parked steps go past every order stored or about to be written.
+    let mut max_order: HashMap<i64, i64> = HashMap::new();
+    let page_orders = rows
+        .iter()
+        .filter_map(|r| Some((sequence_of(r)?, order_of(r)?)));
+    for (seq, order) in stored
+        .iter()
+        .map(|&(_, seq, order)| (seq, i64::from(order)))
+        .chain(page_orders)
+    {
+        let m = max_order.entry(seq).or_insert(0);
+        *m = std::cmp::max(*m, order);
+    }
     let mut moving = Vec::new();
-    let mut targets = Vec::new();
+    let mut parked = Vec::new();
     for row in rows {
-        let Some(old) = stored.get(&row.id) else {
-            // A new step: it takes an order some stored step may hold.
-            if let (Some(Some(seq)), Some(order)) = (
-                row.to_one.get("sequence"),
-                row.attributes.get("order").and_then(Json::as_i64),
-            ) {
-                targets.push((*seq, order));
-            }
+        let old = by_id.get(&row.id).copied();
+        let Some(seq) = sequence_of(row).or(old.map(|o| o.0)) else {
             continue;
         };
-        let seq = row
-            .to_one
-            .get("sequence")
-            .copied()
-            .flatten()
-            .unwrap_or(old.0);
-        let order = row
-            .attributes
-            .get("order")
-            .and_then(Json::as_i64)
-            .unwrap_or(i64::from(old.1));
-        if (seq, order) != (old.0, i64::from(old.1)) {
+        let Some(order) = order_of(row).or(old.map(|o| o.1)) else {
+            continue;
+        };
+        if old == Some((seq, order)) {
+            continue;
+        }
+        if old.is_some() {
             moving.push(row.id);
-            targets.push((seq, order));
+        }
+        if let Some(&other) = holder.get(&(seq, order))
+            && !in_page.contains(&other)
+        {
+            let end = max_order.entry(seq).or_insert(0);
+            *end += 1;
+            parked.push((other, *end));
         }
     }
     if !moving.is_empty() {
@@ -574,65 +800,49 @@ async fn park_displaced_steps(db: &impl ConnectionTrait, rows: &[UpstreamRow]) -
             .exec(db)
             .await?;
     }
-    for (seq, order) in targets {
-        let holder = StepsTable::find()
-            .filter(S::SequenceId.eq(seq))
-            .filter(S::Order.eq(order))
-            .one(db)
-            .await?;
-        let Some(holder) = holder.filter(|h| !in_page.contains(&h.id)) else {
-            continue;
-        };
-        let max: Option<i32> = StepsTable::find()
-            .select_only()
-            .column_as(S::Order.max(), "max")
-            .filter(S::SequenceId.eq(seq))
-            .into_tuple()
-            .one(db)
-            .await?
-            .flatten();
+    for (id, order) in parked {
         StepsTable::update_many()
-            .col_expr(S::Order, Expr::value(max.unwrap_or(0) + 1))
-            .filter(S::Id.eq(holder.id))
+            .col_expr(S::Order, Expr::value(i32::try_from(order).unwrap_or(i32::MAX)))
+            .filter(S::Id.eq(id))
             .exec(db)
             .await?;
     }
     Ok(())
 }
 
-/// The (id, sequence) of the steps [`reconcile`] is about to delete.
-async fn steps_of_missing(
-    db: &impl ConnectionTrait,
-    upstream: &HashSet<i64>,
-) -> AppResult<Vec<(i64, i64)>> {
+/// The (id, sequence) of the steps about to be deleted.
+async fn steps_where(db: &impl ConnectionTrait, gone: Which<'_>) -> AppResult<Vec<(i64, i64)>> {
     use entity::sequence_step::{Column as S, Entity as StepsTable};
-    let all: Vec<(i64, i64)> = StepsTable::find()
+    let mut select = StepsTable::find()
         .select_only()
         .column(S::Id)
-        .column(S::SequenceId)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .column(S::SequenceId);
+    if let Which::Id(id) = gone {
+        select = select.filter(S::Id.eq(id));
+    }
+    let all: Vec<(i64, i64)> = select.into_tuple().all(db).await?;
     Ok(all
         .into_iter()
-        .filter(|(id, _)| !upstream.contains(id))
+        .filter(|(id, _)| gone.picks(*id))
         .collect())
 }
 
-async fn delete_missing<R: Resource>(
-    db: &impl ConnectionTrait,
-    upstream: &HashSet<i64>,
-) -> AppResult<usize> {
-    let local: Vec<i64> = R::Entity::find()
-        .select_only()
-        .column(R::id_column())
-        .into_tuple()
-        .all(db)
-        .await?;
-    let gone: Vec<i64> = local
-        .into_iter()
-        .filter(|id| !upstream.contains(id))
-        .collect();
+impl Which<'_> {
+    fn picks(self, id: i64) -> bool {
+        match self {
+            Which::NotIn(upstream) => !upstream.contains(&id),
+            Which::Id(one) => id == one,
+        }
+    }
+}
+
+async fn delete_where<R: Resource>(db: &impl ConnectionTrait, gone: Which<'_>) -> AppResult<usize> {
+    let mut select = R::Entity::find().select_only().column(R::id_column());
+    if let Which::Id(id) = gone {
+        select = select.filter(R::id_column().eq(id));
+    }
+    let local: Vec<i64> = select.into_tuple().all(db).await?;
+    let gone: Vec<i64> = local.into_iter().filter(|id| gone.picks(*id)).collect();
     for chunk in gone.chunks(1000) {
         R::Entity::delete_many()
             .filter(R::id_column().is_in(chunk.iter().copied()))
@@ -651,6 +861,28 @@ async fn delete_missing<R: Resource>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resource_object_becomes_a_row() {
+        let row = UpstreamRow::from_resource(&serde_json::json!({
+            "type": "sequenceStep",
+            "id": 7,
+            "attributes": { "order": 2, "updatedAt": "2026-10-01T09:00:00.000Z" },
+            "relationships": {
+                "sequence": { "data": { "type": "sequence", "id": 3 } },
+                "callPurpose": { "data": null },
+                "tasks": { "links": { "related": "/api/v2/tasks?filter[sequenceStep][id]=7" } },
+                "mailings": { "data": [ { "type": "mailing", "id": 1 } ] }
+            }
+        }))
+        .unwrap();
+        assert_eq!(row.id, 7);
+        assert_eq!(row.to_one.get("sequence"), Some(&Some(3)));
+        assert_eq!(row.to_one.get("callPurpose"), Some(&None));
+        assert!(!row.to_one.contains_key("tasks"));
+        assert!(!row.to_one.contains_key("mailings"));
+        assert!(UpstreamRow::from_resource(&serde_json::json!({ "id": "x" })).is_err());
+    }
 
     #[test]
     fn column_names_become_outreach_attribute_names() {

@@ -110,6 +110,7 @@ pub async fn create(
     viewer: &Viewer,
     input: NewStep,
 ) -> AppResult<sequence_step::Model> {
+    crate::service::mirror::local_writes_allowed()?;
     let mut errors = Vec::new();
     check_order(input.order, &mut errors);
     check_non_negative("interval", input.interval, &mut errors);
@@ -193,6 +194,7 @@ pub async fn update(
     id: i64,
     changes: StepChanges,
 ) -> AppResult<sequence_step::Model> {
+    crate::service::mirror::local_writes_allowed()?;
     let mut errors = Vec::new();
     if matches!(changes.step_type, Patch::Clear) {
         errors.push(FieldError::new("stepType", "cannot be null"));
@@ -283,6 +285,7 @@ pub async fn delete(
     id: i64,
     expected_updated_at: Option<DateTime<Utc>>,
 ) -> AppResult<i64> {
+    crate::service::mirror::local_writes_allowed()?;
     let txn = begin_write(db).await?;
     let (step, seq) = lock_step(&txn, viewer, id).await?;
     if !policy::can_delete_step(viewer, &SequenceAccess::from(&seq)) {

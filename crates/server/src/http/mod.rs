@@ -13,6 +13,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod hosts;
 pub mod shed;
+pub mod webhooks;
 pub mod ws;
 
 pub use stepgraph_web::{AuthFailure, body_problem, counted, error_headers};
