@@ -645,13 +645,30 @@ where
             None if old.is_none() && nullable => active
                 .try_set(col, null_of(ty))
                 .map_err(|_| format!("attribute {}: cannot be empty", camel(name)))?,
-            None if old.is_none() => return Err(format!("attribute {} is missing", camel(name))),
+            None if old.is_none() => match local_default(name, ty) {
+                Some(value) => active
+                    .try_set(col, value)
+                    .map_err(|_| format!("attribute {}: no default", camel(name)))?,
+                None => return Err(format!("attribute {} is missing", camel(name))),
+            },
             None => {}
         }
     }
     active
         .try_into_model()
         .map_err(|e| format!("incomplete: {e}"))
+}
+
+/// The value of a column Outreach does not send, for a new row: a mirrored user's `role` is
+/// stepgraph's own notion (Outreach has none), so a new user starts as a member (an admin
+/// changes it here); a counter Outreach leaves out starts at 0, a flag at false.
+fn local_default(column: &str, ty: &ColumnType) -> Option<Value> {
+    match (column, ty) {
+        ("role", _) => Some(Value::String(Some("member".into()))),
+        (c, ColumnType::Integer) if c.ends_with("_count") => Some(Value::Int(Some(0))),
+        (_, ColumnType::Boolean) => Some(Value::Bool(Some(false))),
+        _ => None,
+    }
 }
 
 /// A JSON value as the SQL value a column of type `ty` takes.
@@ -882,6 +899,37 @@ mod tests {
         assert!(!row.to_one.contains_key("tasks"));
         assert!(!row.to_one.contains_key("mailings"));
         assert!(UpstreamRow::from_resource(&serde_json::json!({ "id": "x" })).is_err());
+    }
+
+    #[test]
+    fn an_outreach_user_without_a_role_becomes_a_member() {
+        let row = UpstreamRow::from_resource(&serde_json::json!({
+            "type": "user", "id": 42,
+            "attributes": {
+                "email": "sam@example.com", "firstName": "Sam", "lastName": null,
+                "username": "sam", "title": null,
+                "createdAt": "2026-10-01T09:00:00.000Z", "updatedAt": "2026-10-02T09:00:00.000Z",
+                "someAttributeWeDoNotStore": 7
+            }
+        }))
+        .unwrap();
+        let user =
+            decode::<Users>(&row, None, &foreign_keys::<Users>(), &HashMap::new()).unwrap();
+        assert_eq!(user.id, 42);
+        assert_eq!(user.role, entity::enums::Role::Member);
+        assert!(!user.locked);
+        assert_eq!(user.first_name.as_deref(), Some("Sam"));
+        // An enum spelling we do not know is a reason, never a panic or a bad row.
+        let mut bad = row.clone();
+        bad.attributes
+            .insert("role".into(), serde_json::json!("superuser"));
+        let err = decode::<Users>(&bad, None, &[], &HashMap::new()).unwrap_err();
+        assert!(err.contains("role"), "{err}");
+        // A required attribute missing from a new row skips it.
+        let mut bad = row;
+        bad.attributes.remove("email");
+        let err = decode::<Users>(&bad, None, &[], &HashMap::new()).unwrap_err();
+        assert!(err.contains("email"), "{err}");
     }
 
     #[test]
