@@ -461,7 +461,10 @@ pub(crate) fn secret(name: &str) -> anyhow::Result<Option<String>> {
     if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
         return Ok(Some(v));
     }
-    match std::env::var(format!("{name}_FILE")).ok().filter(|v| !v.is_empty()) {
+    match std::env::var(format!("{name}_FILE"))
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         Some(path) => Ok(Some(
             std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {name}_FILE ({path})"))?

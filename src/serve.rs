@@ -46,17 +46,33 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     if state.outreach_webhook_secret.is_some() {
         println!("Outreach webhooks: accepted at /webhooks/outreach (signed deliveries only)");
     }
-    let mirrored = args.mirror_outreach.is_some()
-        || crate::service::mirror::is_mirror(&state.db).await?;
+    let mirrored =
+        args.mirror_outreach.is_some() || crate::service::mirror::is_mirror(&state.db).await?;
     crate::service::mirror::serve_as_mirror(mirrored);
     if mirrored {
-        println!("serving a mirror of Outreach: writes of mirrored data are refused (409)");
+        println!(
+            "serving a mirror of Outreach: step writes {}; mailing writes are refused (409)",
+            if args.mirror_outreach.is_some() {
+                "go to Outreach first"
+            } else {
+                "are refused (409) without --mirror-outreach"
+            }
+        );
     }
     let mirror = match &args.mirror_outreach {
         Some(url) => {
-            let client = crate::cli::outreach_client(url, 0.5)?;
+            let client = std::sync::Arc::new(crate::cli::outreach_client(url, 0.5)?);
+            // Step writes go to Outreach first, and come back from its answer.
+            state.upstream = Some(std::sync::Arc::new(
+                stepgraph_outreach::OutreachWrites::new(client.clone()),
+            ));
+            println!("writes of sequence steps are passed through to Outreach at {url}");
             let interval = std::time::Duration::from_secs(args.mirror_interval_secs);
-            Some(tokio::spawn(mirror_loop(state.db.clone(), client, interval)))
+            Some(tokio::spawn(mirror_loop(
+                state.db.clone(),
+                client,
+                interval,
+            )))
         }
         None => None,
     };
@@ -86,7 +102,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
 /// stopped).
 async fn mirror_loop(
     db: DatabaseConnection,
-    client: stepgraph_outreach::Client,
+    client: std::sync::Arc<stepgraph_outreach::Client>,
     interval: std::time::Duration,
 ) {
     let options = stepgraph_outreach::Options::default();
@@ -100,7 +116,9 @@ async fn mirror_loop(
                 elapsed_ms = report.elapsed.as_millis() as u64,
                 "mirrored Outreach"
             ),
-            Err(err) => tracing::error!(error = %err, "mirroring Outreach failed; trying again later"),
+            Err(err) => {
+                tracing::error!(error = %err, "mirroring Outreach failed; trying again later")
+            }
         }
         tokio::time::sleep(interval).await;
     }

@@ -557,14 +557,15 @@ async fn signed_webhook_deliveries_apply_once_and_anything_else_is_refused() {
             .name
     };
     let original = stored_name().await;
-    let delivery = |name: &str, updated: chrono::DateTime<Utc>, delivered: chrono::DateTime<Utc>| {
-        let mut data = sequence.clone();
-        data["attributes"]["name"] = json!(name);
-        data["attributes"]["updatedAt"] = json!(outreach_time(updated));
-        json!({ "data": data, "meta": { "eventName": "sequence.updated",
+    let delivery =
+        |name: &str, updated: chrono::DateTime<Utc>, delivered: chrono::DateTime<Utc>| {
+            let mut data = sequence.clone();
+            data["attributes"]["name"] = json!(name);
+            data["attributes"]["updatedAt"] = json!(outreach_time(updated));
+            json!({ "data": data, "meta": { "eventName": "sequence.updated",
                 "deliveredAt": outreach_time(delivered) } })
-        .to_string()
-    };
+            .to_string()
+        };
     let now = Utc::now();
     let body = delivery("Renamed upstream", now, now);
 
@@ -581,15 +582,27 @@ async fn signed_webhook_deliveries_apply_once_and_anything_else_is_refused() {
 
     // Signed and fresh: applied once; the same delivery again changes nothing.
     let (status, answer) = deliver(body.clone(), Some(sign(secret, &body))).await;
-    assert_eq!((status, answer["result"].as_str()), (200, Some("updated")), "{answer}");
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("updated")),
+        "{answer}"
+    );
     assert_eq!(stored_name().await, "Renamed upstream");
     let (status, answer) = deliver(body.clone(), Some(sign(secret, &body))).await;
-    assert_eq!((status, answer["result"].as_str()), (200, Some("unchanged")), "{answer}");
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("unchanged")),
+        "{answer}"
+    );
 
     // A late delivery of an older state does not win over what is stored.
     let older = delivery("An older name", now - chrono::Duration::minutes(1), now);
     let (status, answer) = deliver(older.clone(), Some(sign(secret, &older))).await;
-    assert_eq!((status, answer["result"].as_str()), (200, Some("stale")), "{answer}");
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("stale")),
+        "{answer}"
+    );
     assert_eq!(stored_name().await, "Renamed upstream");
 
     // A replay of a delivery made long ago is refused, signed or not.
@@ -606,7 +619,11 @@ async fn signed_webhook_deliveries_apply_once_and_anything_else_is_refused() {
         "deliveredAt": outreach_time(Utc::now()) } })
     .to_string();
     let (status, answer) = deliver(destroyed.clone(), Some(sign(secret, &destroyed))).await;
-    assert_eq!((status, answer["result"].as_str()), (200, Some("deleted")), "{answer}");
+    assert_eq!(
+        (status, answer["result"].as_str()),
+        (200, Some("deleted")),
+        "{answer}"
+    );
     assert!(
         entity::task::Entity::find_by_id(task)
             .one(&db)
@@ -691,4 +708,145 @@ async fn steps_reordered_upstream_arrive_one_page_at_a_time_and_still_fit() {
     assert_same(&upstream, &up_token, &mirror, &token).await;
     mirror.finish().await;
     upstream.finish().await;
+}
+
+#[tokio::test]
+async fn step_writes_on_a_mirror_go_to_outreach_first_and_come_back_from_its_answer() {
+    use stepgraph::service::upstream::Upstream;
+    use stepgraph_outreach::OutreachWrites;
+    let (upstream, up_token) = source().await;
+    let target = TestDb::new().await;
+    let outreach = Arc::new(client(&upstream.base, Auth::AccessToken(up_token.clone())));
+    sync(
+        &target.db,
+        &outreach,
+        &options(100, Reconcile::Every(Duration::from_secs(86_400))),
+    )
+    .await
+    .unwrap();
+    let writes: Arc<dyn Upstream> = Arc::new(OutreachWrites::new(outreach.clone()));
+    let mirror = TestServer::start_configured(target, stepgraph::graphql::Limits::default(), |s| {
+        s.upstream = Some(writes.clone())
+    })
+    .await;
+    let token = mirror.token_for_role(Role::Admin).await;
+    let steps = everything(&upstream, &up_token, Kind::SequenceSteps).await;
+    let sequence = steps.values().next().unwrap()["relationships"]["sequence"]["data"]["id"]
+        .as_i64()
+        .unwrap();
+    let both_agree = || async {
+        assert_eq!(
+            everything(&upstream, &up_token, Kind::SequenceSteps).await,
+            everything(&mirror, &token, Kind::SequenceSteps).await
+        );
+    };
+
+    // Created through the mirror's JSON:API: Outreach makes it (its id), the mirror holds
+    // Outreach's answer, and the later steps of the sequence moved down on both.
+    let created = mirror
+        .api(
+            "POST",
+            "/sequenceSteps",
+            &token,
+            Some(json!({ "data": { "type": "sequenceStep",
+                "attributes": { "stepType": "task", "order": 1, "interval": 60, "taskNote": "via the mirror" },
+                "relationships": { "sequence": { "data": { "type": "sequence", "id": sequence } } } } })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["data"]["id"].as_i64().unwrap();
+    let there = upstream
+        .api("GET", &format!("/sequenceSteps/{id}"), &up_token, None)
+        .await;
+    assert_eq!(there.status, 200);
+    assert_eq!(
+        there.body["data"]["attributes"]["taskNote"],
+        "via the mirror"
+    );
+    assert_eq!(there.body["data"]["attributes"]["order"], 1);
+    both_agree().await;
+
+    // Updated through the mirror's GraphQL.
+    let updated = mirror
+        .gql(
+            &token,
+            "mutation($id: ID!) { updateSequenceStep(id: $id, input: { order: 2, taskNote: \"moved\" }) { id order taskNote } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert_eq!(updated.data()["updateSequenceStep"]["order"], 2);
+    let there = upstream
+        .api("GET", &format!("/sequenceSteps/{id}"), &up_token, None)
+        .await;
+    assert_eq!(there.body["data"]["attributes"]["taskNote"], "moved");
+    both_agree().await;
+
+    // Outreach refuses (the sequence was locked there after the last sync): the mirror answers
+    // Outreach's refusal and changes nothing.
+    upstream
+        .db
+        .exec(&format!(
+            "UPDATE sequences SET locked = TRUE WHERE id = {sequence}"
+        ))
+        .await
+        .unwrap();
+    let refused = mirror
+        .api(
+            "PATCH",
+            &format!("/sequenceSteps/{id}"),
+            &token,
+            Some(json!({ "data": { "type": "sequenceStep", "id": id,
+                "attributes": { "taskNote": "refused upstream" } } })),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body["errors"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Outreach"),
+        "{}",
+        refused.body
+    );
+    let here = mirror
+        .api("GET", &format!("/sequenceSteps/{id}"), &token, None)
+        .await;
+    assert_eq!(here.body["data"]["attributes"]["taskNote"], "moved");
+    upstream
+        .db
+        .exec(&format!(
+            "UPDATE sequences SET locked = FALSE WHERE id = {sequence}"
+        ))
+        .await
+        .unwrap();
+
+    // The mirror's own policy still decides first: a viewer's write never reaches Outreach.
+    let viewer = mirror.token_for_role(Role::Viewer).await;
+    let before = steps_count(&upstream).await;
+    let denied = mirror
+        .api("DELETE", &format!("/sequenceSteps/{id}"), &viewer, None)
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    assert_eq!(steps_count(&upstream).await, before);
+
+    // Deleted through the mirror: gone on both, the gap closed on both.
+    let deleted = mirror
+        .api("DELETE", &format!("/sequenceSteps/{id}"), &token, None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let gone = upstream
+        .api("GET", &format!("/sequenceSteps/{id}"), &up_token, None)
+        .await;
+    assert_eq!(gone.status, 404);
+    both_agree().await;
+
+    mirror.finish().await;
+    upstream.finish().await;
+}
+
+async fn steps_count(server: &TestServer) -> u64 {
+    entity::sequence_step::Entity::find()
+        .count(&server.db.db)
+        .await
+        .unwrap()
 }

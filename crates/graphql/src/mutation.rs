@@ -8,6 +8,16 @@ use crate::inputs::{CreateSequenceStepInput, UpdateSequenceStepInput};
 use crate::scalars::{id, parse_id};
 use crate::types::SequenceStep;
 use stepgraph_domain::service::steps;
+use stepgraph_domain::service::upstream::Upstream;
+
+/// Request data: where step writes go first on a server that mirrors Outreach
+/// (`service::upstream`); absent elsewhere.
+#[derive(Clone)]
+pub struct UpstreamWrites(pub std::sync::Arc<dyn Upstream>);
+
+fn upstream<'a>(ctx: &'a Context<'_>) -> Option<&'a dyn Upstream> {
+    ctx.data_opt::<UpstreamWrites>().map(|u| &*u.0)
+}
 
 #[derive(Default)]
 pub struct Mutation;
@@ -24,7 +34,7 @@ impl Mutation {
         let rc = rc(ctx)?;
         let input = input.into_service().map_err(gql)?;
         Ok(SequenceStep::from(
-            steps::create(&rc.db, &rc.viewer, input)
+            steps::create_via(&rc.db, &rc.viewer, input, upstream(ctx))
                 .await
                 .map_err(gql)?,
         ))
@@ -42,7 +52,7 @@ impl Mutation {
         let step_id = parse_id("id", &id).map_err(gql)?;
         let changes = input.into_service().map_err(gql)?;
         Ok(SequenceStep::from(
-            steps::update(&rc.db, &rc.viewer, step_id, changes)
+            steps::update_via(&rc.db, &rc.viewer, step_id, changes, upstream(ctx))
                 .await
                 .map_err(gql)?,
         ))
@@ -61,11 +71,12 @@ impl Mutation {
     ) -> Result<ID> {
         let rc = rc(ctx)?;
         let step_id = parse_id("id", &step).map_err(gql)?;
-        let deleted = steps::delete(
+        let deleted = steps::delete_via(
             &rc.db,
             &rc.viewer,
             step_id,
             expected_updated_at.map(|t| t.0),
+            upstream(ctx),
         )
         .await;
         Ok(id(deleted.map_err(gql)?))

@@ -186,6 +186,28 @@ impl Client {
 
     /// GETs a JSON:API document: authenticated, paced, retried.
     pub async fn get(&self, url: &Url) -> Result<Json, SyncError> {
+        let (status, body) = self.send(reqwest::Method::GET, url, None).await?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(SyncError::Upstream(format!(
+            "GET {}: {status}: {}",
+            url.path(),
+            first_error(&body)
+        )))
+    }
+
+    /// Sends one request: authenticated and paced; a 429 waited out, a 401 answered by one
+    /// token refresh; a 5xx or a transport error retried with backoff, except for a `POST`
+    /// (which may have been applied: sending it again could create twice). Any other answer
+    /// comes back as it is, with its status, for the caller to read; an empty body is `null`.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&Json>,
+    ) -> Result<(StatusCode, Json), SyncError> {
+        let retry = method != reqwest::Method::POST;
         let mut attempt = 0u32;
         let mut throttled = 0u32;
         let mut reauthenticated = false;
@@ -193,20 +215,23 @@ impl Client {
             self.wait_for_window().await;
             let token = self.token(false).await?;
             self.count(|s| s.requests += 1);
-            let sent = self
+            let mut request = self
                 .http
-                .get(url.clone())
+                .request(method.clone(), url.clone())
                 .bearer_auth(&token)
-                .header("accept", "application/vnd.api+json")
-                .send()
-                .await;
-            let response = match sent {
+                .header("accept", "application/vnd.api+json");
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/vnd.api+json")
+                    .body(body.to_string());
+            }
+            let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     attempt += 1;
-                    if attempt >= self.config.attempts {
+                    if !retry || attempt >= self.config.attempts {
                         return Err(SyncError::Upstream(format!(
-                            "GET {}: {} (after {attempt} attempts)",
+                            "{method} {}: {} (after {attempt} attempts)",
                             url.path(),
                             transport(&e)
                         )));
@@ -218,17 +243,12 @@ impl Client {
             let status = response.status();
             self.pace(response.headers()).await;
             match status {
-                s if s.is_success() => {
-                    return response.json().await.map_err(|e| {
-                        SyncError::Upstream(format!("GET {}: not JSON: {e}", url.path()))
-                    });
-                }
                 StatusCode::TOO_MANY_REQUESTS => {
                     throttled += 1;
                     self.count(|s| s.throttled += 1);
                     if throttled > MAX_THROTTLED {
                         return Err(SyncError::Upstream(format!(
-                            "GET {}: still 429 after waiting {MAX_THROTTLED} times",
+                            "{method} {}: still 429 after waiting {MAX_THROTTLED} times",
                             url.path()
                         )));
                     }
@@ -244,23 +264,27 @@ impl Client {
                     reauthenticated = true;
                     self.token(true).await?;
                 }
-                s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+                s if retry && (s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT) => {
                     attempt += 1;
                     if attempt >= self.config.attempts {
                         return Err(SyncError::Upstream(format!(
-                            "GET {}: {s} (after {attempt} attempts)",
+                            "{method} {}: {s} (after {attempt} attempts)",
                             url.path()
                         )));
                     }
                     self.backoff(attempt).await;
                 }
                 s => {
-                    let body = response.text().await.unwrap_or_default();
-                    return Err(SyncError::Upstream(format!(
-                        "GET {}: {s}: {}",
-                        url.path(),
-                        first_error(&body)
-                    )));
+                    let text = response.text().await.map_err(|e| {
+                        SyncError::Upstream(format!("{method} {}: {}", url.path(), transport(&e)))
+                    })?;
+                    if text.trim().is_empty() {
+                        return Ok((s, Json::Null));
+                    }
+                    let body = serde_json::from_str(&text).map_err(|e| {
+                        SyncError::Upstream(format!("{method} {}: {s}, not JSON: {e}", url.path()))
+                    })?;
+                    return Ok((s, body));
                 }
             }
         }
@@ -469,10 +493,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The first JSON:API error's title and detail, for a refused request.
-fn first_error(body: &str) -> String {
-    let Ok(doc) = serde_json::from_str::<Json>(body) else {
-        return "no JSON:API error document".into();
-    };
+pub fn first_error(doc: &Json) -> String {
     let Some(err) = doc.get("errors").and_then(|e| e.get(0)) else {
         return "no JSON:API error document".into();
     };

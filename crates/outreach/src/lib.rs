@@ -9,6 +9,7 @@
 //! ([`Reconcile`]).
 
 pub mod client;
+pub mod writes;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::mirror::{self, Applied, Kind, UpstreamRow};
 
 pub use client::{Auth, Client, Config, Stats};
+pub use writes::OutreachWrites;
 
 /// Why a sync stopped.
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +216,7 @@ async fn upstream_ids(
 
 /// `url` with this query string (a plain function: the serializer is not `Send`, so it must
 /// not live across an `await`).
-fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
+pub(crate) fn with_query(mut url: Url, pairs: &[(&str, &str)]) -> Url {
     url.query_pairs_mut().extend_pairs(pairs);
     url
 }

@@ -41,6 +41,8 @@ pub struct RestState {
     pub max_list_items: usize,
     /// Longest a request may run before it is answered with 503.
     pub timeout_secs: u64,
+    /// Where step writes go first on a mirror of Outreach (`service::upstream`).
+    pub upstream: Option<Arc<dyn stepgraph_domain::service::upstream::Upstream>>,
 }
 use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,

@@ -354,7 +354,8 @@ pub async fn create(
     RawQuery(raw): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    post_created::<Steps, _, _>(state, headers, raw, body, async |data, db, viewer| {
+    let upstream = state.upstream.clone();
+    post_created::<Steps, _, _>(state, headers, raw, body, async move |data, db, viewer| {
         let input = input_of(&data)?;
         let mut p = Problems::default();
         let sequence_id = match input.sequence {
@@ -387,7 +388,9 @@ pub async fn create(
             call_purpose_id: input.call_purpose.apply(None),
             task_priority_id: input.task_priority.apply(None),
         };
-        steps::create(&db, &viewer, new).await.map_err(from_service)
+        steps::create_via(&db, &viewer, new, upstream.as_deref())
+            .await
+            .map_err(from_service)
     })
     .await
 }
@@ -457,9 +460,15 @@ pub async fn update(
             task_priority_id: input.task_priority,
             expected_updated_at: None,
         };
-        let step = steps::update(&req.cx.db, &req.cx.viewer, id, changes)
-            .await
-            .map_err(from_service)?;
+        let step = steps::update_via(
+            &req.cx.db,
+            &req.cx.viewer,
+            id,
+            changes,
+            state.upstream.as_deref(),
+        )
+        .await
+        .map_err(from_service)?;
         let doc = document::single_of::<Steps>(&req.cx, step, &req.params).await?;
         Ok((StatusCode::OK, doc))
     })
@@ -480,9 +489,15 @@ pub async fn delete(
     let mut res = req
         .answer(async {
             let id = path_id::<Steps>(&id)?;
-            steps::delete(&req.cx.db, &req.cx.viewer, id, None)
-                .await
-                .map_err(from_service)?;
+            steps::delete_via(
+                &req.cx.db,
+                &req.cx.viewer,
+                id,
+                None,
+                state.upstream.as_deref(),
+            )
+            .await
+            .map_err(from_service)?;
             Ok((StatusCode::NO_CONTENT, Value::Null))
         })
         .await;

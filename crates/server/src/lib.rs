@@ -61,6 +61,9 @@ pub struct AppState {
     pub allowed_hosts: http::hosts::HostPolicy,
     /// The shared secret of Outreach's webhooks; `None`: `/webhooks/outreach` answers 404.
     pub outreach_webhook_secret: Option<std::sync::Arc<[u8]>>,
+    /// Where step writes go first (`serve --mirror-outreach`): Outreach, through
+    /// `service::upstream`; `None`: writes are local.
+    pub upstream: Option<std::sync::Arc<dyn crate::service::upstream::Upstream>>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             closing: tokio::sync::watch::Sender::new(false),
             allowed_hosts: http::hosts::HostPolicy::Auto(None),
             outreach_webhook_secret: None,
+            upstream: None,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         max_body_bytes: state.limits.max_body_bytes,
         max_list_items: state.limits.max_list_items,
         timeout_secs: state.limits.timeout_secs,
+        upstream: state.upstream.clone(),
     });
     // The APIs sit behind load shedding; the playground and health checks do not.
     let apis = Router::new()

@@ -299,10 +299,7 @@ pub async fn apply_delivery(
     destroyed: bool,
 ) -> AppResult<Delivered> {
     if destroyed {
-        let txn = crate::db::begin_write(db).await?;
-        let n = delete_rows(&txn, kind, Which::Id(row.id)).await?;
-        changes::commit(txn).await?;
-        return Ok(if n > 0 {
+        return Ok(if remove(db, kind, row.id).await? {
             Delivered::Deleted
         } else {
             Delivered::Unchanged
@@ -346,9 +343,7 @@ async fn apply(
             })
             .await?
         }
-        Kind::SequenceTemplates => {
-            apply_rows::<SequenceTemplates>(&txn, rows, n, |_| None).await?
-        }
+        Kind::SequenceTemplates => apply_rows::<SequenceTemplates>(&txn, rows, n, |_| None).await?,
         Kind::Tasks => apply_rows::<Tasks>(&txn, rows, n, |_| None).await?,
         Kind::Calls => apply_rows::<Calls>(&txn, rows, n, |_| None).await?,
         Kind::Mailings => apply_rows::<Mailings>(&txn, rows, n, |_| None).await?,
@@ -358,6 +353,14 @@ async fn apply(
     }
     changes::commit(txn).await?;
     Ok(applied)
+}
+
+/// Deletes one row of `kind` (Outreach deleted it); `false` when it was not here.
+pub async fn remove(db: &DatabaseConnection, kind: Kind, id: i64) -> AppResult<bool> {
+    let txn = crate::db::begin_write(db).await?;
+    let n = delete_rows(&txn, kind, Which::Id(id)).await?;
+    changes::commit(txn).await?;
+    Ok(n > 0)
 }
 
 /// Deletes the rows of `kind` that upstream no longer has (`upstream` is its complete id
@@ -819,7 +822,10 @@ async fn park_displaced_steps(db: &impl ConnectionTrait, rows: &[UpstreamRow]) -
     }
     for (id, order) in parked {
         StepsTable::update_many()
-            .col_expr(S::Order, Expr::value(i32::try_from(order).unwrap_or(i32::MAX)))
+            .col_expr(
+                S::Order,
+                Expr::value(i32::try_from(order).unwrap_or(i32::MAX)),
+            )
             .filter(S::Id.eq(id))
             .exec(db)
             .await?;
@@ -838,10 +844,7 @@ async fn steps_where(db: &impl ConnectionTrait, gone: Which<'_>) -> AppResult<Ve
         select = select.filter(S::Id.eq(id));
     }
     let all: Vec<(i64, i64)> = select.into_tuple().all(db).await?;
-    Ok(all
-        .into_iter()
-        .filter(|(id, _)| gone.picks(*id))
-        .collect())
+    Ok(all.into_iter().filter(|(id, _)| gone.picks(*id)).collect())
 }
 
 impl Which<'_> {
@@ -913,8 +916,7 @@ mod tests {
             }
         }))
         .unwrap();
-        let user =
-            decode::<Users>(&row, None, &foreign_keys::<Users>(), &HashMap::new()).unwrap();
+        let user = decode::<Users>(&row, None, &foreign_keys::<Users>(), &HashMap::new()).unwrap();
         assert_eq!(user.id, 42);
         assert_eq!(user.role, entity::enums::Role::Member);
         assert!(!user.locked);

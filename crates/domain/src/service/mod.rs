@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod relations;
 pub mod resource;
 pub mod steps;
+pub mod upstream;
 
 /// A change to one field of a partial update: the three states a JSON or GraphQL client can
 /// express (field absent, field `null`, field set).

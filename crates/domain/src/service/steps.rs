@@ -31,6 +31,7 @@ use crate::service::Patch;
 use crate::service::changes::{self, Change};
 use crate::service::lists::Steps;
 use crate::service::resource;
+use crate::service::upstream::Upstream;
 use crate::time::now;
 use entity::enums::ChangeKind;
 
@@ -110,7 +111,20 @@ pub async fn create(
     viewer: &Viewer,
     input: NewStep,
 ) -> AppResult<sequence_step::Model> {
-    crate::service::mirror::local_writes_allowed()?;
+    create_via(db, viewer, input, None).await
+}
+
+/// [`create`], passed through to `upstream` when there is one
+/// ([`crate::service::upstream`]).
+pub async fn create_via(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: NewStep,
+    upstream: Option<&dyn Upstream>,
+) -> AppResult<sequence_step::Model> {
+    if upstream.is_none() {
+        crate::service::mirror::local_writes_allowed()?;
+    }
     let mut errors = Vec::new();
     check_order(input.order, &mut errors);
     check_non_negative("interval", input.interval, &mut errors);
@@ -143,6 +157,12 @@ pub async fn create(
     check_order_fits(input.order, count + 1, count, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
+    }
+    if let Some(upstream) = upstream {
+        // The checks above only read: end the transaction before Outreach is asked.
+        drop(txn);
+        let written = upstream.create_step(&input).await?;
+        return crate::service::upstream::applied(db, viewer, written).await;
     }
 
     let at = now();
@@ -194,7 +214,20 @@ pub async fn update(
     id: i64,
     changes: StepChanges,
 ) -> AppResult<sequence_step::Model> {
-    crate::service::mirror::local_writes_allowed()?;
+    update_via(db, viewer, id, changes, None).await
+}
+
+/// [`update`], passed through to `upstream` when there is one.
+pub async fn update_via(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    changes: StepChanges,
+    upstream: Option<&dyn Upstream>,
+) -> AppResult<sequence_step::Model> {
+    if upstream.is_none() {
+        crate::service::mirror::local_writes_allowed()?;
+    }
     let mut errors = Vec::new();
     if matches!(changes.step_type, Patch::Clear) {
         errors.push(FieldError::new("stepType", "cannot be null"));
@@ -219,8 +252,8 @@ pub async fn update(
     }
     check_unmodified(&step, changes.expected_updated_at)?;
     let schedule_changed = !(changes.interval.is_keep() && changes.date.is_keep());
-    let interval = changes.interval.apply(step.interval);
-    let date = changes.date.apply(step.date);
+    let interval = changes.interval.clone().apply(step.interval);
+    let date = changes.date.clone().apply(step.date);
     if schedule_changed {
         check_schedule(seq.sequence_type, interval, date, &mut errors);
     }
@@ -235,6 +268,11 @@ pub async fn update(
     check_order_fits(changes.order.as_set().copied(), count, count, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
+    }
+    if let Some(upstream) = upstream {
+        drop(txn);
+        let written = upstream.update_step(&step, &changes).await?;
+        return crate::service::upstream::applied(db, viewer, written).await;
     }
 
     let at = now();
@@ -285,13 +323,31 @@ pub async fn delete(
     id: i64,
     expected_updated_at: Option<DateTime<Utc>>,
 ) -> AppResult<i64> {
-    crate::service::mirror::local_writes_allowed()?;
+    delete_via(db, viewer, id, expected_updated_at, None).await
+}
+
+/// [`delete`], passed through to `upstream` when there is one.
+pub async fn delete_via(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i64,
+    expected_updated_at: Option<DateTime<Utc>>,
+    upstream: Option<&dyn Upstream>,
+) -> AppResult<i64> {
+    if upstream.is_none() {
+        crate::service::mirror::local_writes_allowed()?;
+    }
     let txn = begin_write(db).await?;
     let (step, seq) = lock_step(&txn, viewer, id).await?;
     if !policy::can_delete_step(viewer, &SequenceAccess::from(&seq)) {
         return Err(AppError::Forbidden(delete_denied(&seq)));
     }
     check_unmodified(&step, expected_updated_at)?;
+    if let Some(upstream) = upstream {
+        drop(txn);
+        let written = upstream.delete_step(&step).await?;
+        return crate::service::upstream::removed(db, written).await;
+    }
     sequence_step::Entity::delete_by_id(step.id)
         .exec(&txn)
         .await?;

@@ -192,6 +192,10 @@ async fn execute(
     let schema = state.schema.clone();
     let documents = state.documents.clone();
     let limits = state.limits;
+    let upstream = state
+        .upstream
+        .clone()
+        .map(crate::graphql::mutation::UpstreamWrites);
     let single = matches!(batch, BatchRequest::Single(_));
     let requests = match batch {
         BatchRequest::Single(r) => vec![r],
@@ -223,7 +227,11 @@ async fn execute(
                 continue;
             }
             let ctx = RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone());
-            let response = crate::graphql::execute(&schema, request.data(ctx)).await;
+            let mut request = request.data(ctx);
+            if let Some(upstream) = &upstream {
+                request = request.data(upstream.clone());
+            }
+            let response = crate::graphql::execute(&schema, request).await;
             out.push((response, doc, operation));
         }
         out

@@ -97,7 +97,11 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         );
     }
     let Ok(doc) = serde_json::from_slice::<Value>(&body) else {
-        return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body is not JSON");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the body is not JSON",
+        );
     };
     let delivered = doc["meta"]["deliveredAt"]
         .as_str()
@@ -194,7 +198,11 @@ mod tests {
         ));
         assert!(!signed(b"Jefe", b"what do ya want for nothing!", tag));
         assert!(!signed(b"jefe", b"what do ya want for nothing?", tag));
-        assert!(!signed(b"Jefe", b"what do ya want for nothing?", &tag[..62]));
+        assert!(!signed(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &tag[..62]
+        ));
         assert!(!signed(b"Jefe", b"what do ya want for nothing?", "zz"));
         assert!(!signed(b"Jefe", b"what do ya want for nothing?", ""));
     }
