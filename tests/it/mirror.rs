@@ -316,9 +316,12 @@ async fn a_sync_refuses_a_database_with_local_rows() {
     upstream.finish().await;
 }
 
+/// One scripted answer: status, headers, body.
+type Answer = (u16, Vec<(&'static str, String)>, Value);
+
 /// A stand-in for what stepgraph does not serve: `script` answers each request in turn.
 async fn fake_upstream(
-    script: Vec<(u16, Vec<(&'static str, String)>, Value)>,
+    script: Vec<Answer>,
 ) -> (String, Arc<AtomicU32>, Arc<std::sync::Mutex<Vec<String>>>) {
     use axum::http::{HeaderName, HeaderValue, StatusCode};
     use axum::response::IntoResponse;

@@ -61,7 +61,7 @@ pub fn signed(secret: &[u8], body: &[u8], signature: &str) -> bool {
 }
 
 fn hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
