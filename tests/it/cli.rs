@@ -684,6 +684,74 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     assert!(stdout.contains("(0 written, 0 deleted)"), "{stdout}");
     // The token never reaches the output.
     assert!(!stdout.contains(&token) && !String::from_utf8_lossy(&out.stderr).contains(&token));
+
+    // `kill -9` in the middle of a sync (one resource per page, so it takes a while), then
+    // the same command again: it resumes from the committed checkpoints.
+    let resumed = Cli::new();
+    let sync_into = |cli: &Cli| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stepgraph"));
+        cmd.args(["--database-url", &cli.url(), "--log", "warn"])
+            .args(["sync", "outreach", "--base-url", &base, "--page-size", "1"])
+            .env_remove("DATABASE_URL")
+            .env("OUTREACH_ACCESS_TOKEN", &token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let mut child = sync_into(&resumed).spawn().unwrap();
+    let db = resumed.dir.join("cli.db");
+    let checkpoints = || {
+        Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys\ntry:\n print(sqlite3.connect(sys.argv[1]).execute('select count(*) from mirror_checkpoints').fetchone()[0])\nexcept Exception:\n print(0)",
+                db.to_str().unwrap(),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().unwrap_or(0))
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    while checkpoints() < 1 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sync ended before it could be killed"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = child.wait();
+    let out = sync_into(&resumed).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Users came before the kill: the resumed run writes none of them again.
+    let users = report
+        .lines()
+        .find(|l| l.starts_with("users "))
+        .unwrap_or_else(|| panic!("{report}"));
+    let columns: Vec<&str> = users.split_whitespace().collect();
+    assert_eq!(&columns[1..3], &["0", "0"], "{report}");
+    assert!(
+        !report.contains("(0 written"),
+        "the rest was written: {report}"
+    );
+    let again = sync_into(&resumed).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("(0 written, 0 deleted)"));
     stop(server);
 
     // Serving the mirror: reads work, writes of mirrored data are refused with 409.
