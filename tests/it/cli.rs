@@ -214,34 +214,7 @@ struct DemoRun {
 /// with SIGTERM and checks it exits cleanly.
 fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
-        .args([
-            "--database-url",
-            &cli.url(),
-            "--log",
-            "warn",
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("{host}:{port}"),
-        ])
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready = (0..200).any(|_| {
-        let up = http(
-            port,
-            "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        )
-        .starts_with("HTTP/1.1 200");
-        if !up {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        up
-    });
-    assert!(ready, "the server became ready");
+    let child = spawn_serve(cli, host, port, &["--demo"], Stdio::piped);
     let page = http(
         port,
         "GET /graphiql HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
@@ -598,21 +571,22 @@ fn readme_configuration_table_matches_the_binary() {
     }
 }
 
-/// Starts `serve` on the CLI's database and waits until it is ready.
-fn spawn_serve(cli: &Cli, port: u16) -> std::process::Child {
+/// Starts `serve` (with `extra` arguments) on the CLI's database, listening on
+/// `host:port`, and waits until it is ready.
+fn spawn_serve(
+    cli: &Cli,
+    host: &str,
+    port: u16,
+    extra: &[&str],
+    output: fn() -> Stdio,
+) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
-        .args([
-            "--database-url",
-            &cli.url(),
-            "--log",
-            "warn",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["--database-url", &cli.url(), "--log", "warn", "serve"])
+        .args(extra)
+        .args(["--listen", &format!("{host}:{port}")])
         .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .unwrap();
     let ready = (0..200).any(|_| {
@@ -646,7 +620,7 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
         .trim()
         .to_string();
     let up_port = free_port();
-    let server = spawn_serve(&upstream, up_port);
+    let server = spawn_serve(&upstream, "127.0.0.1", up_port, &[], Stdio::null);
     let base = format!("http://127.0.0.1:{up_port}");
 
     let mirror = Cli::new();
@@ -760,7 +734,7 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
         .trim()
         .to_string();
     let port = free_port();
-    let server = spawn_serve(&mirror, port);
+    let server = spawn_serve(&mirror, "127.0.0.1", port, &[], Stdio::null);
     let read = http(
         port,
         &format!(

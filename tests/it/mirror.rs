@@ -108,11 +108,36 @@ async fn assert_same(source: &TestServer, source_token: &str, mirror: &TestServe
     }
 }
 
+/// `PATCH /api/v2/sequenceSteps/{id}` with these attributes.
+async fn patch_step(
+    server: &TestServer,
+    token: &str,
+    id: i64,
+    attributes: Value,
+) -> crate::server::Api {
+    server
+        .api(
+            "PATCH",
+            &format!("/sequenceSteps/{id}"),
+            token,
+            Some(json!({ "data": { "type": "sequenceStep", "id": id, "attributes": attributes } })),
+        )
+        .await
+}
+
 /// A server on the mirror's database, and a token of its admin (a mirrored user).
 async fn mirror_server(db: TestDb) -> (TestServer, String) {
     let server = TestServer::start(db).await;
     let token = server.token_for_role(Role::Admin).await;
     (server, token)
+}
+
+/// Serves the mirror's database, checks it answers as upstream does, and stops both.
+async fn serve_and_compare(upstream: TestServer, up_token: &str, target: TestDb) {
+    let (mirror, token) = mirror_server(target).await;
+    assert_same(&upstream, up_token, &mirror, &token).await;
+    mirror.finish().await;
+    upstream.finish().await;
 }
 
 async fn feed_entries(db: &DatabaseConnection, kind: ChangeKind, row: i64) -> u64 {
@@ -178,15 +203,13 @@ async fn a_full_sync_then_incremental_ones_copy_the_source_row_for_row() {
     let sequence = step["relationships"]["sequence"]["data"]["id"]
         .as_i64()
         .unwrap();
-    let patch = upstream
-        .api(
-            "PATCH",
-            &format!("/sequenceSteps/{edited}"),
-            &up_token,
-            Some(json!({ "data": { "type": "sequenceStep", "id": edited,
-                "attributes": { "taskNote": "changed upstream" } } })),
-        )
-        .await;
+    let patch = patch_step(
+        &upstream,
+        &up_token,
+        edited,
+        json!({ "taskNote": "changed upstream" }),
+    )
+    .await;
     assert_eq!(patch.status, 200, "{}", patch.body);
     let created = upstream
         .api(
@@ -296,10 +319,7 @@ async fn a_sync_stopped_midway_resumes_where_it_stopped() {
     assert_eq!(of(&resumed, Kind::Users).1, 0, "{resumed:?}");
     assert!(resumed.written() < resumed.rows());
 
-    let (mirror, token) = mirror_server(target).await;
-    assert_same(&upstream, &up_token, &mirror, &token).await;
-    mirror.finish().await;
-    upstream.finish().await;
+    serve_and_compare(upstream, &up_token, target).await;
 }
 
 #[tokio::test]
@@ -691,15 +711,7 @@ async fn steps_reordered_upstream_arrive_one_page_at_a_time_and_still_fit() {
     assert!(sequence.len() >= 3, "{sequence:?}");
     let (first, last) = (sequence[0].1, sequence.len());
     for (step, order) in [(first, last), (first, 1)] {
-        let patch = upstream
-            .api(
-                "PATCH",
-                &format!("/sequenceSteps/{step}"),
-                &up_token,
-                Some(json!({ "data": { "type": "sequenceStep", "id": step,
-                    "attributes": { "order": order } } })),
-            )
-            .await;
+        let patch = patch_step(&upstream, &up_token, step, json!({ "order": order })).await;
         assert_eq!(patch.status, 200, "{}", patch.body);
         let report = sync(&target.db, &outreach, &options(1, every_day))
             .await
@@ -707,10 +719,7 @@ async fn steps_reordered_upstream_arrive_one_page_at_a_time_and_still_fit() {
         assert_nothing_skipped(&report);
         assert!(of(&report, Kind::SequenceSteps).1 >= 2, "{report:?}");
     }
-    let (mirror, token) = mirror_server(target).await;
-    assert_same(&upstream, &up_token, &mirror, &token).await;
-    mirror.finish().await;
-    upstream.finish().await;
+    serve_and_compare(upstream, &up_token, target).await;
 }
 
 #[tokio::test]
@@ -793,15 +802,13 @@ async fn step_writes_on_a_mirror_go_to_outreach_first_and_come_back_from_its_ans
         ))
         .await
         .unwrap();
-    let refused = mirror
-        .api(
-            "PATCH",
-            &format!("/sequenceSteps/{id}"),
-            &token,
-            Some(json!({ "data": { "type": "sequenceStep", "id": id,
-                "attributes": { "taskNote": "refused upstream" } } })),
-        )
-        .await;
+    let refused = patch_step(
+        &mirror,
+        &token,
+        id,
+        json!({ "taskNote": "refused upstream" }),
+    )
+    .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(
         refused.body["errors"][0]["detail"]
