@@ -860,3 +860,28 @@ async fn steps_count(server: &TestServer) -> u64 {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn an_access_token_is_renewed_before_it_expires() {
+    let (upstream, up_token) = source().await;
+    // Tokens that expire in 30 s: inside the client's one-minute margin, so every request
+    // renews first.
+    let grant = json!({ "access_token": up_token, "token_type": "bearer", "expires_in": 30 });
+    let (token_url, calls, _) = fake_upstream(vec![(200, vec![], grant)]).await;
+    let outreach = client(
+        &upstream.base,
+        Auth::Refresh {
+            client_id: "app".into(),
+            client_secret: "s3cret".into(),
+            refresh_token: "first".into(),
+            token_url: format!("{token_url}/oauth/token"),
+            redirect_uri: None,
+        },
+    );
+    let url = outreach.url("users").unwrap();
+    outreach.get(&url).await.unwrap();
+    outreach.get(&url).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(outreach.stats().refreshed, 2);
+    upstream.finish().await;
+}
