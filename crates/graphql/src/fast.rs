@@ -37,21 +37,12 @@ use async_graphql::resolver_utils::{ContainerType, resolve_container};
 use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
 use futures_util::FutureExt;
 
-/// An object type used through [`Fast`]: its attribute fields, computed without waiting, and
-/// its other fields, each resolved by its own future.
+/// An object type used through [`Fast`]: its attribute fields, computed without waiting (its
+/// other fields resolve through its derived `resolve_field`).
 pub trait Attributes: ContainerType + Sync {
     /// The value of the attribute field `ctx.item` names, or `None` when that field is not an
     /// attribute.
     fn attribute(&self, ctx: &Context<'_>) -> Option<ServerResult<Value>>;
-
-    /// The resolution of a field that is not an attribute, through the field's own resolver,
-    /// or `None` for a field not listed (it then resolves through
-    /// [`ContainerType::resolve_field`], whose future is the size of the object's largest).
-    fn field<'a>(
-        &'a self,
-        ctx: ContextSelectionSet<'a>,
-        field: &'a Positioned<Field>,
-    ) -> Option<FieldFuture<'a>>;
 }
 
 /// The future of one field's value.
@@ -155,13 +146,9 @@ async fn resolve<'a, T: Attributes>(
         }
         // A placeholder keeps the selection's order; the value replaces it below.
         out.insert(key.clone(), Value::Null);
-        let future = match root.field(ctx.clone(), field) {
-            Some(future) => future,
-            None => {
-                let ctx = ctx.clone();
-                Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await })
-            }
-        };
+        let ctx = ctx.clone();
+        let future: FieldFuture<'a> =
+            Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await });
         keys.push(key);
         pending.push(future);
     }
@@ -252,14 +239,6 @@ pub fn now<V: OutputType>(
     OutputType::resolve(&value, &ctx_set, ctx.item).now_or_never()
 }
 
-/// The field a derived resolver's name stands for: `sequence` for `__sequence_resolver`.
-pub fn field_of(resolver: &str) -> &str {
-    resolver
-        .strip_prefix("__")
-        .and_then(|r| r.strip_suffix("_resolver"))
-        .unwrap_or(resolver)
-}
-
 /// Whether the snake_case method name `snake` is the camelCase field name `camel` (the
 /// renaming async-graphql applies to field names).
 pub fn camel_eq(snake: &str, camel: &str) -> bool {
@@ -280,16 +259,12 @@ pub fn camel_eq(snake: &str, camel: &str) -> bool {
 }
 
 /// Declares an object type's attribute fields (argument-less methods of its `#[Object]` impl
-/// that take no context and never wait), the per-field resolvers of its other fields, and its
-/// conversion from the entity model:
-/// `attributes!(UserNode, entity::user::Model: id, email; fields: __owned_sequences_resolver);`.
-///
-/// `__{field}_resolver` is the method the `#[Object]` derive (async-graphql 7.2) writes for
-/// each field: argument parsing, the call, error paths and the conversion of its value. Its
-/// future is the size of that one field, where the derived `resolve_field` (a `match` over
-/// every field) is the size of the largest.
+/// that take no context and never wait) and its conversion from the entity model:
+/// `attributes!(UserNode, entity::user::Model: id, email);`. Every other field (a
+/// relationship, `canWrite`, a field with arguments) resolves through the derived
+/// `resolve_field`, so a new relationship needs nothing here.
 macro_rules! attributes {
-    ($node:ident, $model:ty: $($method:ident),+ $(,)?; fields: $($resolver:ident),* $(,)?) => {
+    ($node:ident, $model:ty: $($method:ident),+ $(,)?) => {
         impl $crate::fast::Attributes for $node {
             fn attribute(
                 &self,
@@ -303,25 +278,6 @@ macro_rules! attributes {
                 )+
                 None
             }
-
-            fn field<'a>(
-                &'a self,
-                ctx: async_graphql::ContextSelectionSet<'a>,
-                field: &'a async_graphql::Positioned<async_graphql::parser::types::Field>,
-            ) -> Option<$crate::fast::FieldFuture<'a>> {
-                let name = field.node.name.node.as_str();
-                $(
-                    if $crate::fast::camel_eq(
-                        $crate::fast::field_of(stringify!($resolver)),
-                        name,
-                    ) {
-                        return Some(Box::pin(async move {
-                            self.$resolver(&ctx.with_field(field)).await
-                        }));
-                    }
-                )*
-                None
-            }
         }
 
         impl From<$model> for $crate::fast::Fast<$node> {
@@ -333,7 +289,6 @@ macro_rules! attributes {
         #[cfg(test)]
         impl $crate::fast::Listed for $node {
             const METHODS: &'static [&'static str] = &[$(stringify!($method)),+];
-            const FIELDS: &'static [&'static str] = &[$(stringify!($resolver)),*];
         }
     };
 }
@@ -343,7 +298,6 @@ pub(crate) use attributes;
 #[cfg(test)]
 pub trait Listed: OutputType {
     const METHODS: &'static [&'static str];
-    const FIELDS: &'static [&'static str];
 }
 
 #[cfg(test)]
@@ -360,13 +314,11 @@ mod tests {
         assert!(!camel_eq("bounce_counts", "bounceCount"));
         assert!(!camel_eq("name", "names"));
         assert!(!camel_eq("sequence", "sequenceStep"));
-        assert_eq!(field_of("__sequence_step_resolver"), "sequence_step");
     }
 
     /// Every listed method is a field of its type, without arguments and of a scalar or enum
     /// type (an object's selection set would be ignored by the in-place path): a name listed
-    /// by mistake fails here rather than answering a field with the wrong method. Every other
-    /// field has its own resolver listed, so none falls back to the derived `resolve_field`.
+    /// by mistake fails here rather than answering a field with the wrong method.
     fn check<T: Listed>() {
         use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
         let doc = async_graphql::parser::parse_schema(crate::sdl()).expect("the SDL parses");
@@ -407,15 +359,6 @@ mod tests {
             assert!(
                 leaves.iter().any(|l| l == base),
                 "{name}.{method} is of type {base}, not a scalar or enum"
-            );
-        }
-        for field in fields {
-            let field = field.node.name.node.as_str();
-            let attribute = T::METHODS.iter().any(|m| camel_eq(m, field));
-            let resolver = T::FIELDS.iter().any(|r| camel_eq(field_of(r), field));
-            assert!(
-                attribute != resolver,
-                "{name}.{field} must be listed once, as an attribute or by its resolver"
             );
         }
     }

@@ -33,12 +33,7 @@ attributes!(
     returned_at,
     state_changed_at,
     created_at,
-    updated_at;
-    fields: __call_purpose_resolver,
-    __sequence_resolver,
-    __sequence_step_resolver,
-    __task_resolver,
-    __user_resolver
+    updated_at
 );
 
 /// A logged phone call.

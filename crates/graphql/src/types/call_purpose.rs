@@ -22,10 +22,7 @@ attributes!(
     name,
     order,
     created_at,
-    updated_at;
-    fields: __creator_resolver,
-    __calls_resolver,
-    __sequence_steps_resolver
+    updated_at
 );
 
 /// A ready-made call purpose that helps categorize call logs.

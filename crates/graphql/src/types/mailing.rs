@@ -37,13 +37,7 @@ attributes!(
     marked_as_spam_at,
     state_changed_at,
     created_at,
-    updated_at;
-    fields: __sequence_resolver,
-    __sequence_step_resolver,
-    __sequence_template_resolver,
-    __template_resolver,
-    __task_resolver,
-    __user_resolver
+    updated_at
 );
 
 /// A platform-related email.

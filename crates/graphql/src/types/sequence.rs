@@ -47,17 +47,7 @@ attributes!(
     transactional,
     tags,
     created_at,
-    updated_at;
-    fields: __owner_resolver,
-    __creator_resolver,
-    __updater_resolver,
-    __sequence_step_count_resolver,
-    __can_write_resolver,
-    __can_delete_resolver,
-    __sequence_steps_resolver,
-    __tasks_resolver,
-    __calls_resolver,
-    __mailings_resolver
+    updated_at
 );
 
 /// An ordered series of steps that automates touches with prospects.

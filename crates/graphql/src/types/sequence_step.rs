@@ -38,18 +38,7 @@ attributes!(
     step_type,
     task_autoskip_delay,
     task_note,
-    updated_at;
-    fields: __sequence_resolver,
-    __creator_resolver,
-    __updater_resolver,
-    __call_purpose_resolver,
-    __task_priority_resolver,
-    __can_write_resolver,
-    __can_delete_resolver,
-    __sequence_templates_resolver,
-    __tasks_resolver,
-    __calls_resolver,
-    __mailings_resolver
+    updated_at
 );
 
 /// A descriptor of a single step within an automated sequence.

@@ -34,12 +34,7 @@ attributes!(
     reply_count,
     schedule_count,
     created_at,
-    updated_at;
-    fields: __sequence_step_resolver,
-    __template_resolver,
-    __creator_resolver,
-    __updater_resolver,
-    __mailings_resolver
+    updated_at
 );
 
 /// An object used to track which templates are in use by which sequence steps (an A/B variant).

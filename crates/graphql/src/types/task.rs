@@ -25,15 +25,7 @@ attributes!(
     note,
     state_changed_at,
     created_at,
-    updated_at;
-    fields: __sequence_resolver,
-    __sequence_step_resolver,
-    __task_priority_resolver,
-    __owner_resolver,
-    __creator_resolver,
-    __completer_resolver,
-    __calls_resolver,
-    __mailings_resolver
+    updated_at
 );
 
 /// A work item for a user, often created by a sequence step.

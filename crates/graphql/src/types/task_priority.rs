@@ -23,9 +23,7 @@ attributes!(
     color,
     weight,
     created_at,
-    updated_at;
-    fields: __sequence_steps_resolver,
-    __tasks_resolver
+    updated_at
 );
 
 /// A task priority of the organisation.

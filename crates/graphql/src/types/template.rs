@@ -29,12 +29,7 @@ attributes!(
     tags,
     last_used_at,
     created_at,
-    updated_at;
-    fields: __owner_resolver,
-    __creator_resolver,
-    __updater_resolver,
-    __sequence_templates_resolver,
-    __mailings_resolver
+    updated_at
 );
 
 /// Reusable email content.

@@ -23,23 +23,7 @@ attributes!(
     role,
     locked,
     created_at,
-    updated_at;
-    fields: __owned_sequences_resolver,
-    __owned_templates_resolver,
-    __owned_tasks_resolver,
-    __calls_resolver,
-    __mailings_resolver,
-    __created_sequence_steps_resolver,
-    __updated_sequence_steps_resolver,
-    __created_sequences_resolver,
-    __updated_sequences_resolver,
-    __created_sequence_templates_resolver,
-    __updated_sequence_templates_resolver,
-    __created_templates_resolver,
-    __updated_templates_resolver,
-    __created_tasks_resolver,
-    __completed_tasks_resolver,
-    __created_call_purposes_resolver
+    updated_at
 );
 
 /// A user of the organisation.
