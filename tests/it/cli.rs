@@ -589,6 +589,12 @@ fn spawn_serve(
         .stderr(output())
         .spawn()
         .unwrap();
+    wait_ready(port);
+    child
+}
+
+/// Waits until the server on `port` answers `/readyz`.
+fn wait_ready(port: u16) {
     let ready = (0..200).any(|_| {
         let up = http(
             port,
@@ -601,7 +607,6 @@ fn spawn_serve(
         up
     });
     assert!(ready, "the server became ready");
-    child
 }
 
 fn stop(mut child: std::process::Child) {
@@ -726,7 +731,7 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     );
     let again = sync_into(&resumed).output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("(0 written, 0 deleted)"));
-    stop(server);
+    let upstream_server = server;
 
     // Serving the mirror: reads work, writes of mirrored data are refused with 409.
     let mirror_token = mirror
@@ -753,4 +758,77 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     assert!(write.starts_with("HTTP/1.1 409"), "{write}");
     assert!(write.contains("mirrors an Outreach account"), "{write}");
     stop(server);
+
+    // `serve --mirror-outreach`: an empty database mirrored in the background, and a step
+    // created through it made by "Outreach" first.
+    let live = Cli::new();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+        .args(["--database-url", &live.url(), "--log", "warn", "serve"])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--mirror-outreach",
+            &base,
+        ])
+        .env_remove("DATABASE_URL")
+        .env("OUTREACH_ACCESS_TOKEN", &token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(port);
+    let started = std::time::Instant::now();
+    let live_token = loop {
+        // The admin exists here once the first sync has brought the users.
+        let out = live.run(&["token", "create", "--user", "ada.admin@example.com"]);
+        if out.status.success() {
+            break String::from_utf8(out.stdout).unwrap().trim().to_string();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never mirrored"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    // The sequence exists once the sync has reached it.
+    let sequence = |port: u16, token: &str| {
+        http(
+            port,
+            &format!(
+                "GET /api/v2/sequences/1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    while !sequence(port, &live_token).starts_with("HTTP/1.1 200") {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "never mirrored"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let body = r#"{"data":{"type":"sequenceStep","attributes":{"stepType":"call","interval":86400},"relationships":{"sequence":{"data":{"type":"sequence","id":1}}}}}"#;
+    let created = http(
+        port,
+        &format!(
+            "POST /api/v2/sequenceSteps HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {live_token}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let id = created
+        .split("\"id\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let there = http(
+        up_port,
+        &format!(
+            "GET /api/v2/sequenceSteps/{id} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(there.starts_with("HTTP/1.1 200"), "made upstream: {there}");
+    stop(child);
+    stop(upstream_server);
 }
