@@ -463,6 +463,23 @@ async fn the_client_gives_up_on_a_persistent_5xx_and_never_follows_links_off_its
     target.finish().await;
 }
 
+/// A client that exchanges the refresh token `first` at `token_base`'s token endpoint, and
+/// the URL of `users` on `base`.
+fn refreshing_client(base: &str, token_base: &str) -> (Client, reqwest::Url) {
+    let outreach = client(
+        base,
+        Auth::Refresh {
+            client_id: "app".into(),
+            client_secret: "s3cret".into(),
+            refresh_token: "first".into(),
+            token_url: format!("{token_base}/oauth/token"),
+            redirect_uri: None,
+        },
+    );
+    let url = outreach.url("users").unwrap();
+    (outreach, url)
+}
+
 #[tokio::test]
 async fn a_refresh_token_is_exchanged_and_renewed_on_a_401() {
     let (upstream, up_token) = source().await;
@@ -477,17 +494,7 @@ async fn a_refresh_token_is_exchanged_and_renewed_on_a_401() {
         (200, vec![], grant("rotated-again")),
     ])
     .await;
-    let outreach = client(
-        &upstream.base,
-        Auth::Refresh {
-            client_id: "app".into(),
-            client_secret: "s3cret".into(),
-            refresh_token: "first".into(),
-            token_url: format!("{token_url}/oauth/token"),
-            redirect_uri: None,
-        },
-    );
-    let url = outreach.url("users").unwrap();
+    let (outreach, url) = refreshing_client(&upstream.base, &token_url);
     outreach.get(&url).await.unwrap();
     outreach.get(&url).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the token is reused");
@@ -868,17 +875,7 @@ async fn an_access_token_is_renewed_before_it_expires() {
     // renews first.
     let grant = json!({ "access_token": up_token, "token_type": "bearer", "expires_in": 30 });
     let (token_url, calls, _) = fake_upstream(vec![(200, vec![], grant)]).await;
-    let outreach = client(
-        &upstream.base,
-        Auth::Refresh {
-            client_id: "app".into(),
-            client_secret: "s3cret".into(),
-            refresh_token: "first".into(),
-            token_url: format!("{token_url}/oauth/token"),
-            redirect_uri: None,
-        },
-    );
-    let url = outreach.url("users").unwrap();
+    let (outreach, url) = refreshing_client(&upstream.base, &token_url);
     outreach.get(&url).await.unwrap();
     outreach.get(&url).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
