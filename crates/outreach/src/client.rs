@@ -456,21 +456,12 @@ fn transport(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "could not connect".into()
     } else {
-        e.without_url_ref().to_string()
-    }
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let mut s = self.to_string();
-        if let Some(url) = self.url() {
-            s = s.replace(url.as_str(), "<url>");
+        // reqwest's message names the URL, query string and all: leave it out.
+        let text = e.to_string();
+        match e.url() {
+            Some(url) => text.replace(url.as_str(), "<url>"),
+            None => text,
         }
-        s
     }
 }
 

@@ -118,11 +118,6 @@ impl Kind {
         }
     }
 
-    /// The resource a collection path names (`sequenceSteps`).
-    pub fn from_wire(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.wire() == name)
-    }
-
     /// The JSON:API `type` of one resource object, as Outreach spells it (`sequenceStep`).
     pub fn type_name(self) -> &'static str {
         match self {
