@@ -137,7 +137,7 @@ fn adapters_run_no_sql_of_their_own() {
     assert!(found.is_empty(), "SQL in an adapter:\n{}", found.join("\n"));
 }
 
-/// The fields of every object type in an SDL, as `type -> field -> (type as written)`.
+/// The fields of every object and input type in an SDL, as `type -> field -> (type as written)`.
 fn sdl_fields(sdl: &str) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
     let mut out = std::collections::BTreeMap::new();
     let mut current: Option<String> = None;
@@ -155,7 +155,10 @@ fn sdl_fields(sdl: &str) -> std::collections::BTreeMap<String, Vec<(String, Stri
         if in_description {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("type ") {
+        if let Some(rest) = line
+            .strip_prefix("type ")
+            .or_else(|| line.strip_prefix("input "))
+        {
             current = rest.split_whitespace().next().map(str::to_string);
             continue;
         }
@@ -281,4 +284,41 @@ fn every_relationship_is_declared_once_and_exposed_on_both_apis() {
             }
         }
     }
+}
+
+/// A filter is one entry in its type's table on the JSON:API (`ApiResource::FILTERS`), and
+/// GraphQL's `{Type}Filter` input has a field of the same name for each: this fails, naming
+/// the filter, when one API gains a filter the other does not have.
+#[test]
+fn every_filter_has_the_same_name_on_both_apis() {
+    use std::collections::BTreeSet;
+    use stepgraph::rest::resources::all_types;
+
+    let sdl = stepgraph::graphql::sdl();
+    let types = sdl_fields(&sdl);
+    let mut compared = 0;
+    for info in all_types() {
+        let input = format!("{}{}Filter", info.name[..1].to_uppercase(), &info.name[1..]);
+        let graphql: BTreeSet<&str> = types
+            .get(&input)
+            .unwrap_or_else(|| panic!("no GraphQL input {input} for {}", info.name))
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect();
+        let rest: BTreeSet<&str> = (info.filters)().into_iter().collect();
+        if let Some(only) = graphql.difference(&rest).next() {
+            panic!(
+                "GraphQL's {input}.{only} has no filter[{only}] on the JSON:API's {}",
+                info.name
+            );
+        }
+        if let Some(only) = rest.difference(&graphql).next() {
+            panic!(
+                "the JSON:API's filter[{only}] on {} has no field in GraphQL's {input}",
+                info.name
+            );
+        }
+        compared += rest.len();
+    }
+    assert!(compared > 60, "only {compared} filters compared");
 }

@@ -111,6 +111,62 @@ impl From<String> for FilterError {
     }
 }
 
+/// One entry of a resource's filter table ([`ApiResource::FILTERS`]): a wire name and how a
+/// `filter[name...]=value` fills the service filter. The names are GraphQL's filter input
+/// fields too (the layers test compares the two).
+pub enum FilterField<F: 'static> {
+    /// `filter[name]=value`: parses the value into one field.
+    Attr(&'static str, fn(&mut F, &str) -> Result<(), String>),
+    /// `filter[name][id]=1,2`: a relationship filtered by the related ids only.
+    Related(&'static str, fn(&mut F) -> &mut Option<Vec<i64>>),
+    /// `filter[name][...]=value`: a relationship filtered by attributes of its target.
+    Nested(
+        &'static str,
+        fn(&mut F, &[&str], &str) -> Result<(), FilterError>,
+    ),
+    /// A relationship Outreach does not filter by: refused with this reason.
+    Refused(&'static str, &'static str),
+}
+
+impl<F> FilterField<F> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Attr(name, _)
+            | Self::Related(name, _)
+            | Self::Nested(name, _)
+            | Self::Refused(name, _) => name,
+        }
+    }
+}
+
+/// Applies one `filter[path]=value` through a filter table.
+pub fn apply_filter<F>(
+    table: &[FilterField<F>],
+    filter: &mut F,
+    path: &[&str],
+    value: &str,
+) -> Result<(), FilterError> {
+    let Some((first, rest)) = path.split_first() else {
+        return Err(FilterError::Unknown);
+    };
+    let Some(field) = table.iter().find(|f| f.name() == *first) else {
+        return Err(FilterError::Unknown);
+    };
+    match (field, rest) {
+        (FilterField::Attr(_, set), []) => Ok(set(filter, value)?),
+        (FilterField::Related(_, target), ["id"]) => {
+            *target(filter) = Some(crate::params::ids(value)?);
+            Ok(())
+        }
+        (FilterField::Related(..), _) => Err(FilterError::Invalid(
+            "filters this relationship by id only: filter[relationship][id]=1,2".into(),
+        )),
+        (FilterField::Nested(_, apply), rest) => apply(filter, rest, value),
+        (FilterField::Refused(_, reason), _) => Err(FilterError::Invalid((*reason).into())),
+        (FilterField::Attr(..), _) => Err(FilterError::Unknown),
+    }
+}
+
 /// A resource type as the JSON:API surface shows it.
 pub trait ApiResource: Resource + Sized {
     /// The collection's path segment, `sequenceSteps` (the type is [`Resource::NAME`]).
@@ -121,8 +177,8 @@ pub trait ApiResource: Resource + Sized {
     fn relationships() -> &'static [Relationship<Self>];
     /// The type's description for checking `include` and `fields` before any work.
     fn info() -> &'static TypeInfo;
-    /// Applies one `filter[path]=value`.
-    fn filter(filter: &mut Self::Filter, path: &[&str], value: &str) -> Result<(), FilterError>;
+    /// The `filter[...]` parameters this type accepts.
+    const FILTERS: &'static [FilterField<Self::Filter>];
     /// `canWrite` / `canDelete` for each row. Types this API cannot write answer false.
     fn authorization<'a>(
         _cx: &'a Cx,
@@ -137,6 +193,8 @@ pub trait ApiResource: Resource + Sized {
 pub struct TypeInfo {
     pub name: &'static str,
     pub attributes: &'static [&'static str],
+    /// The names of the filters it accepts ([`ApiResource::FILTERS`] but the refused ones).
+    pub filters: fn() -> Vec<&'static str>,
     pub relationships: fn() -> Vec<RelInfo>,
 }
 
@@ -699,7 +757,7 @@ pub fn filter_of<R: ApiResource>(params: &Params) -> Result<R::Filter, ApiError>
     let mut filter = R::Filter::default();
     for f in &params.filters {
         let path: Vec<&str> = f.path.iter().map(String::as_str).collect();
-        R::filter(&mut filter, &path, &f.value).map_err(|e| match e {
+        apply_filter(R::FILTERS, &mut filter, &path, &f.value).map_err(|e| match e {
             FilterError::Unknown => ApiError::parameter(
                 422,
                 &f.parameter,

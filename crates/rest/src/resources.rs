@@ -12,8 +12,8 @@ use sea_orm::ActiveEnum;
 use serde_json::{Value, json};
 
 use crate::document::{
-    ApiResource, Authorization, BoxFuture, Cx, FilterError, Relationship, TypeInfo,
-    relationship_infos,
+    ApiResource, Authorization, BoxFuture, Cx, FilterError, FilterField, Relationship, TypeInfo,
+    apply_filter, relationship_infos,
 };
 use crate::params::{date_range, enums, flag, ids, int_range, strings, time_range};
 use stepgraph_domain::auth::policy::{self, SequenceAccess};
@@ -118,6 +118,13 @@ macro_rules! api_resource {
             static INFO: TypeInfo = TypeInfo {
                 name: <$R as resource::Resource>::NAME,
                 attributes: &[$($name),*],
+                filters: || {
+                    <$R as ApiResource>::FILTERS
+                        .iter()
+                        .filter(|f| !matches!(f, FilterField::Refused(..)))
+                        .map(FilterField::name)
+                        .collect()
+                },
                 relationships: relationship_infos::<$R>,
             };
             &INFO
@@ -125,21 +132,21 @@ macro_rules! api_resource {
     };
 }
 
-/// `filter[rel][id]`: the only attribute most relationships filter by.
-fn related_ids(
-    target: &mut Option<Vec<i64>>,
-    rest: &[&str],
-    value: &str,
-) -> Result<(), FilterError> {
-    match rest {
-        ["id"] => {
-            *target = Some(ids(value)?);
+/// `filter[name]=value` into one field of the service filter, parsed by `$parse`.
+macro_rules! attr {
+    ($name:literal => $field:ident, $parse:expr) => {
+        FilterField::Attr($name, |f, v| {
+            f.$field = Some($parse(v)?);
             Ok(())
-        }
-        _ => Err(FilterError::Invalid(
-            "filters this relationship by id only: filter[relationship][id]=1,2".into(),
-        )),
-    }
+        })
+    };
+}
+
+/// `filter[name][id]=1,2` into the service filter's list of related ids.
+macro_rules! related {
+    ($name:literal => $field:ident) => {
+        FilterField::Related($name, |f| &mut f.$field)
+    };
 }
 
 impl ApiResource for Steps {
@@ -166,54 +173,49 @@ impl ApiResource for Steps {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::steps::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["stepType"] => f.step_types = Some(enums(v)?),
-            ["order"] => f.order = Some(int_range(v)?),
-            ["interval"] => f.interval = Some(int_range(v)?),
-            ["date"] => f.date = Some(date_range(v)?),
-            ["taskAutoskipDelay"] => f.task_autoskip_delay = Some(int_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["sequence", rest @ ..] => {
-                let s = f.sequence.get_or_insert_default();
-                match rest {
-                    ["id"] => s.ids = Some(ids(v)?),
-                    ["enabledAt"] => s.enabled_at = Some(time_range(v)?),
-                    ["name"] => s.names = Some(strings(v)?),
-                    _ => {
-                        return Err(FilterError::Invalid(
-                            "filters sequences by id, enabledAt or name only".into(),
-                        ));
-                    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("stepType" => step_types, enums),
+        attr!("order" => order, int_range),
+        attr!("interval" => interval, int_range),
+        attr!("date" => date, date_range),
+        attr!("taskAutoskipDelay" => task_autoskip_delay, int_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        FilterField::Nested("sequence", |f, rest, v| {
+            let s = f.sequence.get_or_insert_default();
+            match rest {
+                ["id"] => s.ids = Some(ids(v)?),
+                ["enabledAt"] => s.enabled_at = Some(time_range(v)?),
+                ["name"] => s.names = Some(strings(v)?),
+                _ => {
+                    return Err(FilterError::Invalid(
+                        "filters sequences by id, enabledAt or name only".into(),
+                    ));
                 }
             }
-            ["sequenceTemplates", rest @ ..] => {
-                let st = f.sequence_templates.get_or_insert_default();
-                return match SequenceTemplates::filter(st, rest, v) {
-                    Err(FilterError::Unknown) => Err(FilterError::Invalid(
-                        "is not a filterable attribute of sequenceTemplates".into(),
-                    )),
-                    other => other,
-                };
+            Ok(())
+        }),
+        FilterField::Nested("sequenceTemplates", |f, rest, v| {
+            let st = f.sequence_templates.get_or_insert_default();
+            match apply_filter(SequenceTemplates::FILTERS, st, rest, v) {
+                Err(FilterError::Unknown) => Err(FilterError::Invalid(
+                    "is not a filterable attribute of sequenceTemplates".into(),
+                )),
+                other => other,
             }
-            ["callPurpose", rest @ ..] => related_ids(&mut f.call_purpose_ids, rest, v)?,
-            ["calls", rest @ ..] => related_ids(&mut f.call_ids, rest, v)?,
-            ["creator", rest @ ..] => related_ids(&mut f.creator_ids, rest, v)?,
-            ["taskPriority", rest @ ..] => related_ids(&mut f.task_priority_ids, rest, v)?,
-            ["tasks", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
-            ["updater", rest @ ..] => related_ids(&mut f.updater_ids, rest, v)?,
-            ["mailings", ..] => {
-                return Err(FilterError::Invalid(
-                    "cannot be used: the mailings relationship is not a filter (as in Outreach)"
-                        .into(),
-                ));
-            }
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+        }),
+        related!("callPurpose" => call_purpose_ids),
+        related!("calls" => call_ids),
+        related!("creator" => creator_ids),
+        related!("taskPriority" => task_priority_ids),
+        related!("tasks" => task_ids),
+        related!("updater" => updater_ids),
+        FilterField::Refused(
+            "mailings",
+            "cannot be used: the mailings relationship is not a filter (as in Outreach)",
+        ),
+    ];
 
     /// A step's rights follow its sequence: one statement for the sequences of all the rows.
     fn authorization<'a>(
@@ -285,22 +287,18 @@ impl ApiResource for Sequences {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::sequences::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["name"] => f.names = Some(strings(v)?),
-            ["sequenceType"] => f.sequence_types = Some(enums(v)?),
-            ["shareType"] => f.share_types = Some(enums(v)?),
-            ["enabled"] => f.enabled = Some(flag(v)?),
-            ["locked"] => f.locked = Some(flag(v)?),
-            ["enabledAt"] => f.enabled_at = Some(time_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("name" => names, strings),
+        attr!("sequenceType" => sequence_types, enums),
+        attr!("shareType" => share_types, enums),
+        attr!("enabled" => enabled, flag),
+        attr!("locked" => locked, flag),
+        attr!("enabledAt" => enabled_at, time_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("owner" => owner_ids),
+    ];
 
     /// As GraphQL's `Sequence.canWrite` / `canDelete`: may the viewer change (delete) its steps.
     fn authorization<'a>(
@@ -331,25 +329,17 @@ impl ApiResource for SequenceTemplates {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(
-        f: &mut lists::sequence_templates::Filter,
-        path: &[&str],
-        v: &str,
-    ) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["isReply"] => f.is_reply = Some(flag(v)?),
-            ["enabled"] => f.enabled = Some(flag(v)?),
-            ["enabledAt"] => f.enabled_at = Some(time_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["template", rest @ ..] => related_ids(&mut f.template_ids, rest, v)?,
-            ["creator", rest @ ..] => related_ids(&mut f.creator_ids, rest, v)?,
-            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("isReply" => is_reply, flag),
+        attr!("enabled" => enabled, flag),
+        attr!("enabledAt" => enabled_at, time_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("template" => template_ids),
+        related!("creator" => creator_ids),
+        related!("sequenceStep" => sequence_step_ids),
+    ];
 }
 
 impl ApiResource for Templates {
@@ -372,19 +362,15 @@ impl ApiResource for Templates {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::templates::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["name"] => f.names = Some(strings(v)?),
-            ["shareType"] => f.share_types = Some(enums(v)?),
-            ["archived"] => f.archived = Some(flag(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("name" => names, strings),
+        attr!("shareType" => share_types, enums),
+        attr!("archived" => archived, flag),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("owner" => owner_ids),
+    ];
 }
 
 impl ApiResource for Users {
@@ -401,18 +387,14 @@ impl ApiResource for Users {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::users::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["email"] => f.emails = Some(strings(v)?),
-            ["role"] => f.roles = Some(enums(v)?),
-            ["locked"] => f.locked = Some(flag(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("email" => emails, strings),
+        attr!("role" => roles, enums),
+        attr!("locked" => locked, flag),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+    ];
 }
 
 impl ApiResource for Tasks {
@@ -431,23 +413,19 @@ impl ApiResource for Tasks {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::tasks::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["state"] => f.states = Some(enums(v)?),
-            ["action"] => f.actions = Some(enums(v)?),
-            ["completed"] => f.completed = Some(flag(v)?),
-            ["dueAt"] => f.due_at = Some(time_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
-            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
-            ["taskPriority", rest @ ..] => related_ids(&mut f.task_priority_ids, rest, v)?,
-            ["owner", rest @ ..] => related_ids(&mut f.owner_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("state" => states, enums),
+        attr!("action" => actions, enums),
+        attr!("completed" => completed, flag),
+        attr!("dueAt" => due_at, time_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("sequence" => sequence_ids),
+        related!("sequenceStep" => sequence_step_ids),
+        related!("taskPriority" => task_priority_ids),
+        related!("owner" => owner_ids),
+    ];
 }
 
 impl ApiResource for Calls {
@@ -474,23 +452,19 @@ impl ApiResource for Calls {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::calls::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["direction"] => f.directions = Some(enums(v)?),
-            ["outcome"] => f.outcomes = Some(enums(v)?),
-            ["dialedAt"] => f.dialed_at = Some(time_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["callPurpose", rest @ ..] => related_ids(&mut f.call_purpose_ids, rest, v)?,
-            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
-            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
-            ["task", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
-            ["user", rest @ ..] => related_ids(&mut f.user_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("direction" => directions, enums),
+        attr!("outcome" => outcomes, enums),
+        attr!("dialedAt" => dialed_at, time_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("callPurpose" => call_purpose_ids),
+        related!("sequence" => sequence_ids),
+        related!("sequenceStep" => sequence_step_ids),
+        related!("task" => task_ids),
+        related!("user" => user_ids),
+    ];
 }
 
 impl ApiResource for Mailings {
@@ -521,23 +495,19 @@ impl ApiResource for Mailings {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(f: &mut lists::mailings::Filter, path: &[&str], v: &str) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["state"] => f.states = Some(enums(v)?),
-            ["deliveredAt"] => f.delivered_at = Some(time_range(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            ["sequence", rest @ ..] => related_ids(&mut f.sequence_ids, rest, v)?,
-            ["sequenceStep", rest @ ..] => related_ids(&mut f.sequence_step_ids, rest, v)?,
-            ["sequenceTemplate", rest @ ..] => related_ids(&mut f.sequence_template_ids, rest, v)?,
-            ["template", rest @ ..] => related_ids(&mut f.template_ids, rest, v)?,
-            ["task", rest @ ..] => related_ids(&mut f.task_ids, rest, v)?,
-            ["user", rest @ ..] => related_ids(&mut f.user_ids, rest, v)?,
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("state" => states, enums),
+        attr!("deliveredAt" => delivered_at, time_range),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+        related!("sequence" => sequence_ids),
+        related!("sequenceStep" => sequence_step_ids),
+        related!("sequenceTemplate" => sequence_template_ids),
+        related!("template" => template_ids),
+        related!("task" => task_ids),
+        related!("user" => user_ids),
+    ];
 }
 
 impl ApiResource for CallPurposes {
@@ -548,20 +518,12 @@ impl ApiResource for CallPurposes {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(
-        f: &mut lists::call_purposes::Filter,
-        path: &[&str],
-        v: &str,
-    ) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["name"] => f.names = Some(strings(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("name" => names, strings),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+    ];
 }
 
 impl ApiResource for TaskPriorities {
@@ -573,18 +535,10 @@ impl ApiResource for TaskPriorities {
         "updatedAt" => m.updated_at,
     });
 
-    fn filter(
-        f: &mut lists::task_priorities::Filter,
-        path: &[&str],
-        v: &str,
-    ) -> Result<(), FilterError> {
-        match path {
-            ["id"] => f.ids = Some(ids(v)?),
-            ["name"] => f.names = Some(strings(v)?),
-            ["createdAt"] => f.created_at = Some(time_range(v)?),
-            ["updatedAt"] => f.updated_at = Some(time_range(v)?),
-            _ => return Err(FilterError::Unknown),
-        }
-        Ok(())
-    }
+    const FILTERS: &'static [FilterField<Self::Filter>] = &[
+        attr!("id" => ids, ids),
+        attr!("name" => names, strings),
+        attr!("createdAt" => created_at, time_range),
+        attr!("updatedAt" => updated_at, time_range),
+    ];
 }
