@@ -17,6 +17,7 @@ mod live;
 mod loaders;
 mod migrations;
 mod mirror;
+mod node;
 mod pagination;
 mod rest;
 mod security;

@@ -470,6 +470,28 @@ async fn no_path_of_the_graph_shows_a_hidden_row() {
                         u.email
                     );
                 }
+                // The same rows by global id (Relay's `nodes`), through the same loaders.
+                let node_ids: Vec<String> = chunk
+                    .iter()
+                    .map(|id| stepgraph::graphql::node::encode(type_name, *id).to_string())
+                    .collect();
+                let res = s
+                    .gql(
+                        &token,
+                        "query($ids: [ID!]!) { nodes(ids: $ids) { nodeId } }",
+                        json!({ "ids": node_ids }),
+                    )
+                    .await;
+                let nodes = res.data()["nodes"].as_array().unwrap().clone();
+                for (id, node) in chunk.iter().zip(&nodes) {
+                    let hide = hidden.contains(&(type_of(type_name), *id));
+                    assert_eq!(
+                        node.is_null(),
+                        hide,
+                        "{}: nodes([{type_name} {id}])",
+                        u.email
+                    );
+                }
             }
         }
     }

@@ -267,6 +267,11 @@ impl<'a> Walk<'a> {
                 self.int_argument(field, "last"),
                 child.complexity,
             )
+        } else if parent == "Query" && name == "nodes" {
+            // As the schema's formula: each id is one object of the selection.
+            list_items
+                .saturating_mul(child.complexity)
+                .saturating_add(1)
         } else {
             child.complexity.saturating_add(1)
         }

@@ -33,8 +33,10 @@ use std::pin::Pin;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::{ContainerType, resolve_container};
-use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use async_graphql::resolver_utils::{ContainerType, Fields, resolve_container};
+use async_graphql::{
+    Context, ContextSelectionSet, ObjectType, OutputType, Positioned, ServerResult, Value,
+};
 use futures_util::FutureExt;
 
 /// An object type used through [`Fast`]: its attribute fields, computed without waiting (its
@@ -89,6 +91,25 @@ impl<T: Attributes> OutputType for Fast<T> {
         resolve(ctx, &self.0).await
     }
 }
+
+/// An object type, so it can be a member of an interface (`Node`). An interface resolves its
+/// value through async-graphql's own container path, which lands here: the object's derived
+/// resolvers, field by field.
+impl<T: Attributes + ObjectType> ContainerType for Fast<T> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        self.0.resolve_field(ctx).await
+    }
+
+    fn collect_all_fields<'a>(
+        &'a self,
+        ctx: &ContextSelectionSet<'a>,
+        fields: &mut Fields<'a>,
+    ) -> ServerResult<()> {
+        self.0.collect_all_fields(ctx, fields)
+    }
+}
+
+impl<T: Attributes + ObjectType> ObjectType for Fast<T> {}
 
 /// Schema data that sends every object through async-graphql's own path
 /// ([`crate::Limits::stock_resolvers`]).

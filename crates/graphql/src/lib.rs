@@ -10,6 +10,7 @@ pub mod fast;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod node;
 pub mod query;
 pub mod resolve;
 pub mod response_order;

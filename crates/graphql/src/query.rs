@@ -16,6 +16,7 @@ use stepgraph_domain::service::lists;
 #[derive(MergedObject, Default)]
 pub struct Query(
     ViewerQuery,
+    crate::node::NodeQuery,
     SequenceStepQuery,
     SequenceQuery,
     SequenceTemplateQuery,

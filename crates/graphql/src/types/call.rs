@@ -14,6 +14,7 @@ attributes!(
     CallNode,
     entity::call::Model:
     id,
+    node_id,
     direction,
     outcome,
     state,
@@ -42,6 +43,11 @@ impl CallNode {
     /// The call's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The call direction from the user's point of view.
     async fn direction(&self) -> scalars::CallDirection {

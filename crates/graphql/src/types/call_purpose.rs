@@ -19,6 +19,7 @@ attributes!(
     CallPurposeNode,
     entity::call_purpose::Model:
     id,
+    node_id,
     name,
     order,
     created_at,
@@ -31,6 +32,11 @@ impl CallPurposeNode {
     /// The call purpose's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The name of the call purpose (for example "Initial Contact").
     async fn name(&self) -> &str {

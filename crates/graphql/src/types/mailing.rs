@@ -14,6 +14,7 @@ attributes!(
     MailingNode,
     entity::mailing::Model:
     id,
+    node_id,
     state,
     mailing_type,
     subject,
@@ -46,6 +47,11 @@ impl MailingNode {
     /// The mailing's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The current state of the mailing.
     async fn state(&self) -> scalars::MailingState {

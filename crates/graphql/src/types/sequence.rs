@@ -14,6 +14,7 @@ attributes!(
     SequenceNode,
     entity::sequence::Model:
     id,
+    node_id,
     name,
     description,
     sequence_type,
@@ -56,6 +57,11 @@ impl SequenceNode {
     /// The sequence's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The name of the sequence (at most 255 characters).
     async fn name(&self) -> &str {

@@ -19,6 +19,7 @@ attributes!(
     SequenceStepNode,
     entity::sequence_step::Model:
     id,
+    node_id,
     bounce_count,
     click_count,
     created_at,
@@ -47,6 +48,11 @@ impl SequenceStepNode {
     /// The step's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The total count of bounced mailings during this sequence step.
     async fn bounce_count(&self) -> i32 {

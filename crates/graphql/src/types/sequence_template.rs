@@ -19,6 +19,7 @@ attributes!(
     SequenceTemplateNode,
     entity::sequence_template::Model:
     id,
+    node_id,
     is_reply,
     enabled,
     enabled_at,
@@ -43,6 +44,11 @@ impl SequenceTemplateNode {
     /// The sequence template's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// Whether the template is sent as a reply in the previous thread, or as a new thread.
     async fn is_reply(&self) -> bool {

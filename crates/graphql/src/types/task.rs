@@ -14,6 +14,7 @@ attributes!(
     TaskNode,
     entity::task::Model:
     id,
+    node_id,
     action,
     state,
     task_type,
@@ -34,6 +35,11 @@ impl TaskNode {
     /// The task's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The action type of the task.
     async fn action(&self) -> scalars::TaskAction {

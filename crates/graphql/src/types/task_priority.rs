@@ -19,6 +19,7 @@ attributes!(
     TaskPriorityNode,
     entity::task_priority::Model:
     id,
+    node_id,
     name,
     color,
     weight,
@@ -32,6 +33,11 @@ impl TaskPriorityNode {
     /// The task priority's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The name of the priority (for example "High").
     async fn name(&self) -> &str {

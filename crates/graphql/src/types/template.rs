@@ -14,6 +14,7 @@ attributes!(
     TemplateNode,
     entity::template::Model:
     id,
+    node_id,
     name,
     subject,
     body_html,
@@ -38,6 +39,11 @@ impl TemplateNode {
     /// The template's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The name of the template (at most 225 characters).
     async fn name(&self) -> Option<&str> {

@@ -14,6 +14,7 @@ attributes!(
     UserNode,
     entity::user::Model:
     id,
+    node_id,
     email,
     first_name,
     last_name,
@@ -32,6 +33,11 @@ impl UserNode {
     /// The user's unique identifier.
     async fn id(&self) -> ID {
         id(self.0.id)
+    }
+    /// An opaque global id naming the type and the row (Relay's object identification);
+    /// `Query.node` takes it.
+    pub async fn node_id(&self) -> ID {
+        crate::node::node_id::<Self>(self.0.id)
     }
     /// The email address of the user (cannot be changed through the API).
     async fn email(&self) -> &str {
