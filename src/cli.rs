@@ -213,6 +213,20 @@ pub struct ServeArgs {
     /// OUTREACH_* variables).
     #[arg(long, env = "STEPGRAPH_MIRROR_OUTREACH")]
     pub mirror_outreach: Option<String>,
+    /// A manifest of trusted documents (persisted documents by SHA-256): graphql-codegen's
+    /// `persisted-documents.json` or Apollo's persisted query manifest. Repeatable; on the
+    /// environment, comma-separated. Clients send `documentId: "sha256:<hex>"` (or an APQ
+    /// hash) instead of the document.
+    #[arg(
+        long = "trusted-documents",
+        env = "STEPGRAPH_TRUSTED_DOCUMENTS",
+        value_delimiter = ','
+    )]
+    pub trusted_documents: Vec<std::path::PathBuf>,
+    /// Run only the documents of --trusted-documents: any other is refused before it is
+    /// parsed (TRUSTED_DOCUMENT_REQUIRED), except with a token of the `adhoc` scope.
+    #[arg(long, env = "STEPGRAPH_ONLY_TRUSTED_DOCUMENTS", value_parser = BoolishValueParser::new())]
+    pub only_trusted_documents: bool,
     /// Seconds between two syncs of --mirror-outreach.
     #[arg(long, env = "STEPGRAPH_MIRROR_INTERVAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub mirror_interval_secs: u64,
@@ -302,7 +316,8 @@ pub enum TokenAction {
         #[arg(long, value_parser = parse_duration)]
         expires_in: Option<chrono::Duration>,
         /// What the token may do, comma-separated: `api` (GraphQL and JSON:API), `ingest`
-        /// (mailing events; only an admin's token is accepted there by default).
+        /// (mailing events; only an admin's token is accepted there by default), `adhoc`
+        /// (any GraphQL document where the server runs only trusted ones: GraphiQL).
         #[arg(long, value_delimiter = ',', value_parser = parse_scope, default_value = "api")]
         scopes: Vec<tokens::Scope>,
     },
@@ -316,7 +331,8 @@ pub enum TokenAction {
 }
 
 fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
-    tokens::Scope::parse(text).ok_or_else(|| format!("{text:?} is not a scope: use api or ingest"))
+    tokens::Scope::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a scope: use api, ingest or adhoc"))
 }
 
 /// The longest lifetime a token may be given: a century, far inside every backend's

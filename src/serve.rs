@@ -35,6 +35,23 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
         state.cors_origins = DEMO_CORS_ORIGINS.map(String::from).to_vec();
         println!("CORS: allowing {} (--demo)", DEMO_CORS_ORIGINS.join(", "));
     }
+    if !args.trusted_documents.is_empty() || args.only_trusted_documents {
+        let persisted = crate::graphql::persisted::Persisted::with_manifests(
+            &args.trusted_documents,
+            args.only_trusted_documents,
+        )
+        .map_err(|e| anyhow::anyhow!("--trusted-documents: {e}"))?;
+        println!(
+            "trusted documents: {} loaded{}",
+            persisted.trusted_len(),
+            if persisted.only_trusted() {
+                "; only these run (tokens with the adhoc scope may send others)"
+            } else {
+                ""
+            }
+        );
+        state.persisted = std::sync::Arc::new(persisted);
+    }
     state.public_url = args.public_url.clone();
     state.ingest_members = args.ingest_members;
     state.allowed_hosts =

@@ -490,6 +490,56 @@ fn boolean_environment_values_and_plain_logs() {
     }
 }
 
+/// A manifest of trusted documents that is wrong stops `serve` before it listens, naming the
+/// file and the entry; `--only-trusted-documents` without documents is refused too.
+#[test]
+fn a_bad_trusted_documents_manifest_stops_serve() {
+    let cli = Cli::new();
+    cli.ok(&["migrate", "up"]);
+    let manifest = cli.dir.join("persisted-documents.json");
+    let wrong = "0".repeat(64);
+    std::fs::write(
+        &manifest,
+        format!("{{\"{wrong}\": \"{{ viewer {{ id }} }}\"}}"),
+    )
+    .unwrap();
+    let path = manifest.display().to_string();
+    let out = cli.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--trusted-documents",
+        &path,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&path) && stderr.contains(&wrong) && stderr.contains("not the SHA-256"),
+        "{stderr}"
+    );
+    let out = cli.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--only-trusted-documents",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--trusted-documents"), "{stderr}");
+    // The scope that lets an operator's token send other documents.
+    cli.ok(&["seed", "--demo"]);
+    let token = cli.ok(&[
+        "token",
+        "create",
+        "--user",
+        "ada.admin@example.com",
+        "--scopes",
+        "api,adhoc",
+    ]);
+    assert!(token.contains("sgt_"), "{token}");
+    assert!(cli.ok(&["token", "list"]).contains("api adhoc"));
+}
+
 /// The configuration table in README.md lists exactly the environment variables and flags
 /// the binary has (`serve --help`), each with the default the binary uses.
 #[test]

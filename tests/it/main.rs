@@ -19,6 +19,7 @@ mod migrations;
 mod mirror;
 mod node;
 mod pagination;
+mod persisted;
 mod rest;
 mod security;
 mod seed;

@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
+pub mod persisted;
 pub mod query;
 pub mod resolve;
 pub mod response_order;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Parsed documents by their text, shared by every request of this server.
     pub documents: std::sync::Arc<graphql::documents::Documents>,
+    /// Trusted documents and the APQ store ([`graphql::persisted`]).
+    pub persisted: std::sync::Arc<graphql::persisted::Persisted>,
     pub limits: Limits,
     /// The public base URL of JSON:API links (`https://api.example.com`); `None`: the
     /// request's `Host`.
@@ -73,6 +75,7 @@ impl AppState {
             db,
             schema: graphql::build_schema(limits),
             documents: Default::default(),
+            persisted: Default::default(),
             limits,
             public_url: None,
             graphiql_token: None,

@@ -56,9 +56,19 @@ pub async fn viewer_for(
     headers: &HeaderMap,
     scope: Scope,
 ) -> Result<Viewer, AuthFailure> {
+    Ok(viewer_scoped(db, cache, headers, scope).await?.0)
+}
+
+/// As [`viewer_for`], with every scope the token holds.
+pub async fn viewer_scoped(
+    db: &DatabaseConnection,
+    cache: &AuthCache,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<(Viewer, tokens::Scopes), AuthFailure> {
     let token = bearer(headers)?;
-    match tokens::authenticate_for(db, token, scope, Some(cache)).await {
-        Ok(viewer) => Ok(viewer),
+    match tokens::authenticate_scoped(db, token, scope, Some(cache)).await {
+        Ok(found) => Ok(found),
         Err(AppError::Unauthenticated) => {
             Err(AuthFailure::Unauthenticated("unknown or revoked token"))
         }

@@ -150,15 +150,19 @@ pub enum Scope {
     Api,
     /// Reporting mailing events (`POST /events/mailings`).
     Ingest,
+    /// GraphQL documents that are not trusted documents, where the server runs only those
+    /// (`--only-trusted-documents`): an operator's GraphiQL.
+    AdHoc,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Api, Scope::Ingest];
+    pub const ALL: [Scope; 3] = [Scope::Api, Scope::Ingest, Scope::AdHoc];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Api => "api",
             Scope::Ingest => "ingest",
+            Scope::AdHoc => "adhoc",
         }
     }
 
@@ -171,6 +175,7 @@ impl Scope {
         match self {
             Scope::Api => 1,
             Scope::Ingest => 2,
+            Scope::AdHoc => 4,
         }
     }
 }
@@ -382,9 +387,20 @@ pub async fn authenticate_for(
     scope: Scope,
     cache: Option<&AuthCache>,
 ) -> AppResult<Viewer> {
+    Ok(authenticate_scoped(db, token, scope, cache).await?.0)
+}
+
+/// As [`authenticate_for`], with all the scopes the token holds (for a use that depends on
+/// another scope too, such as `adhoc`).
+pub async fn authenticate_scoped(
+    db: &impl ConnectionTrait,
+    token: &str,
+    scope: Scope,
+    cache: Option<&AuthCache>,
+) -> AppResult<(Viewer, Scopes)> {
     let (viewer, scopes) = lookup(db, token, cache).await?;
     require(scopes, scope)?;
-    Ok(viewer)
+    Ok((viewer, scopes))
 }
 
 /// `Forbidden` unless `scopes` holds `scope`.

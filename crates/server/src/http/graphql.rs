@@ -14,8 +14,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use async_graphql::BatchResponse;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,10 +23,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::auth::Viewer;
+use crate::auth::tokens::Scope;
 use crate::graphql::RequestCtx;
 use crate::graphql::context::Budget;
 use crate::graphql::cost;
 use crate::graphql::executor::{BatchQueue, Drive};
+use crate::graphql::persisted::Refusal;
 use crate::http::AuthFailure;
 
 /// A GraphQL-shaped error body with a status of our choosing.
@@ -41,8 +43,19 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 
 /// The viewer behind the request's bearer token, or the GraphQL-shaped error response.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, Response> {
-    match crate::http::viewer(state, headers).await {
-        Ok(viewer) => Ok(viewer),
+    Ok(authenticate_scoped(state, headers).await?.0)
+}
+
+/// As [`authenticate`], and whether the token may send ad-hoc documents where only trusted
+/// ones run (the `adhoc` scope).
+async fn authenticate_scoped(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Viewer, bool), Response> {
+    let found =
+        stepgraph_web::viewer_scoped(&state.db, state.feed.auth_cache(), headers, Scope::Api).await;
+    match found {
+        Ok((viewer, scopes)) => Ok((viewer, scopes.contains(Scope::AdHoc))),
         Err(AuthFailure::Unauthenticated(msg)) => Err(error_response(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -79,7 +92,7 @@ pub async fn post(
             "send the request as Content-Type: application/json",
         );
     }
-    let viewer = match authenticate(&state, &headers).await {
+    let (viewer, ad_hoc) = match authenticate_scoped(&state, &headers).await {
         Ok(v) => v,
         Err(res) => return res,
     };
@@ -90,16 +103,18 @@ pub async fn post(
             return error_response(status, code, message);
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(_) => {
-            return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &bad_body(&body));
-        }
+    // One operation, or a list of them (a batch): told apart by the first byte, so the body
+    // is deserialised once, straight into its type.
+    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let parsed = if is_batch {
+        serde_json::from_slice::<Vec<Wire>>(&body)
+    } else {
+        serde_json::from_slice::<Wire>(&body).map(|one| vec![one])
     };
-    let size = match &batch {
-        BatchRequest::Single(_) => 1,
-        BatchRequest::Batch(list) => list.len(),
+    let Ok(operations) = parsed else {
+        return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &bad_body(&body));
     };
+    let size = operations.len();
     if size == 0 || size > state.limits.max_batch {
         return error_response(
             StatusCode::BAD_REQUEST,
@@ -110,7 +125,66 @@ pub async fn post(
             ),
         );
     }
-    execute(&state, viewer, &headers, batch).await
+    let requests = operations
+        .into_iter()
+        .map(|op| op.settle(&state, ad_hoc))
+        .collect();
+    execute(&state, viewer, &headers, !is_batch, requests).await
+}
+
+/// One operation as sent: async-graphql's request fields, and the `documentId` of a trusted
+/// document (GraphQL over HTTP's persisted documents), which async-graphql does not know.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: async_graphql::Variables,
+    #[serde(default)]
+    extensions: async_graphql::Extensions,
+    #[serde(default)]
+    document_id: Option<String>,
+}
+
+impl Wire {
+    /// The request to run, its document settled from a persisted document or refused
+    /// ([`crate::graphql::persisted`]) before anything parses it.
+    fn settle(self, state: &AppState, ad_hoc: bool) -> Result<async_graphql::Request, Refusal> {
+        let mut request = async_graphql::Request::new(self.query.unwrap_or_default());
+        request.operation_name = self.operation_name;
+        request.variables = self.variables;
+        request.extensions = self.extensions;
+        state
+            .persisted
+            .resolve(&mut request, self.document_id.as_deref(), ad_hoc)?;
+        Ok(request)
+    }
+
+    /// `GET /graphql`'s query string: `query`, `operationName`, `variables` and `extensions`
+    /// (JSON), `documentId`.
+    fn from_query_string(raw: &str) -> Result<Self, String> {
+        let mut wire = Wire::default();
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            match &*key {
+                "query" => wire.query = Some(value.into_owned()),
+                "operationName" => wire.operation_name = Some(value.into_owned()),
+                "documentId" => wire.document_id = Some(value.into_owned()),
+                "variables" => {
+                    wire.variables = serde_json::from_str(&value)
+                        .map_err(|e| format!("`variables` is not a JSON object: {e}"))?;
+                }
+                "extensions" => {
+                    wire.extensions = serde_json::from_str(&value)
+                        .map_err(|e| format!("`extensions` is not a JSON object: {e}"))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(wire)
+    }
 }
 
 /// Why a body is not a GraphQL request, in the client's terms (serde's own message for an
@@ -135,12 +209,12 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let viewer = match authenticate(&state, &headers).await {
+    let (viewer, ad_hoc) = match authenticate_scoped(&state, &headers).await {
         Ok(v) => v,
         Err(res) => return res,
     };
-    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
-        Ok(r) => r,
+    let request = match Wire::from_query_string(query.as_deref().unwrap_or("")) {
+        Ok(wire) => wire.settle(&state, ad_hoc),
         Err(err) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
@@ -149,7 +223,8 @@ pub async fn get(
             );
         }
     };
-    if is_mutation(&state, &request) {
+    // A persisted document is known only now: GET refuses it too when it is a mutation.
+    if request.as_ref().is_ok_and(|r| is_mutation(&state, r)) {
         let mut res = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -159,7 +234,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return res;
     }
-    execute(&state, viewer, &headers, BatchRequest::Single(request)).await
+    execute(&state, viewer, &headers, true, vec![request]).await
 }
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
@@ -185,7 +260,8 @@ async fn execute(
     state: &AppState,
     viewer: Viewer,
     headers: &HeaderMap,
-    batch: BatchRequest,
+    single: bool,
+    requests: Vec<Result<async_graphql::Request, Refusal>>,
 ) -> Response {
     let (db, statements) = crate::http::counted(&state.db);
     let budget = Budget::new(state.limits.max_statements);
@@ -196,11 +272,6 @@ async fn execute(
         .upstream
         .clone()
         .map(crate::graphql::mutation::UpstreamWrites);
-    let single = matches!(batch, BatchRequest::Single(_));
-    let requests = match batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(list) => list,
-    };
     // Parsing, the cost check and execution all run inside the timeout; the request and its
     // loaders' batches run in this task (see `graphql::executor`), so a client that
     // disconnects drops its work, and the timeout stops all of it.
@@ -209,7 +280,14 @@ async fn execute(
     let run = async move {
         let mut out = Vec::with_capacity(requests.len());
         let mut spent = cost::Spent::default();
-        for mut request in requests {
+        for request in requests {
+            let mut request = match request {
+                Ok(request) => request,
+                Err(refusal) => {
+                    out.push((refusal.into_response(), None, None));
+                    continue;
+                }
+            };
             let operation = request.operation_name.clone();
             // A document that does not parse is left to the executor, which reports it.
             let doc = documents.parse(&mut request);

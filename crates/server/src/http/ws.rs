@@ -382,7 +382,18 @@ impl Executor for LiveExecutor {
         let this = self.clone();
         stream::once(async move {
             match this.guard.check(&this.state.db).await {
-                Ok(session) => this.start(request, session.viewer),
+                Ok(session) => {
+                    // Where only trusted documents run, a subscription is one of them too
+                    // (by its APQ hash in `extensions`), checked before it is parsed.
+                    let mut request = request;
+                    let ad_hoc = session.scopes.contains(Scope::AdHoc);
+                    match this.state.persisted.resolve(&mut request, None, ad_hoc) {
+                        Ok(_) => this.start(request, session.viewer),
+                        Err(refusal) => {
+                            stream::once(async move { refusal.into_response() }).boxed()
+                        }
+                    }
+                }
                 Err(None) => refuse(
                     "UNAUTHENTICATED",
                     "the token of this connection no longer authenticates",
