@@ -10,7 +10,7 @@
 //! - **Trusted documents** (GraphQL over HTTP, appendix A "Persisted Documents"):
 //!   `documentId: "sha256:<hex>"`, looked up in manifests loaded at start
 //!   (`--trusted-documents`): graphql-codegen's client preset (`persisted-documents.json`,
-//!   `{"<hex>": "<document>"}`) or Apollo's persisted query manifest (`{"format":
+//!   `{"sha256:<hex>": "<document>"}`, the prefix optional) or Apollo's persisted query manifest (`{"format":
 //!   "apollo-persisted-query-manifest", "version": 1, "operations": [{"id", "body", ...}]}`).
 //!   An APQ hash that a manifest holds is served from the manifest too.
 //!
@@ -150,9 +150,12 @@ impl Persisted {
             for (id, body) in manifest_entries(&text)
                 .map_err(|e| format!("{}: not a trusted-documents manifest: {e}", path.display()))?
             {
-                let hash = parse_hex(&id).ok_or_else(|| {
+                // graphql-codegen writes `sha256:<hex>` (its `documentId`), Apollo bare hex.
+                let hex = id.strip_prefix("sha256:").unwrap_or(&id);
+                let hash = parse_hex(hex).ok_or_else(|| {
                     format!(
-                        "{}: entry {id:?}: the id must be a SHA-256 in hex (64 digits)",
+                        "{}: entry {id:?}: the id must be a SHA-256 in hex (64 digits, \
+                         `sha256:` before them or not)",
                         path.display()
                     )
                 })?;
@@ -439,7 +442,7 @@ mod tests {
         let codegen = dir.join("persisted-documents.json");
         std::fs::write(
             &codegen,
-            serde_json::json!({ hex(sha256(a)): a }).to_string(),
+            serde_json::json!({ format!("sha256:{}", hex(sha256(a))): a }).to_string(),
         )
         .unwrap();
         let apollo = dir.join("apollo.json");
