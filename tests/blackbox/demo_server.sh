@@ -11,5 +11,6 @@ start_demo() {
   demo_pid=$!
   trap 'kill "$demo_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "serve --demo did not start:" >&2; cat "$work/server.out" >&2; return 1; }
   token=$(awk '/mia.member/ {print $NF}' "$work/server.out")
 }

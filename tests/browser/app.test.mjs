@@ -8,7 +8,7 @@
 //
 // Usage: STEPGRAPH_URL=... APP_URL=... TOKEN=<Mia's> INGEST=<an admin's ingest token>
 //        SCREENSHOT=path.png node app.test.mjs
-import { chromium } from "playwright-core";
+import { launch, tally } from "./harness.mjs";
 
 const api = process.env.STEPGRAPH_URL;
 const app = process.env.APP_URL;
@@ -18,17 +18,7 @@ if (!api || !app || !token || !ingest) {
   console.error("set STEPGRAPH_URL, APP_URL, TOKEN and INGEST");
   process.exit(2);
 }
-let passed = 0;
-let failed = 0;
-const check = (name, ok, detail = "") => {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name} ${detail}`);
-  }
-};
+const { check, done } = tally();
 
 // The second client: where only trusted documents run it, too, sends the app's own documents
 // by their ids (as the app sent them, recorded below).
@@ -41,18 +31,7 @@ async function gql(documentId, variables) {
   return res.json();
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 const problems = [];
 const documents = new Map();
 const sentText = [];
@@ -209,11 +188,8 @@ try {
   check("the app sent no document text, only persisted hashes", sentText.length === 0 && documents.size >= 4, JSON.stringify(sentText));
   check("no console error, page error, failed request or HTTP error", problems.length === 0, JSON.stringify(problems));
 } catch (e) {
-  failed += 1;
-  console.log(`not ok - the walk stopped: ${e.stack ?? e}`);
-  if (problems.length) console.log(`problems: ${JSON.stringify(problems)}`);
+  check("the walk ran to its end", false, `${e.stack ?? e}; problems: ${JSON.stringify(problems)}`);
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+done();

@@ -6,7 +6,7 @@
 //
 // Usage: STEPGRAPH_URL=http://127.0.0.1:PORT node graphiql.test.mjs
 // Prints "N passed, N failed" and exits non-zero on failure.
-import { chromium } from "playwright-core";
+import { launch, tally } from "./harness.mjs";
 
 const base = process.env.STEPGRAPH_URL;
 if (!base) {
@@ -14,30 +14,9 @@ if (!base) {
   process.exit(2);
 }
 const origin = new URL(base).origin;
-let passed = 0;
-let failed = 0;
-const check = (name, ok, detail = "") => {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name} ${detail}`);
-  }
-};
+const { check, done } = tally();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage();
   const outside = [];
@@ -185,5 +164,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+done();

@@ -3,6 +3,7 @@
 // and hash-only from then on. Every request the link makes is recorded, so the test sees the
 // exchange itself, not only the answer. STEPGRAPH_URL and TOKEN come from run.sh.
 import assert from "node:assert/strict";
+import { check, finish } from "./checks.mjs";
 import { createHash } from "node:crypto";
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
@@ -11,16 +12,6 @@ const uri = `${process.env.STEPGRAPH_URL}/graphql`;
 const authorization = `Bearer ${process.env.TOKEN}`;
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
 
-let failures = 0;
-async function check(name, body) {
-  try {
-    await body();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures += 1;
-    console.log(`FAIL ${name}\n     ${String(e.stack ?? e).replaceAll("\n", "\n     ")}`);
-  }
-}
 
 // A fresh client (empty cache) whose requests land in `sent`.
 function client(sent, useGETForHashedQueries) {
@@ -82,8 +73,4 @@ for (const [method, useGET] of [["POST", false], ["GET", true]]) {
   });
 }
 
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log("apollo: every check passed");
+finish("apollo");

@@ -3,21 +3,11 @@
 // the root sequenceSteps, a mutation), sent with the variables Relay sends, must answer the
 // right rows. STEPGRAPH_URL and TOKEN (a member's) come from run.sh.
 import assert from "node:assert/strict";
+import { check, finish } from "./checks.mjs";
 
 const artifact = async (name) => (await import(`./relay/__generated__/${name}.graphql.js`)).default;
 const url = `${process.env.STEPGRAPH_URL}/graphql`;
 const token = process.env.TOKEN;
-
-let failures = 0;
-async function check(name, body) {
-  try {
-    await body();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures += 1;
-    console.log(`FAIL ${name}\n     ${e.message.replaceAll("\n", "\n     ")}`);
-  }
-}
 
 async function post(query, variables) {
   const res = await fetch(url, {
@@ -104,8 +94,4 @@ await check("an id this server did not make refetches null, without an error", a
   assert.equal(data.node, null);
 });
 
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log("relay: every check passed");
+finish("relay");

@@ -8,6 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${1:-$root/target/debug/stepgraph}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 source "$root/tests/blackbox/demo_server.sh"
 start_demo "$bin"
 cd "$here"

@@ -207,13 +207,7 @@ async fn nodes_is_bounded_by_the_list_limit_and_priced_per_id() {
             json!({ "ids": &ids[..10] }),
         )
         .await;
-    assert!(
-        res.body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("complex")),
-        "{}",
-        res.body
-    );
+    assert!(res.message().contains("too complex"), "{}", res.body);
     assert_eq!(res.statements, Some(0));
     s.finish().await;
 }

@@ -64,6 +64,13 @@ impl Gql {
         &self.body["data"]
     }
 
+    /// The message of the first error.
+    pub fn message(&self) -> &str {
+        self.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {}", self.body))
+    }
+
     /// The `extensions.code` of the first error.
     pub fn code(&self) -> &str {
         self.body["errors"][0]["extensions"]["code"]
