@@ -42,6 +42,12 @@ pub struct Cli {
     #[arg(long, env = "STEPGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = DbConfig::DEFAULT_ACQUIRE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub db_acquire_timeout_secs: u64,
 
+    /// PostgreSQL only: `generic` plans each prepared statement once per connection
+    /// (`plan_cache_mode = force_generic_plan`); `auto` leaves the choice to PostgreSQL, which
+    /// plans our statements again on every execution (docs/PERFORMANCE.md).
+    #[arg(long, env = "STEPGRAPH_PG_PLAN_CACHE", default_value = "generic", value_parser = parse_plan_cache, global = true)]
+    pub pg_plan_cache: db::PlanCache,
+
     /// Log filter, in tracing's EnvFilter syntax (for example `info,sqlx=warn`).
     #[arg(
         long,
@@ -330,6 +336,11 @@ pub enum TokenAction {
     },
 }
 
+fn parse_plan_cache(text: &str) -> Result<db::PlanCache, String> {
+    db::PlanCache::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a plan cache mode: use generic or auto"))
+}
+
 fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
     tokens::Scope::parse(text)
         .ok_or_else(|| format!("{text:?} is not a scope: use api, ingest or adhoc"))
@@ -427,6 +438,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: url,
         db_max_connections: max,
         db_acquire_timeout_secs,
+        pg_plan_cache,
         command,
         ..
     } = cli;
@@ -435,6 +447,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         config.max_connections = max.max(2);
     }
     config.acquire_timeout = Duration::from_secs(db_acquire_timeout_secs);
+    config.pg_plan_cache = pg_plan_cache;
     match command {
         Command::Schema => {
             print!("{}", crate::graphql::sdl());

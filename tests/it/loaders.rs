@@ -111,3 +111,55 @@ async fn statement_count_does_not_depend_on_page_size() {
     assert_eq!(counts[0], 1 + 2 + 2, "{counts:?}");
     s.finish().await;
 }
+
+/// On PostgreSQL every connection plans a prepared statement once (`plan_cache_mode =
+/// force_generic_plan`, `db::PlanCache`): after six executions of the by-id loader's statement
+/// shape, its plan still names the parameter instead of the folded value, so it was not
+/// planned again for the values.
+#[tokio::test]
+async fn postgres_keeps_one_plan_per_statement() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let t = TestDb::new().await;
+    if t.backend() != DbBackend::Postgres {
+        t.finish().await;
+        return;
+    }
+    // One connection for the whole check: a transaction holds it.
+    let txn = t.db.begin().await.unwrap();
+    let text = |row: sea_orm::QueryResult| row.try_get_by_index::<String>(0).unwrap();
+    let mode = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SHOW plan_cache_mode",
+        ))
+        .await
+        .unwrap()
+        .map(text);
+    assert_eq!(mode.as_deref(), Some("force_generic_plan"));
+    txn.execute_unprepared(
+        "PREPARE by_id(text) AS SELECT id, sequence_id FROM sequence_steps \
+         WHERE id = ANY(string_to_array($1, ',')::bigint[])",
+    )
+    .await
+    .unwrap();
+    for _ in 0..6 {
+        txn.execute_unprepared("EXECUTE by_id('1,2')")
+            .await
+            .unwrap();
+    }
+    let plan: Vec<String> = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "EXPLAIN EXECUTE by_id('1,2')",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(text)
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("$1"), "a plan for the values:\n{plan}");
+    assert!(!plan.contains("{1,2}"), "a plan for the values:\n{plan}");
+    txn.rollback().await.unwrap();
+    t.finish().await;
+}

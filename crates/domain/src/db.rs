@@ -56,6 +56,37 @@ pub struct DbConfig {
     pub acquire_timeout: Duration,
     /// How long SQLite waits for a lock before giving up with "database is locked".
     pub sqlite_busy_timeout: Duration,
+    /// PostgreSQL's `plan_cache_mode` for our connections (see [`PlanCache`]).
+    pub pg_plan_cache: PlanCache,
+}
+
+/// How PostgreSQL plans our prepared statements (its `plan_cache_mode`).
+///
+/// Why generic by default: PostgreSQL plans a prepared statement's first five executions with
+/// the values in hand, then keeps a value-free ("generic") plan only if its estimate is no
+/// costlier. For our statements (by-id loaders over `= ANY(string_to_array($1, ','))`, child
+/// pages and keyset lists over indexed keys) that estimate never wins, so every execution was
+/// planned again: a loader's lookup of one row cost 0.24 ms of PostgreSQL CPU against 0.065
+/// with a generic plan (shared/reference/perf-notes.md). Their best plans do not depend on
+/// the values: each walks the same index whatever the ids, and a page is bounded by `LIMIT`
+/// (docs/PERFORMANCE.md lists each statement's plan both ways).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlanCache {
+    /// `force_generic_plan`: planned once per connection and statement.
+    #[default]
+    Generic,
+    /// PostgreSQL's own choice (`auto`).
+    Auto,
+}
+
+impl PlanCache {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "generic" => Some(Self::Generic),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
 }
 
 impl DbConfig {
@@ -81,6 +112,7 @@ impl DbConfig {
             max_connections,
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             sqlite_busy_timeout: Duration::from_secs(10),
+            pg_plan_cache: PlanCache::default(),
         }
     }
 }
@@ -115,6 +147,11 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)
         .sqlx_logging(false);
+    if backend == DbBackend::Postgres && config.pg_plan_cache == PlanCache::Generic {
+        // A startup parameter, so every connection of the pool has it from its first
+        // statement (and a reconnect after a restart too).
+        opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_generic_plan")]));
+    }
     if sqlite {
         let busy = config.sqlite_busy_timeout;
         opts.map_sqlx_sqlite_opts(move |o| {
