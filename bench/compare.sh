@@ -64,6 +64,7 @@ else
 fi
 sg() { "$bin" --log warn "$@"; }
 
+. bench/ticks.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 
@@ -170,10 +171,14 @@ check() { # url auth body-file -> prints statements (or -)
   grep -i '^x-sql-statements:' "$work/headers" | tr -d '\r' | awk '{print $2}' || echo "-"
 }
 
-run_wrk() { # url auth body-file [script] -> "rps p50 p90 p99"
-  local script=${4:-$work/post.lua}
+run_wrk() { # url auth body-file pid [script] -> "rps p50 p90 p99 gateway-ms postgres-ms"
+  local script=${5:-$work/post.lua} g0 g1 p0 p1
   BODY_FILE=$3 AUTH=$2 MIX_IDS=$mix_ids wrk -t2 -c"$conns" -d2s -s "$script" "$1/graphql" >/dev/null
+  # CPU per request: the gateway's process tree and every PostgreSQL process, over the run.
+  g0=$(tree_ticks "$4") p0=$(pg_ticks)
   BODY_FILE=$3 AUTH=$2 MIX_IDS=$mix_ids wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$script" "$1/graphql" > "$work/wrk.txt"
+  g1=$(tree_ticks "$4") p1=$(pg_ticks)
+  echo "$((g1 - g0)) $((p1 - p0)) $hz" > "$work/ticks.txt"
   if grep -Eq "^graphql errors: [1-9]" "$work/wrk.txt"; then
     echo "rejected: GraphQL errors under load" >&2; cat "$work/wrk.txt" >&2; return 1
   fi
@@ -183,15 +188,17 @@ run_wrk() { # url auth body-file [script] -> "rps p50 p90 p99"
   if grep -Eq "Socket errors:.*timeout [1-9]" "$work/wrk.txt" || grep -Eq "^\s*0 requests in" "$work/wrk.txt"; then
     echo "rejected: requests timed out under load (wrk gives up after 2 s)" >&2; cat "$work/wrk.txt" >&2; return 1
   fi
-  python3 - "$work/wrk.txt" <<'PY'
+  python3 - "$work/wrk.txt" "$work/ticks.txt" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
+gw, pg, hz = map(int, open(sys.argv[2]).read().split())
 def ms(v):
     n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+n = int(re.search(r"(\d+) requests in", t).group(1))
 p = {k: ms(v) for k, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)", t, re.M)}
-print(f"{rps:.0f} {p['50']:.1f} {p['90']:.1f} {p['99']:.1f}")
+print(f"{rps:.0f} {p['50']:.1f} {p['90']:.1f} {p['99']:.1f} {1000 * gw / hz / n:.3f} {1000 * pg / hz / n:.3f}")
 PY
 }
 
@@ -248,9 +255,9 @@ measure() { # server-label base auth pid query doc [cursor-doc]
     fi
   fi
   local script=""; [ "$q" = q6 ] && script=bench/mix.lua
-  numbers=$(run_wrk "$base" "$auth" "$file" $script) || { echo "FAIL $label $q" >&2; return 1; }
+  numbers=$(run_wrk "$base" "$auth" "$file" "$pid" $script) || { echo "FAIL $label $q" >&2; return 1; }
   printf '%s\t%s\t%s\t%s\t%s\n' "$q" "$label" "$numbers" "${stmts:--}" "$(rss_mb "$pid")" >> "$results"
-  echo "$q $label: $numbers (rps p50 p90 p99 ms), statements ${stmts:--}, rss $(rss_mb "$pid") MB"
+  echo "$q $label: $numbers (rps, p50 p90 p99 ms, CPU ms per request: gateway, PostgreSQL), statements ${stmts:--}, rss $(rss_mb "$pid") MB"
   if [ "$rate" != 0 ] && [ "$q" != q6 ]; then
     command -v oha >/dev/null || { echo "--rate needs oha (cargo install oha)" >&2; return 1; }
     numbers=$(run_oha "$base" "$auth" "$file") || { echo "FAIL $label $q at $rate req/s" >&2; return 1; }
@@ -321,16 +328,28 @@ import sys, collections
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = collections.defaultdict(dict)
 for q, label, nums, stmts, rss in rows:
-    rps, p50, p90, p99 = nums.split()
-    by[q][label] = (float(rps), p50, p90, p99, stmts, rss)
-out = ["| query | server | req/s | p50 ms | p90 ms | p99 ms | SQL statements | RSS MB | vs PostGraphile 4 | vs PostGraphile 4, 2 workers | vs PostGraphile 5 |",
-       "|---|---|---|---|---|---|---|---|---|---|---|"]
+    n = nums.split()
+    gw, pg = (float(n[4]), float(n[5])) if len(n) >= 6 else (None, None)
+    by[q][label] = dict(rps=float(n[0]), p50=n[1], p99=n[3], gw=gw, pg=pg, stmts=stmts, rss=rss)
+# The measure that decides is CPU per request (docs/PERFORMANCE.md): each stepgraph row is
+# compared with the best peer of the same query on each column (the lowest CPU, the highest
+# req/s), so "0.50" is half the best peer's CPU.
+out = ["| query | server | req/s | p50 ms | p99 ms | gateway CPU ms/req | PostgreSQL CPU ms/req | gateway / best peer | PostgreSQL / best peer | req/s / best peer | SQL statements | RSS MB |",
+       "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def fmt(v):
+    return "" if v is None else f"{v:.3f}"
 for q in sorted(by):
-    def ratio(label, rps, peer_label):
-        peer = by[q].get(peer_label)
-        return f"{rps / peer[0]:.2f}x" if peer and label.startswith("stepgraph") else ""
-    for label, (rps, p50, p90, p99, stmts, rss) in by[q].items():
-        out.append(f"| {q} | {label} | {rps:.0f} | {p50} | {p90} | {p99} | {stmts} | {rss} | {ratio(label, rps, 'postgraphile4')} | {ratio(label, rps, 'postgraphile4-2workers')} | {ratio(label, rps, 'postgraphile5')} |")
+    peers = [r for label, r in by[q].items() if not label.startswith("stepgraph")]
+    def best(key, pick):
+        vals = [r[key] for r in peers if r[key] is not None]
+        return pick(vals) if vals else None
+    best_gw, best_pg, best_rps = best("gw", min), best("pg", min), best("rps", max)
+    for label, r in by[q].items():
+        ours = label.startswith("stepgraph")
+        def ratio(v, b):
+            return f"{v / b:.2f}" if ours and v is not None and b else ""
+        pg = r["pg"] if label != "stepgraph-sqlite" else None
+        out.append(f"| {q} | {label} | {r['rps']:.0f} | {r['p50']} | {r['p99']} | {fmt(r['gw'])} | {fmt(pg)} | {ratio(r['gw'], best_gw)} | {ratio(pg, best_pg)} | {ratio(r['rps'], best_rps)} | {r['stmts']} | {r['rss']} |")
 print("\n".join(out))
 PY
 )

@@ -49,23 +49,7 @@ wrk.headers["Content-Type"] = "application/json"
 local f = io.open(os.getenv("BODY_FILE"), "r"); wrk.body = f:read("*a"); f:close()
 wrk.headers["Authorization"] = os.getenv("AUTH")
 LUA
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# Every PostgreSQL process (backends, walwriter, ...), plus what the backends that have
-# exited used: the postmaster reaps them, so their CPU time is in its children's times
-# (fields 16 and 17). Without that, a backend the pool closed during the run took its CPU
-# time with it and the difference could come out negative. 0 without PostgreSQL.
-pg_ticks() {
-  local t=0 p parents=
-  for p in $(pgrep -f '^postgres: ' || true); do
-    t=$((t + $(ticks "$p" 2>/dev/null || echo 0)))
-    parents="$parents $(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)"
-  done
-  for p in $(printf '%s\n' $parents | sort -u); do
-    t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$t"
-}
-hz=$(getconf CLK_TCK)
+. bench/ticks.sh
 printf '%-6s %8s %8s %10s %12s %14s %8s\n' query req/s "p99 ms" statements "server ms" "postgres ms" "rss MB"
 for q in "${queries[@]}"; do
   probe_body "$q" "$work/$q.json"
