@@ -124,7 +124,8 @@ impl Learnt {
     }
 }
 
-/// The trusted documents and the APQ store of one server.
+/// The trusted documents and the APQ store of one server. `Default`: APQ on, no trusted
+/// documents, so any document may run.
 #[derive(Default)]
 pub struct Persisted {
     trusted: HashMap<Hash, Arc<str>>,
@@ -133,11 +134,6 @@ pub struct Persisted {
 }
 
 impl Persisted {
-    /// APQ on, no trusted documents: any document may run.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// With the trusted documents of these manifests; `only_trusted` refuses every other
     /// document (but for tokens that may send ad-hoc documents). An error names the file and
     /// the entry that is wrong.
@@ -369,7 +365,7 @@ mod tests {
 
     #[test]
     fn apq_learns_a_document_sent_with_its_hash() {
-        let p = Persisted::new();
+        let p = Persisted::default();
         let doc = "{ viewer { id } }";
         let h = hex(sha256(doc));
         assert_eq!(
@@ -408,7 +404,7 @@ mod tests {
 
     #[test]
     fn malformed_hashes_and_versions_are_refused() {
-        let p = Persisted::new();
+        let p = Persisted::default();
         for bad in ["", "abc", &"g".repeat(64), &"a".repeat(63)] {
             assert!(matches!(
                 p.resolve(&mut apq("", bad), None, false),
