@@ -29,7 +29,29 @@ pub mod user;
 /// the columns in the model's field order, which is what [`positional_model!`] relies on; the
 /// server's tests decode every table both ways and compare.
 pub trait FromRow: Sized {
-    fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr>;
+    /// How many columns the model reads.
+    const WIDTH: usize;
+
+    /// The model from columns `start..start + WIDTH` of `row`.
+    fn from_row_at(row: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::DbErr>;
+
+    /// The model from the row's first columns.
+    fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
+        Self::from_row_at(row, 0)
+    }
+
+    /// The model from columns `start..`, or `None` when they are the NULLs of an outer join
+    /// that matched nothing (told by the first column, the primary key, which is never NULL
+    /// in a row).
+    fn from_joined(
+        row: &sea_orm::QueryResult,
+        start: usize,
+    ) -> Result<Option<Self>, sea_orm::DbErr> {
+        match row.try_get_by_index::<Option<i64>>(start)? {
+            Some(_) => Self::from_row_at(row, start).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Runs `stmt` and decodes every row by position ([`FromRow`]). The statement must select
@@ -65,9 +87,11 @@ macro_rules! positional_model {
         }
 
         impl $crate::FromRow for Model {
+            const WIDTH: usize = [$(stringify!($field)),*].len();
+
             #[allow(unused_assignments)]
-            fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-                let mut index = 0usize;
+            fn from_row_at(row: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::DbErr> {
+                let mut index = start;
                 Ok(Self {
                     $( $field: {
                         let value = row.try_get_by_index(index)?;

@@ -75,15 +75,16 @@ async fn statement_count_does_not_depend_on_page_size() {
         "statements must not grow with the page size"
     );
     // Exactly one statement per relationship per level (to-one relationships from one parent
-    // type to one target table share it), plus one per selected totalCount: the list and its
-    // count (2); the sequence, its users (owner, creator, updater: one), step count and steps
-    // page + count (5); the step's users (creator and updater: one), call purpose, its calls
-    // page + count, task priority (5); sequence templates page + count, their template, its
+    // type to one target table share it; a root list reads its to-one targets in its own
+    // statement), plus one per selected totalCount: the list with the steps' sequence,
+    // creator, updater, call purpose and task priority joined, and its count (2); the
+    // sequence's users (owner, creator, updater: one), step count and steps page + count (4);
+    // the step's calls page + count (2); sequence templates page + count, their template, its
     // owner, creator, step and mailings page (7); tasks, calls and mailings, each a page +
     // count and four relationships (3 x 6).
     assert_eq!(
         counts[0],
-        2 + 5 + 5 + 7 + 18,
+        2 + 4 + 2 + 7 + 18,
         "one statement per relationship per level"
     );
 

@@ -12,6 +12,7 @@ mod events;
 mod graph;
 mod hardening;
 mod introspect;
+mod joins;
 mod layers;
 mod live;
 mod loaders;

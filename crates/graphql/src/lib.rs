@@ -8,6 +8,7 @@ pub mod error;
 pub mod executor;
 pub mod fast;
 pub mod inputs;
+pub mod joins;
 pub mod loaders;
 pub mod mutation;
 pub mod node;

@@ -13,7 +13,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -21,30 +21,48 @@ use sea_orm::DatabaseConnection;
 
 use crate::context::Budget;
 use crate::executor::BatchQueue;
+use crate::joins::Joinable;
 use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::children::{self, ArgsOf};
+use stepgraph_domain::service::joins::{self, Join};
 use stepgraph_domain::service::pagination::Page;
 use stepgraph_domain::service::relations::ToMany;
-use stepgraph_domain::service::resource::{self, Resource};
+use stepgraph_domain::service::resource::Resource;
 
-/// Loads visible rows of `R` by primary key.
+/// Loads visible rows of `R` by primary key, with the to-one targets its selection reads
+/// joined into the same statement (see [`crate::joins`]): those are fed to their fields'
+/// loaders before the rows are answered.
+///
+/// Every key asked for is answered, `None` when the row does not exist or is hidden, so the
+/// cache remembers an absent row as well as a present one (a join feeds both).
 pub struct ById<R: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
     budget: Budget,
-    resource: std::marker::PhantomData<fn() -> R>,
+    joins: Vec<&'static dyn Join<R>>,
+    mask: u64,
+    /// Where the joined targets go; weak, since the registry holds this loader.
+    loaders: Weak<Loaders>,
 }
 
-impl<R: Resource> Loader<i64> for ById<R> {
-    type Value = R::Model;
+impl<R: Joinable> Loader<i64> for ById<R> {
+    type Value = Option<R::Model>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, R::Model>, Self::Error> {
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         self.budget.check().map_err(Arc::new)?;
-        resource::by_ids::<R>(&self.db, &self.viewer, keys)
+        let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        let (rows, targets) = joins::by_ids::<R>(&self.db, &self.viewer, keys, &self.joins)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        if let Some(loaders) = self.loaders.upgrade() {
+            crate::joins::prime::<R>(&loaders, self.mask, targets).await;
+        }
+        for row in rows {
+            out.insert(R::id(&row), Some(row));
+        }
+        Ok(out)
     }
 }
 
@@ -190,10 +208,11 @@ pub struct Loaders {
     viewer: Viewer,
     batches: BatchQueue,
     budget: Budget,
-    registry: Mutex<HashMap<(&'static str, TypeId), AnyLoader>>,
+    registry: Mutex<HashMap<(&'static str, TypeId, u64), AnyLoader>>,
 }
 
-/// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by.
+/// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by
+/// (with a name, and for a by-id loader the set of relationships it joins).
 type AnyLoader = Arc<dyn Any + Send + Sync>;
 
 impl Loaders {
@@ -226,12 +245,21 @@ impl Loaders {
         name: &'static str,
         make: impl FnOnce() -> T,
     ) -> Arc<Dl<T>> {
+        self.get_variant(name, 0, make)
+    }
+
+    fn get_variant<T: Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        variant: u64,
+        make: impl FnOnce() -> T,
+    ) -> Arc<Dl<T>> {
         let mut registry = self
             .registry
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let entry = registry
-            .entry((name, TypeId::of::<T>()))
+            .entry((name, TypeId::of::<T>(), variant))
             .or_insert_with(|| {
                 let batches = self.batches.clone();
                 Arc::new(
@@ -247,12 +275,25 @@ impl Loaders {
 
     /// A by-id loader: of a root lookup (`"Query.sequenceStep"`), or of every to-one
     /// relationship from one parent type (named by the parent resource, `"sequenceStep"`).
-    pub fn by_id<R: Resource>(&self, name: &'static str) -> Arc<Dl<ById<R>>> {
-        self.get(name, || ById {
+    pub fn by_id<R: Joinable>(self: &Arc<Self>, name: &'static str) -> Arc<Dl<ById<R>>> {
+        self.by_id_joined(name, 0, Vec::new())
+    }
+
+    /// A by-id loader whose statement also reads `joins` (named by `mask`, see
+    /// [`crate::joins::selected`]): lookups that join the same relationships share it.
+    pub fn by_id_joined<R: Joinable>(
+        self: &Arc<Self>,
+        name: &'static str,
+        mask: u64,
+        joins: Vec<&'static dyn Join<R>>,
+    ) -> Arc<Dl<ById<R>>> {
+        self.get_variant(name, mask, || ById {
             db: self.db.clone(),
             viewer: self.viewer,
             budget: self.budget.clone(),
-            resource: std::marker::PhantomData,
+            joins,
+            mask,
+            loaders: Arc::downgrade(self),
         })
     }
 
@@ -282,6 +323,10 @@ impl Loaders {
         })
     }
 }
+
+/// An id no row has (ids start at 1 on every backend): what a to-one field with an unset key
+/// asks its loader for, when the target may be hidden (see `resolve::to_one`).
+pub const NO_ROW: i64 = 0;
 
 /// No wall-clock batching window: [`crate::executor::Drive`] starts a batch only when
 /// the request has registered every key it can.

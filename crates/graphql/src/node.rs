@@ -68,6 +68,7 @@ macro_rules! nodes {
             Ok(match ty {
                 $(stringify!($ty) => one(&*rc.loaders.by_id::<$resource>($loader), id)
                     .await?
+                    .flatten()
                     .map(|m| Node::$ty(m.into())),)*
                 _ => None,
             })

@@ -42,6 +42,7 @@ impl ViewerQuery {
             rc.viewer.user_id,
         )
         .await?
+        .flatten()
         .map(User::from)
         .ok_or_else(|| gql(stepgraph_domain::error::AppError::Unauthenticated))
     }

@@ -10,7 +10,8 @@ use crate::connection::{FromPage, LIMITS, Total, total_from};
 use crate::context::rc;
 use crate::error::gql;
 use crate::inputs::{FilterInput, OrderInput};
-use crate::loaders::{ChildKey, one};
+use crate::joins::{Joinable, connection_nodes, prime, selected};
+use crate::loaders::{ChildKey, NO_ROW, one};
 use crate::scalars::parse_id;
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::children;
@@ -39,19 +40,23 @@ fn page_info_selected(ctx: &Context<'_>) -> bool {
 }
 
 /// A root lookup by id (`Query.sequenceStep(id:)`): `None` when the row does not exist or the
-/// viewer cannot see it, which look the same.
-pub async fn lookup<R: Resource, N: From<R::Model>>(
+/// viewer cannot see it, which look the same. The to-one targets its selection reads come in
+/// the same statement ([`crate::joins`]).
+pub async fn lookup<R: Joinable, N: From<R::Model>>(
     ctx: &Context<'_>,
     name: &'static str,
     id: &ID,
 ) -> Result<Option<N>> {
     let rc = rc(ctx)?;
     let id = parse_id("id", id).map_err(gql)?;
-    Ok(one(&*rc.loaders.by_id::<R>(name), id).await?.map(N::from))
+    let (mask, joins) = selected::<R>(&[ctx.look_ahead()]);
+    let loader = rc.loaders.by_id_joined::<R>(name, mask, joins);
+    Ok(one(&*loader, id).await?.flatten().map(N::from))
 }
 
-/// A root list: one page through the service, and a `totalCount` deferred until selected.
-async fn root_list<R: Resource>(
+/// A root list: one page through the service, with the to-one targets its nodes read joined
+/// in, and a `totalCount` deferred until selected.
+async fn root_list<R: Joinable>(
     ctx: &Context<'_>,
     filter: R::Filter,
     order_by: Vec<(R::Sort, Direction)>,
@@ -68,9 +73,11 @@ async fn root_list<R: Resource>(
         },
     };
     rc.budget.check().map_err(gql)?;
-    let result = resource::list::<R>(&rc.db, &rc.viewer, &req)
+    let (mask, joins) = selected::<R>(&connection_nodes(&ctx.look_ahead()));
+    let (result, targets) = resource::list_joined::<R>(&rc.db, &rc.viewer, &req, &joins)
         .await
         .map_err(gql)?;
+    prime::<R>(&rc.loaders, mask, targets).await;
     let (db, viewer, filter, budget) = (rc.db.clone(), rc.viewer, req.filter, rc.budget.clone());
     let total = Total::new(move || {
         let (db, filter, budget) = (db.clone(), filter.clone(), budget.clone());
@@ -82,16 +89,13 @@ async fn root_list<R: Resource>(
     Ok((result, total))
 }
 
-/// An id no row has (ids start at 1 on every backend).
-const NO_ROW: i64 = 0;
-
 /// A to-one relationship that may be empty: `None` when the key is not set or when the viewer
 /// cannot see the target (the field's description says so).
 ///
 /// Every to-one relationship from one parent type to one target type shares a loader
 /// (`SequenceStep.creator` and `SequenceStep.updater` are one `users` statement): the fields
 /// of the same parents resolve in the same pass, so they batch together deterministically.
-pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
+pub async fn to_one<P: Resource, T: Joinable, N: From<T::Model>>(
     ctx: &Context<'_>,
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
@@ -107,13 +111,13 @@ pub async fn to_one<P: Resource, T: Resource, N: From<T::Model>>(
         }
         return Ok(None);
     };
-    Ok(one(&*loader, id).await?.map(N::from))
+    Ok(one(&*loader, id).await?.flatten().map(N::from))
 }
 
 /// A to-one relationship the schema declares non-null: the foreign key is NOT NULL and the
 /// policy makes the target visible whenever the parent is. A missing target breaks that
 /// invariant and is reported as an internal error, never as a silent null.
-pub async fn to_one_required<P: Resource, T: Resource, N: From<T::Model>>(
+pub async fn to_one_required<P: Resource, T: Joinable, N: From<T::Model>>(
     ctx: &Context<'_>,
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
@@ -192,7 +196,7 @@ pub async fn root_connection<R, F, O, Conn>(
     page: PageRequest,
 ) -> Result<Conn>
 where
-    R: Resource,
+    R: Joinable,
     F: FilterInput<Service = R::Filter>,
     O: OrderInput<Sort = R::Sort>,
     Conn: FromPage<R::Model>,

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod children;
 pub mod counters;
 pub mod filters;
+pub mod joins;
 pub mod lists;
 pub mod mailings;
 pub mod mirror;

@@ -400,6 +400,22 @@ where
     E: EntityTrait<Model = M>,
     M: FromQueryResult + entity::FromRow + Send + Sync,
 {
+    let (window, page) = page_select(&base, ordering, req, limits)?;
+    let rows: Vec<M> = entity::all_by_position(db, page.build(db.get_database_backend())).await?;
+    finish(db, base, ordering, &window, rows, extras).await
+}
+
+/// The window a request asks for, and the select of its rows (one more than the window
+/// holds, which tells whether there is more).
+pub fn page_select<E, M>(
+    base: &Select<E>,
+    ordering: &Ordering<M>,
+    req: &PageRequest,
+    limits: PageLimits,
+) -> AppResult<(Window, Select<E>)>
+where
+    E: EntityTrait<Model = M>,
+{
     let window = Window::parse(req, ordering, limits)?;
     let page = ordering
         .apply(
@@ -407,7 +423,23 @@ where
             window.backwards,
         )
         .limit(window.size + 1);
-    let rows: Vec<M> = entity::all_by_position(db, page.build(db.get_database_backend())).await?;
+    Ok((window, page))
+}
+
+/// The page of `rows`, read by [`page_select`]'s select, with the fact on the far side of the
+/// cursor it started from when `extras` asks for it (one more statement).
+pub async fn finish<E, M>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    ordering: &Ordering<M>,
+    window: &Window,
+    rows: Vec<M>,
+    extras: Extras,
+) -> AppResult<Page<M>>
+where
+    E: EntityTrait<Model = M>,
+    M: FromQueryResult + Send + Sync,
+{
     // The fact on the far side of the cursor we started from: is there anything there?
     let behind = match window.start() {
         Some(c) if extras.opposite_page_fact => {

@@ -20,6 +20,7 @@ use sea_orm::{
 use crate::auth::Viewer;
 use crate::auth::policy::Visible;
 use crate::error::{AppError, AppResult};
+use crate::service::joins::{self, Join, Targets};
 use crate::service::pagination::{
     self, Direction, Extras, Ordering, Page, PageLimits, PageRequest, SortField,
 };
@@ -123,6 +124,22 @@ pub async fn list_within<R: Resource>(
         req.extras,
     )
     .await
+}
+
+/// [`list`] with to-one targets joined into the page's statement ([`crate::service::joins`]):
+/// the page, and the targets of each join (of every row read, the one past the page too).
+pub async fn list_joined<R: Resource>(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    req: &ListRequest<R>,
+    joins: &[&dyn Join<R>],
+) -> AppResult<(Page<R::Model>, Vec<Targets>)> {
+    let base = select::<R>(viewer, &req.filter);
+    let ordering = ordering::<R>(&req.order_by);
+    let (window, page) = pagination::page_select(&base, &ordering, &req.page, req.limits)?;
+    let (rows, targets) = joins::all::<R>(db, viewer, page.into_query(), joins).await?;
+    let page = pagination::finish(db, base, &ordering, &window, rows, req.extras).await?;
+    Ok((page, targets))
 }
 
 /// How many rows the viewer can see match the filter (ignoring pages).
