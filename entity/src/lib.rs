@@ -35,6 +35,16 @@ pub trait FromRow: Sized {
     /// The model from columns `start..start + WIDTH` of `row`.
     fn from_row_at(row: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::DbErr>;
 
+    /// The model from the columns of `row` from `start` on that `mask` selects (bit `i`: field
+    /// `i`, in field order); a field not selected holds its [`Placeholder`], which means
+    /// nothing. Only code that reads nothing but the selected fields may hold such a model
+    /// (`graphql::joins` computes the mask from what a GraphQL selection reads).
+    fn from_row_masked(
+        row: &sea_orm::QueryResult,
+        start: usize,
+        mask: u64,
+    ) -> Result<Self, sea_orm::DbErr>;
+
     /// The model from the row's first columns.
     fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
         Self::from_row_at(row, 0)
@@ -43,14 +53,60 @@ pub trait FromRow: Sized {
     /// The model from columns `start..`, or `None` when they are the NULLs of an outer join
     /// that matched nothing (told by the first column, the primary key, which is never NULL
     /// in a row).
+    /// `mask` selects which fields were read (see [`FromRow::from_row_masked`]); it must
+    /// select the primary key, field 0.
     fn from_joined(
         row: &sea_orm::QueryResult,
         start: usize,
+        mask: u64,
     ) -> Result<Option<Self>, sea_orm::DbErr> {
+        debug_assert!(mask & 1 == 1, "a joined target's mask selects its key");
         match row.try_get_by_index::<Option<i64>>(start)? {
-            Some(_) => Self::from_row_at(row, start).map(Some),
+            Some(_) => Self::from_row_masked(row, start, mask).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+/// The value a field of a model holds when its column was not read (see
+/// [`FromRow::from_row_masked`]): any value of the type, never shown to anyone.
+pub trait Placeholder {
+    fn placeholder() -> Self;
+}
+
+macro_rules! placeholder {
+    ($($ty:ty => $value:expr),* $(,)?) => {
+        $(impl Placeholder for $ty {
+            fn placeholder() -> Self {
+                $value
+            }
+        })*
+    };
+}
+
+placeholder! {
+    i32 => 0,
+    i64 => 0,
+    bool => false,
+    String => String::new(),
+    sea_orm::prelude::DateTimeUtc => chrono::DateTime::UNIX_EPOCH,
+    sea_orm::prelude::Json => sea_orm::prelude::Json::Null,
+    enums::Role => enums::Role::Viewer,
+    enums::SequenceType => enums::SequenceType::Interval,
+    enums::ShareType => enums::ShareType::Private,
+    enums::StepType => enums::StepType::Task,
+    enums::MailingState => enums::MailingState::Drafted,
+    enums::TaskAction => enums::TaskAction::ActionItem,
+    enums::TaskState => enums::TaskState::Incomplete,
+    enums::CallDirection => enums::CallDirection::Outbound,
+    enums::ChangeKind => enums::ChangeKind::Updated,
+    enums::ChangedEntity => enums::ChangedEntity::SequenceStep,
+    enums::MailingEventType => enums::MailingEventType::Delivered,
+}
+
+impl<T> Placeholder for Option<T> {
+    fn placeholder() -> Self {
+        None
     }
 }
 
@@ -96,6 +152,28 @@ macro_rules! positional_model {
                     $( $field: {
                         let value = row.try_get_by_index(index)?;
                         index += 1;
+                        value
+                    } ),*
+                })
+            }
+
+            #[allow(unused_assignments)]
+            fn from_row_masked(
+                row: &sea_orm::QueryResult,
+                start: usize,
+                mask: u64,
+            ) -> Result<Self, sea_orm::DbErr> {
+                let mut index = start;
+                let mut bit = 1u64;
+                Ok(Self {
+                    $( $field: {
+                        let value = if mask & bit != 0 {
+                            index += 1;
+                            row.try_get_by_index(index - 1)?
+                        } else {
+                            $crate::Placeholder::placeholder()
+                        };
+                        bit <<= 1;
                         value
                     } ),*
                 })

@@ -216,7 +216,7 @@ async fn every_backend_merges_a_joined_sub_select() {
     let mut query = resource::select::<Steps>(&viewer, &Default::default()).into_query();
     let joins: [&dyn Join<Steps>; 2] = [&rel::STEP_SEQUENCE, &rel::STEP_CREATOR];
     for (i, join) in joins.iter().enumerate() {
-        join.add_to(&mut query, &viewer, i);
+        join.add_to(&mut query, &viewer, i, u64::MAX);
     }
     query.limit(50);
     let backend = t.backend();
@@ -254,4 +254,120 @@ async fn every_backend_merges_a_joined_sub_select() {
         "{plan:#?}"
     );
     t.finish().await;
+}
+
+/// A join reads only the target columns its selection reads (`graphql::joins::columns`), so
+/// that rule decides what a target answers: every field of every joined target, each in its
+/// own selection (so each reads only its own columns), answers as the loaders answer with
+/// every column, as the admin and as the member who sees a call but not its task.
+#[tokio::test]
+async fn every_field_of_a_joined_target_answers_as_with_every_column() {
+    let t = TestDb::new().await;
+    let odd_call = demo_with_a_hidden_target(&t).await;
+    let users = user::Entity::find().all(&t.db).await.unwrap();
+    let odd_user =
+        t.db.query_one_raw(Statement::from_string(
+            t.backend(),
+            format!("SELECT user_id FROM calls WHERE id = {odd_call}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "user_id")
+        .unwrap();
+    let limits = stepgraph::graphql::Limits {
+        max_aliases: 1_000,
+        max_complexity: 1_000_000,
+        max_statements: 5_000,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let admin = s.token_for_role(Role::Admin).await;
+    let schema = crate::introspect::schema(&s, &admin).await;
+    let member = users.iter().find(|u| u.id == odd_user).unwrap();
+    let member = s
+        .token(&Viewer {
+            user_id: member.id,
+            role: member.role,
+        })
+        .await;
+
+    let type_name = |resource: &str| format!("{}{}", resource[..1].to_uppercase(), &resource[1..]);
+    let mut compared = 0;
+    for r in rel::ALL.iter().filter(|r| r.to_one().is_some()) {
+        let target = type_name(r.target());
+        let mut parts = Vec::new();
+        for (i, f) in schema.types[&target].iter().enumerate() {
+            if f.args.iter().any(|(_, required)| *required) {
+                continue;
+            }
+            let sub = if f.type_kind != "OBJECT" {
+                String::new()
+            } else if schema.is_connection(&f.type_name) {
+                let args = if f.args.iter().any(|(a, _)| a == "first") {
+                    "(first: 2)"
+                } else {
+                    ""
+                };
+                format!("{args} {{ totalCount nodes {{ id }} }}")
+            } else if schema.has_id(&f.type_name) {
+                " { id }".to_string()
+            } else {
+                continue;
+            };
+            parts.push(format!("a{i}: {} {{ {}{sub} }}", r.field(), f.name));
+        }
+        let list = format!("{}s", r.parent());
+        for token in [&admin, &member] {
+            // Every field at once, through `nodes` (no joins: the loaders, every column).
+            let ids = s
+                .gql(
+                    token,
+                    &format!("{{ {list}(first: 30) {{ nodes {{ nodeId }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            let ids: Vec<Value> = ids.data()[&list]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["nodeId"].clone())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let loaded = s
+                .gql(
+                    token,
+                    &format!(
+                        "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {} {{ id {} }} }} }}",
+                        type_name(r.parent()),
+                        parts.join(" ")
+                    ),
+                    json!({ "ids": ids }),
+                )
+                .await;
+            let loaded = loaded.data()["nodes"].as_array().unwrap().clone();
+            // Each field alone, joined: the statement reads that field's columns only.
+            for part in &parts {
+                let alias = part.split(':').next().unwrap();
+                let joined = s
+                    .gql(
+                        token,
+                        &format!("{{ {list}(first: 30) {{ nodes {{ id {part} }} }} }}"),
+                        json!({}),
+                    )
+                    .await;
+                let nodes = joined.data()[&list]["nodes"].as_array().unwrap();
+                assert_eq!(nodes.len(), loaded.len(), "{}", r.name());
+                for (joined, loaded) in nodes.iter().zip(&loaded) {
+                    assert_eq!(joined["id"], loaded["id"]);
+                    assert_eq!(joined[alias], loaded[alias], "{} {part}", r.name());
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 500, "{compared} fields compared");
+    s.finish().await;
 }

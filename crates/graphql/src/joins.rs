@@ -1,20 +1,30 @@
-//! Which to-one targets a root field reads in its own statement, and how what that statement
-//! found reaches the fields that ask for it.
+//! Which to-one targets a root field reads in its own statement, which of their columns, and
+//! how what that statement found reaches the fields that ask for it.
 //!
 //! A root lookup or list looks ahead into its selection: every to-one relationship of its
 //! type that the selection names (`sequenceSteps { nodes { creator { name } } }`) is joined
-//! into the root statement ([`stepgraph_domain::service::joins`]), and the targets it found,
-//! hidden ones as `None`, are fed to the by-id loader that the relationship's field reads
-//! ([`crate::resolve::to_one`]), whose cache then answers without a statement. The field's
-//! resolver does not change and cannot tell: a target is the same row, passed by the same
-//! visibility rule, whichever way it came.
+//! into the root statement ([`stepgraph_domain::service::joins`]), reading only the target
+//! columns that the relationship's selections read ([`columns`]: `name` reads `first_name`
+//! and `last_name`). What it found, hidden targets as `None`, goes to the request's store of
+//! joined targets ([`Loaders::store_joined`]) under the relationship and the column mask of
+//! each selection of the field; the field's resolver ([`crate::resolve::to_one`]) computes
+//! the mask of its own selection the same way and takes its target from there, or, when the
+//! store has no such entry (a nested level, a selection this join did not plan), from the
+//! by-id loader, with every column.
+//!
+//! Why a store beside the loaders: a joined target holds placeholders in the columns it did
+//! not read (`entity::Placeholder`), so it may only answer a selection that reads no other
+//! column, which is what keying it by its mask guarantees; the by-id loaders' rows are whole
+//! and serve everything else (`canWrite`'s policy check, subscriptions).
+//!
+//! The rule that decides which columns a field reads is [`columns`]; `tests/it/joins.rs`
+//! checks it by answering every field of every type both ways, byte for byte.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use futures_util::future::BoxFuture;
-
-use async_graphql::Lookahead;
-use stepgraph_domain::service::joins::{Join, Targets};
+use async_graphql::{Lookahead, SelectionField};
+use stepgraph_domain::service::joins::{Join, Targets, all_columns, column_bit, column_names};
 use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
     Templates, Users,
@@ -27,8 +37,14 @@ use crate::loaders::{Loaders, NO_ROW};
 /// A to-one relationship of `P` whose target a root statement can read.
 pub trait ToOneField<P: Resource>: Sync {
     fn join(&self) -> &dyn Join<P>;
-    /// Feeds what [`Join::decode`] found to the loader the relationship's field reads.
-    fn prime<'a>(&'a self, loaders: &'a Arc<Loaders>, targets: Targets) -> BoxFuture<'a, ()>;
+    /// The relationship's name (`SequenceStep.creator`): the store's key.
+    fn name(&self) -> &'static str;
+    /// The target columns one selection of the field reads.
+    fn target_mask(&self, field: &SelectionField<'_>) -> u64;
+    /// The target columns named.
+    fn target_columns(&self, names: &[&str]) -> u64;
+    /// Puts what [`Join::decode`] found in the request's store, under each of `masks`.
+    fn store(&self, loaders: &Loaders, targets: Targets, masks: &[u64]);
 }
 
 impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
@@ -36,15 +52,31 @@ impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
         self
     }
 
-    fn prime<'a>(&'a self, loaders: &'a Arc<Loaders>, targets: Targets) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let Ok(found) = targets.downcast::<Vec<(i64, Option<T::Model>)>>() else {
-                unreachable!("a join's targets are those of its relationship")
-            };
-            // An unset key asks the loader for `NO_ROW` (see `resolve::to_one`): known absent.
-            let found = found.into_iter().chain([(NO_ROW, None)]);
-            loaders.by_id::<T>(P::NAME).feed_many(found).await;
-        })
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn target_mask(&self, field: &SelectionField<'_>) -> u64 {
+        columns::<T>(field.selection_set())
+    }
+
+    fn target_columns(&self, names: &[&str]) -> u64 {
+        names
+            .iter()
+            .map(|n| column_bit::<T>(n).expect("BUG: a reader names a column of its target"))
+            .fold(1, |mask, bit| mask | bit)
+    }
+
+    fn store(&self, loaders: &Loaders, targets: Targets, masks: &[u64]) {
+        let Ok(found) = targets.downcast::<Vec<(i64, Option<T::Model>)>>() else {
+            unreachable!("a join's targets are those of its relationship")
+        };
+        // An unset key reads as no target, without asking anyone (see `resolve::to_one`).
+        let found: HashMap<i64, Option<T::Model>> =
+            found.into_iter().chain([(NO_ROW, None)]).collect();
+        for mask in masks {
+            loaders.store_joined::<T>(self.name, *mask, found.clone());
+        }
     }
 }
 
@@ -53,20 +85,103 @@ pub trait Joinable: Resource {
     /// Its to-one relationships, as declared in the domain.
     fn to_ones() -> &'static [&'static dyn ToOneField<Self>];
 
-    /// Other fields that read a relationship's target (`canWrite` reads the step's sequence),
-    /// as (relationship field, other field).
-    const READERS: &'static [(&'static str, &'static str)] = &[];
+    /// The columns each field of the type reads (see [`columns`]).
+    fn field_columns() -> &'static FieldColumns;
+
+    /// Fields that read other columns than their own name says (`displayName`), as (field,
+    /// columns).
+    const COMPUTED: &'static [(&'static str, &'static [&'static str])] = &[];
+
+    /// Fields that read a relationship's target outside its field (`canWrite` checks the
+    /// step's sequence), as (relationship field, reader field, target columns it reads).
+    const READERS: &'static [(&'static str, &'static str, &'static [&'static str])] = &[];
 }
 
-/// `Joinable` for each resource: its to-one relationships as `with_relations!` lists them, and
-/// the fields that read them.
+/// The columns each field of a type reads, as a mask of its model's fields.
+pub struct FieldColumns {
+    by_field: HashMap<&'static str, u64>,
+    all: u64,
+}
+
+impl FieldColumns {
+    /// The table of `R`: an attribute reads the column of its name in snake case; a to-one
+    /// relationship its foreign key; a to-many relationship the key; `COMPUTED` says the
+    /// rest. A field not in the table reads every column.
+    fn of<R: Joinable>() -> Self {
+        let mut by_field = HashMap::new();
+        for (i, column) in column_names::<R>().into_iter().enumerate() {
+            let field: &'static str = Box::leak(camel_case(column).into_boxed_str());
+            by_field.insert(field, 1u64 << i);
+        }
+        for r in rel::ALL.iter().filter(|r| r.parent() == R::NAME) {
+            let bit = match r.fk_column() {
+                Some(fk) => column_bit::<R>(fk).expect("BUG: a foreign key is a column"),
+                None => 1,
+            };
+            by_field.insert(r.field(), bit);
+        }
+        by_field.insert("nodeId", 1);
+        by_field.insert("__typename", 0);
+        for (field, names) in R::COMPUTED {
+            let bits = names
+                .iter()
+                .map(|n| column_bit::<R>(n).expect("BUG: COMPUTED names a column"))
+                .fold(0, |mask, bit| mask | bit);
+            by_field.insert(field, bits);
+        }
+        Self {
+            by_field,
+            all: all_columns::<R>(),
+        }
+    }
+
+    fn of_field(&self, field: &str) -> u64 {
+        self.by_field.get(field).copied().unwrap_or(self.all)
+    }
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The columns of `R` that a selection of an `R` object reads (always its key): every field
+/// of the selection, fragments included, by [`FieldColumns`].
+pub fn columns<'a, R: Joinable>(selection: impl Iterator<Item = SelectionField<'a>>) -> u64 {
+    let table = R::field_columns();
+    selection.fold(1, |mask, field| mask | table.of_field(field.name()))
+}
+
+/// `Joinable` for each resource: its to-one relationships as `with_relations!` lists them,
+/// its field table, and what its fields read beyond their names.
 macro_rules! joinable {
-    ($($P:ident $({ $($field:literal => $reader:literal),* })?),* $(,)?) => {$(
+    ($($P:ident {
+        $(computed: [$($field:literal => [$($col:literal),*]),* $(,)?],)?
+        $(readers: [$($rfield:literal by $reader:literal => [$($rcol:literal),*]),* $(,)?],)?
+    }),* $(,)?) => {$(
         impl Joinable for $P {
             fn to_ones() -> &'static [&'static dyn ToOneField<Self>] {
                 stepgraph_domain::with_relations!($P, only_one)
             }
-            $(const READERS: &'static [(&'static str, &'static str)] = &[$(($field, $reader)),*];)?
+            fn field_columns() -> &'static FieldColumns {
+                static TABLE: OnceLock<FieldColumns> = OnceLock::new();
+                TABLE.get_or_init(FieldColumns::of::<$P>)
+            }
+            $(const COMPUTED: &'static [(&'static str, &'static [&'static str])] =
+                &[$(($field, &[$($col),*])),*];)?
+            $(const READERS: &'static [(&'static str, &'static str, &'static [&'static str])] =
+                &[$(($rfield, $reader, &[$($rcol),*])),*];)?
         }
     )*};
 }
@@ -88,55 +203,109 @@ macro_rules! only_one {
     }};
 }
 
+/// What `canWrite` and `canDelete` read of a sequence (`policy::SequenceAccess`).
+pub const SEQUENCE_ACCESS: &[&str] = &["owner_id", "share_type", "locked"];
+
 joinable! {
-    Steps { "sequence" => "canWrite", "sequence" => "canDelete" },
-    Sequences,
-    SequenceTemplates,
-    Templates,
-    Users,
-    Tasks,
-    Calls,
-    Mailings,
-    CallPurposes,
-    TaskPriorities,
+    Steps {
+        computed: [
+            "displayName" => ["order", "step_type"],
+            "canWrite" => ["sequence_id"],
+            "canDelete" => ["sequence_id"],
+        ],
+        readers: [
+            "sequence" by "canWrite" => ["owner_id", "share_type", "locked"],
+            "sequence" by "canDelete" => ["owner_id", "share_type", "locked"],
+        ],
+    },
+    Sequences {
+        computed: [
+            "canWrite" => ["owner_id", "share_type", "locked"],
+            "canDelete" => ["owner_id", "share_type", "locked"],
+        ],
+    },
+    SequenceTemplates {},
+    Templates {},
+    Users {
+        computed: ["name" => ["first_name", "last_name"]],
+    },
+    Tasks {},
+    Calls {},
+    Mailings {},
+    CallPurposes {},
+    TaskPriorities {},
 }
 
-/// The to-one relationships of `R` that `selections` name (each the selection of one `R`
-/// object: a lookup's, or a connection's `nodes` and `edges.node`), and their set as a bit
-/// mask (one bit per relationship in [`Joinable::to_ones`] order), which keys the loader of a
-/// lookup that joins them.
-pub fn selected<R: Joinable>(selections: &[Lookahead<'_>]) -> (u64, Vec<&'static dyn Join<R>>) {
-    let mut mask = 0u64;
-    let mut joins = Vec::new();
-    for (i, to_one) in R::to_ones().iter().enumerate().take(64) {
-        let join = to_one.join();
-        let field = join.field();
-        let named = |name: &str| selections.iter().any(|s| s.field(name).exists());
-        let wanted = named(field)
-            || R::READERS
-                .iter()
-                .any(|(f, reader)| *f == field && named(reader));
-        if wanted {
-            mask |= 1 << i;
-            joins.push(to_one_join(*to_one));
+/// The joins a root field plans: for each to-one relationship of `R` that `selections` name
+/// (each the selection of one `R` object: a lookup's, or a connection's `nodes` and
+/// `edges.node`), the union of the columns its selections read (what the statement reads)
+/// and each selection's own mask (what the store is keyed by).
+pub struct Plan<R: Joinable> {
+    /// (index in [`Joinable::to_ones`], the columns the statement reads, each selection's).
+    joins: Vec<(usize, u64, Vec<u64>)>,
+    marker: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Joinable> Plan<R> {
+    pub fn of(selections: &[Lookahead<'_>]) -> Self {
+        let mut joins = Vec::new();
+        for (index, to_one) in R::to_ones().iter().enumerate() {
+            let field = to_one.join().field();
+            let mut masks: Vec<u64> = Vec::new();
+            for selection in selections {
+                for occurrence in selection.field(field).selection_fields() {
+                    masks.push(to_one.target_mask(&occurrence));
+                }
+            }
+            for (f, reader, names) in R::READERS {
+                if *f == field && selections.iter().any(|s| s.field(reader).exists()) {
+                    masks.push(to_one.target_columns(names));
+                }
+            }
+            if masks.is_empty() {
+                continue;
+            }
+            masks.sort_unstable();
+            masks.dedup();
+            let union = masks.iter().fold(1, |u, m| u | m);
+            joins.push((index, union, masks));
+        }
+        Self {
+            joins,
+            marker: std::marker::PhantomData,
         }
     }
-    (mask, joins)
-}
 
-fn to_one_join<R: Resource>(to_one: &'static dyn ToOneField<R>) -> &'static dyn Join<R> {
-    to_one.join()
-}
+    /// Whether the plan joins nothing.
+    pub fn is_empty(&self) -> bool {
+        self.joins.is_empty()
+    }
 
-/// Feeds every join's targets to the loaders their fields read (`joins` in the order the
-/// statement had them).
-pub async fn prime<R: Joinable>(loaders: &Arc<Loaders>, mask: u64, targets: Vec<Targets>) {
-    let wanted = R::to_ones()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0);
-    for ((_, to_one), found) in wanted.zip(targets) {
-        to_one.prime(loaders, found).await;
+    /// What the statement joins: each relationship with the columns it reads.
+    pub fn statement(&self) -> Vec<(&'static dyn Join<R>, u64)> {
+        self.joins
+            .iter()
+            .map(|(index, union, _)| (R::to_ones()[*index].join(), *union))
+            .collect()
+    }
+
+    /// A key naming the plan (for the loader of lookups that plan alike).
+    pub fn key(&self) -> Vec<u64> {
+        let mut key = Vec::new();
+        for (index, union, masks) in &self.joins {
+            key.push(*index as u64);
+            key.push(*union);
+            key.extend(masks);
+            key.push(u64::MAX);
+        }
+        key
+    }
+
+    /// Puts every join's targets in the request's store (`targets` in the statement's order).
+    pub fn store(&self, loaders: &Loaders, targets: Vec<Targets>) {
+        for ((index, _, masks), found) in self.joins.iter().zip(targets) {
+            R::to_ones()[*index].store(loaders, found, masks);
+        }
     }
 }
 

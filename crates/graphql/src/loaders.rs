@@ -21,27 +21,26 @@ use sea_orm::DatabaseConnection;
 
 use crate::context::Budget;
 use crate::executor::BatchQueue;
-use crate::joins::Joinable;
+use crate::joins::{Joinable, Plan};
 use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::children::{self, ArgsOf};
-use stepgraph_domain::service::joins::{self, Join};
+use stepgraph_domain::service::joins;
 use stepgraph_domain::service::pagination::Page;
 use stepgraph_domain::service::relations::ToMany;
 use stepgraph_domain::service::resource::Resource;
 
 /// Loads visible rows of `R` by primary key, with the to-one targets its selection reads
-/// joined into the same statement (see [`crate::joins`]): those are fed to their fields'
-/// loaders before the rows are answered.
+/// joined into the same statement (see [`crate::joins`]): those go to the request's store of
+/// joined targets before the rows are answered.
 ///
 /// Every key asked for is answered, `None` when the row does not exist or is hidden, so the
-/// cache remembers an absent row as well as a present one (a join feeds both).
-pub struct ById<R: Resource> {
+/// cache remembers an absent row as well as a present one.
+pub struct ById<R: Joinable> {
     db: DatabaseConnection,
     viewer: Viewer,
     budget: Budget,
-    joins: Vec<&'static dyn Join<R>>,
-    mask: u64,
+    plan: Plan<R>,
     /// Where the joined targets go; weak, since the registry holds this loader.
     loaders: Weak<Loaders>,
 }
@@ -53,11 +52,12 @@ impl<R: Joinable> Loader<i64> for ById<R> {
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         self.budget.check().map_err(Arc::new)?;
         let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
-        let (rows, targets) = joins::by_ids::<R>(&self.db, &self.viewer, keys, &self.joins)
-            .await
-            .map_err(Arc::new)?;
+        let (rows, targets) =
+            joins::by_ids::<R>(&self.db, &self.viewer, keys, &self.plan.statement())
+                .await
+                .map_err(Arc::new)?;
         if let Some(loaders) = self.loaders.upgrade() {
-            crate::joins::prime::<R>(&loaders, self.mask, targets).await;
+            self.plan.store(&loaders, targets);
         }
         for row in rows {
             out.insert(R::id(&row), Some(row));
@@ -208,12 +208,17 @@ pub struct Loaders {
     viewer: Viewer,
     batches: BatchQueue,
     budget: Budget,
-    registry: Mutex<HashMap<(&'static str, TypeId, u64), AnyLoader>>,
+    registry: Mutex<HashMap<(&'static str, TypeId, Vec<u64>), AnyLoader>>,
+    /// Targets read by joins, by relationship and by the columns read (see [`crate::joins`]):
+    /// each a `HashMap<i64, Option<T::Model>>` of the relationship's target type.
+    joined: Mutex<HashMap<&'static str, Vec<(u64, AnyMap)>>>,
 }
 
 /// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by
 /// (with a name, and for a by-id loader the set of relationships it joins).
 type AnyLoader = Arc<dyn Any + Send + Sync>;
+/// A `HashMap<i64, Option<T::Model>>` of joined targets.
+type AnyMap = Box<dyn Any + Send + Sync>;
 
 impl Loaders {
     pub fn new(
@@ -228,6 +233,7 @@ impl Loaders {
             batches,
             budget,
             registry: Mutex::new(HashMap::new()),
+            joined: Mutex::new(HashMap::new()),
         }
     }
 
@@ -238,6 +244,52 @@ impl Loaders {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();
+        self.joined
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
+    /// Keeps targets a join read (`rel`'s, their columns `mask`).
+    pub fn store_joined<T: Resource>(
+        &self,
+        rel: &'static str,
+        mask: u64,
+        found: HashMap<i64, Option<T::Model>>,
+    ) {
+        let mut joined = self
+            .joined
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = joined.entry(rel).or_default();
+        match entries.iter_mut().find(|(m, _)| *m == mask) {
+            Some((_, map)) => map
+                .downcast_mut::<HashMap<i64, Option<T::Model>>>()
+                .expect("BUG: a relationship's store holds its target type")
+                .extend(found),
+            None => entries.push((mask, Box::new(found))),
+        }
+    }
+
+    /// The target of `rel` with key `key` as a join read it with the columns `mask()` names,
+    /// or `None` when no join did (`mask` is only computed when some join read `rel`).
+    pub fn joined<T: Resource>(
+        &self,
+        rel: &'static str,
+        mask: impl FnOnce() -> u64,
+        key: i64,
+    ) -> Option<Option<T::Model>> {
+        let joined = self
+            .joined
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = joined.get(rel)?;
+        let mask = mask();
+        let (_, map) = entries.iter().find(|(m, _)| *m == mask)?;
+        map.downcast_ref::<HashMap<i64, Option<T::Model>>>()
+            .expect("BUG: a relationship's store holds its target type")
+            .get(&key)
+            .cloned()
     }
 
     fn get<T: Send + Sync + 'static>(
@@ -245,13 +297,13 @@ impl Loaders {
         name: &'static str,
         make: impl FnOnce() -> T,
     ) -> Arc<Dl<T>> {
-        self.get_variant(name, 0, make)
+        self.get_variant(name, Vec::new(), make)
     }
 
     fn get_variant<T: Send + Sync + 'static>(
         &self,
         name: &'static str,
-        variant: u64,
+        variant: Vec<u64>,
         make: impl FnOnce() -> T,
     ) -> Arc<Dl<T>> {
         let mut registry = self
@@ -276,23 +328,21 @@ impl Loaders {
     /// A by-id loader: of a root lookup (`"Query.sequenceStep"`), or of every to-one
     /// relationship from one parent type (named by the parent resource, `"sequenceStep"`).
     pub fn by_id<R: Joinable>(self: &Arc<Self>, name: &'static str) -> Arc<Dl<ById<R>>> {
-        self.by_id_joined(name, 0, Vec::new())
+        self.by_id_joined(name, Plan::of(&[]))
     }
 
-    /// A by-id loader whose statement also reads `joins` (named by `mask`, see
-    /// [`crate::joins::selected`]): lookups that join the same relationships share it.
+    /// A by-id loader whose statement also reads the targets `plan` joins: lookups that plan
+    /// alike share it.
     pub fn by_id_joined<R: Joinable>(
         self: &Arc<Self>,
         name: &'static str,
-        mask: u64,
-        joins: Vec<&'static dyn Join<R>>,
+        plan: Plan<R>,
     ) -> Arc<Dl<ById<R>>> {
-        self.get_variant(name, mask, || ById {
+        self.get_variant(name, plan.key(), || ById {
             db: self.db.clone(),
             viewer: self.viewer,
             budget: self.budget.clone(),
-            joins,
-            mask,
+            plan,
             loaders: Arc::downgrade(self),
         })
     }

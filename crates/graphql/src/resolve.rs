@@ -10,7 +10,7 @@ use crate::connection::{FromPage, LIMITS, Total, total_from};
 use crate::context::rc;
 use crate::error::gql;
 use crate::inputs::{FilterInput, OrderInput};
-use crate::joins::{Joinable, connection_nodes, prime, selected};
+use crate::joins::{Joinable, Plan, columns, connection_nodes};
 use crate::loaders::{ChildKey, NO_ROW, one};
 use crate::scalars::parse_id;
 use stepgraph_domain::error::AppError;
@@ -49,8 +49,9 @@ pub async fn lookup<R: Joinable, N: From<R::Model>>(
 ) -> Result<Option<N>> {
     let rc = rc(ctx)?;
     let id = parse_id("id", id).map_err(gql)?;
-    let (mask, joins) = selected::<R>(&[ctx.look_ahead()]);
-    let loader = rc.loaders.by_id_joined::<R>(name, mask, joins);
+    let loader = rc
+        .loaders
+        .by_id_joined::<R>(name, Plan::of(&[ctx.look_ahead()]));
     Ok(one(&*loader, id).await?.flatten().map(N::from))
 }
 
@@ -73,11 +74,11 @@ async fn root_list<R: Joinable>(
         },
     };
     rc.budget.check().map_err(gql)?;
-    let (mask, joins) = selected::<R>(&connection_nodes(&ctx.look_ahead()));
-    let (result, targets) = resource::list_joined::<R>(&rc.db, &rc.viewer, &req, &joins)
+    let plan = Plan::<R>::of(&connection_nodes(&ctx.look_ahead()));
+    let (result, targets) = resource::list_joined::<R>(&rc.db, &rc.viewer, &req, &plan.statement())
         .await
         .map_err(gql)?;
-    prime::<R>(&rc.loaders, mask, targets).await;
+    plan.store(&rc.loaders, targets);
     let (db, viewer, filter, budget) = (rc.db.clone(), rc.viewer, req.filter, rc.budget.clone());
     let total = Total::new(move || {
         let (db, filter, budget) = (db.clone(), filter.clone(), budget.clone());
@@ -92,17 +93,38 @@ async fn root_list<R: Joinable>(
 /// A to-one relationship that may be empty: `None` when the key is not set or when the viewer
 /// cannot see the target (the field's description says so).
 ///
-/// Every to-one relationship from one parent type to one target type shares a loader
-/// (`SequenceStep.creator` and `SequenceStep.updater` are one `users` statement): the fields
-/// of the same parents resolve in the same pass, so they batch together deterministically.
+/// The target comes from the join of a root statement when one read it for this selection
+/// ([`crate::joins`]), and otherwise from the loader every to-one relationship from one
+/// parent type to one target type shares (`SequenceStep.creator` and `SequenceStep.updater`
+/// are one `users` statement): the fields of the same parents resolve in the same pass, so
+/// they batch together deterministically.
 pub async fn to_one<P: Resource, T: Joinable, N: From<T::Model>>(
     ctx: &Context<'_>,
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
 ) -> Result<Option<N>> {
+    let mask = || columns::<T>(ctx.field().selection_set());
+    Ok(target(ctx, rel, parent, mask).await?.map(N::from))
+}
+
+/// The target of `rel` for `parent`, for a reader of the columns `mask()` names (see
+/// [`to_one`]).
+pub async fn target<P: Resource, T: Joinable>(
+    ctx: &Context<'_>,
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+    mask: impl FnOnce() -> u64,
+) -> Result<Option<T::Model>> {
     let rc = rc(ctx)?;
+    let key = (rel.key)(parent);
+    if let Some(joined) = rc
+        .loaders
+        .joined::<T>(rel.name, mask, key.unwrap_or(NO_ROW))
+    {
+        return Ok(joined);
+    }
     let loader = rc.loaders.by_id::<T>(P::NAME);
-    let Some(id) = (rel.key)(parent) else {
+    let Some(id) = key else {
         // An unset key still joins the batch (as id 0, which no row has) when the target may
         // be hidden from this viewer, so a page whose links are unset runs the statement a
         // page with hidden links runs: `x-sql-statements` cannot tell the two apart.
@@ -111,7 +133,7 @@ pub async fn to_one<P: Resource, T: Joinable, N: From<T::Model>>(
         }
         return Ok(None);
     };
-    Ok(one(&*loader, id).await?.flatten().map(N::from))
+    Ok(one(&*loader, id).await?.flatten())
 }
 
 /// A to-one relationship the schema declares non-null: the foreign key is NOT NULL and the
@@ -122,8 +144,19 @@ pub async fn to_one_required<P: Resource, T: Joinable, N: From<T::Model>>(
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
 ) -> Result<N> {
+    let mask = || columns::<T>(ctx.field().selection_set());
+    required(rel, parent, target(ctx, rel, parent, mask).await?).map(N::from)
+}
+
+/// The target of a relationship whose target is always there, or the internal error that
+/// says the invariant broke (see [`to_one_required`]).
+pub fn required<P: Resource, T: Resource>(
+    rel: &'static ToOne<P, T>,
+    parent: &P::Model,
+    target: Option<T::Model>,
+) -> Result<T::Model> {
     debug_assert!(rel.shown, "{} is not declared shown_with_parent", rel.name);
-    to_one(ctx, rel, parent).await?.ok_or_else(|| {
+    target.ok_or_else(|| {
         gql(AppError::Internal(anyhow::anyhow!(
             "{}: the target of a visible {} {} is missing or hidden",
             rel.name,

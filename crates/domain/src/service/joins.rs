@@ -33,21 +33,58 @@ use crate::service::resource::{Resource, and_visible};
 pub type Targets = Box<dyn Any + Send>;
 
 /// A to-one relationship of `P` that can be joined into a statement over `P`.
+///
+/// `mask` chooses the target's columns (bit `i`: the model's field `i`; bit 0, the key, is
+/// always read): the fields a selection reads, so the database sends and the server decodes
+/// only those (a sequence has 38 columns; a list that shows its name needs two).
 pub trait Join<P: Resource>: Sync {
     /// The relationship's field name (`creator`).
     fn field(&self) -> &'static str;
-    /// Adds the target's columns to `query`, an entity select over `P`, as join `index`.
-    fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize);
-    /// How many columns [`Join::add_to`] adds.
-    fn width(&self) -> usize;
+    /// The foreign-key column on the parent's table (`creator_id`).
+    fn fk_column(&self) -> &'static str;
+    /// Adds the target's columns in `mask` to `query`, an entity select over `P`, as join
+    /// `index`.
+    fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize, mask: u64);
+    /// How many columns [`Join::add_to`] adds for `mask`.
+    fn width(&self, mask: u64) -> usize;
     /// The targets of `parents`, decoded from `rows` (the same rows, in order) from column
-    /// `start`.
+    /// `start`, their fields outside `mask` placeholders (`entity::Placeholder`).
     fn decode(
         &self,
         parents: &[P::Model],
         rows: &[sea_orm::QueryResult],
         start: usize,
+        mask: u64,
     ) -> AppResult<Targets>;
+}
+
+/// Bit `i` for each of the model's fields: every column of `R`.
+pub fn all_columns<R: Resource>() -> u64 {
+    let width = <R::Model as entity::FromRow>::WIDTH;
+    debug_assert!(
+        width <= 64,
+        "{} has more columns than a mask holds",
+        R::NAME
+    );
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1 << width) - 1
+    }
+}
+
+/// The bit of `R`'s column `name` (`open_count`), if it has one.
+pub fn column_bit<R: Resource>(name: &str) -> Option<u64> {
+    <R::Entity as EntityTrait>::Column::iter()
+        .position(|c| sea_orm::IdenStatic::as_str(&c) == name)
+        .map(|i| 1 << i)
+}
+
+/// The names of `R`'s columns, in the model's field order.
+pub fn column_names<R: Resource>() -> Vec<&'static str> {
+    <R::Entity as EntityTrait>::Column::iter()
+        .map(|c| sea_orm::IdenStatic::as_str(&c))
+        .collect()
 }
 
 impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
@@ -55,7 +92,11 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         crate::service::relations::Declared::field(self)
     }
 
-    fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize) {
+    fn fk_column(&self) -> &'static str {
+        sea_orm::IdenStatic::as_str(&self.fk)
+    }
+
+    fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize, mask: u64) {
         let alias = Alias::new(format!("sg_j{index}"));
         let targets = T::Entity::find()
             .filter(and_visible::<T>(viewer, Condition::all()))
@@ -63,13 +104,16 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         let on =
             Expr::col((alias.clone(), T::id_column())).equals((self.fk.entity_name(), self.fk));
         query.join_subquery(JoinType::LeftJoin, targets, alias.clone(), on);
-        for column in <T::Entity as EntityTrait>::Column::iter() {
-            query.column((alias.clone(), column));
+        // Every backend drops the sub-select's columns the outer select does not name.
+        for (i, column) in <T::Entity as EntityTrait>::Column::iter().enumerate() {
+            if (mask | 1) & (1 << i) != 0 {
+                query.column((alias.clone(), column));
+            }
         }
     }
 
-    fn width(&self) -> usize {
-        <T::Model as entity::FromRow>::WIDTH
+    fn width(&self, mask: u64) -> usize {
+        ((mask | 1) & all_columns::<T>()).count_ones() as usize
     }
 
     fn decode(
@@ -77,16 +121,21 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         parents: &[P::Model],
         rows: &[sea_orm::QueryResult],
         start: usize,
+        mask: u64,
     ) -> AppResult<Targets> {
         let mut out: Vec<(i64, Option<T::Model>)> = Vec::with_capacity(parents.len());
         for (parent, row) in parents.iter().zip(rows) {
             if let Some(key) = (self.key)(parent) {
-                out.push((key, <T::Model as entity::FromRow>::from_joined(row, start)?));
+                let target = <T::Model as entity::FromRow>::from_joined(row, start, mask | 1)?;
+                out.push((key, target));
             }
         }
         Ok(Box::new(out))
     }
 }
+
+/// One join of a statement: the relationship and the target columns it reads.
+pub type Joined<'a, P> = (&'a dyn Join<P>, u64);
 
 /// The rows of `query` (an entity select over `P`, as SeaORM builds it) with `joins` added:
 /// each parent, and for each join the targets it found ([`Targets`], in the order of `joins`).
@@ -94,10 +143,10 @@ pub async fn all<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     mut query: SelectStatement,
-    joins: &[&dyn Join<P>],
+    joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
-    for (index, join) in joins.iter().enumerate() {
-        join.add_to(&mut query, viewer, index);
+    for (index, (join, mask)) in joins.iter().enumerate() {
+        join.add_to(&mut query, viewer, index, *mask);
     }
     let rows = db
         .query_all_raw(db.get_database_backend().build(&query))
@@ -108,9 +157,9 @@ pub async fn all<P: Resource>(
         .collect::<Result<Vec<_>, _>>()?;
     let mut start = <P::Model as entity::FromRow>::WIDTH;
     let mut targets = Vec::with_capacity(joins.len());
-    for join in joins {
-        targets.push(join.decode(&parents, &rows, start)?);
-        start += join.width();
+    for (join, mask) in joins {
+        targets.push(join.decode(&parents, &rows, start, *mask)?);
+        start += join.width(*mask);
     }
     Ok((parents, targets))
 }
@@ -121,7 +170,7 @@ pub async fn by_ids<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     ids: &[i64],
-    joins: &[&dyn Join<P>],
+    joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
     let cond = Condition::all().add(crate::service::resource::any_id(
         db.get_database_backend(),

@@ -20,7 +20,7 @@ use sea_orm::{
 use crate::auth::Viewer;
 use crate::auth::policy::Visible;
 use crate::error::{AppError, AppResult};
-use crate::service::joins::{self, Join, Targets};
+use crate::service::joins::{self, Joined, Targets};
 use crate::service::pagination::{
     self, Direction, Extras, Ordering, Page, PageLimits, PageRequest, SortField,
 };
@@ -132,7 +132,7 @@ pub async fn list_joined<R: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     req: &ListRequest<R>,
-    joins: &[&dyn Join<R>],
+    joins: &[Joined<'_, R>],
 ) -> AppResult<(Page<R::Model>, Vec<Targets>)> {
     let base = select::<R>(viewer, &req.filter);
     let ordering = ordering::<R>(&req.order_by);

@@ -60,7 +60,13 @@ async fn sequence_access(
     ctx: &Context<'_>,
     step: &entity::sequence_step::Model,
 ) -> Result<SequenceAccess> {
-    // The same loader as `SequenceStep.sequence`: resolved at the same moment, one statement.
-    let seq: Sequence = to_one_required(ctx, &rel::STEP_SEQUENCE, step).await?;
-    Ok(SequenceAccess::from(&seq.0))
+    // The same loader as `SequenceStep.sequence`: resolved at the same moment, one statement;
+    // or what the root statement's join read for this (`joins::Joinable::READERS`).
+    use crate::joins::{SEQUENCE_ACCESS, ToOneField};
+    let rel = &rel::STEP_SEQUENCE;
+    let mask = || rel.target_columns(SEQUENCE_ACCESS);
+    let seq = crate::resolve::target(ctx, rel, step, mask).await?;
+    Ok(SequenceAccess::from(&crate::resolve::required(
+        rel, step, seq,
+    )?))
 }
