@@ -208,7 +208,7 @@ pub struct Loaders {
     viewer: Viewer,
     batches: BatchQueue,
     budget: Budget,
-    registry: Mutex<HashMap<(&'static str, TypeId, Vec<u64>), AnyLoader>>,
+    registry: Mutex<HashMap<LoaderKey, AnyLoader>>,
     /// Targets read by joins, by relationship and by the columns read (see [`crate::joins`]):
     /// each a `HashMap<i64, Option<T::Model>>` of the relationship's target type.
     joined: Mutex<HashMap<&'static str, Vec<(u64, AnyMap)>>>,
@@ -217,6 +217,8 @@ pub struct Loaders {
 /// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by
 /// (with a name, and for a by-id loader the set of relationships it joins).
 type AnyLoader = Arc<dyn Any + Send + Sync>;
+/// A loader's name, its type, and the plan of its joins (empty for loaders that join nothing).
+type LoaderKey = (&'static str, TypeId, Vec<u64>);
 /// A `HashMap<i64, Option<T::Model>>` of joined targets.
 type AnyMap = Box<dyn Any + Send + Sync>;
 
