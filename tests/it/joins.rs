@@ -256,12 +256,13 @@ async fn every_backend_merges_a_joined_sub_select() {
     t.finish().await;
 }
 
-/// A join reads only the target columns its selection reads (`graphql::joins::columns`), so
-/// that rule decides what a target answers: every field of every joined target, each in its
-/// own selection (so each reads only its own columns), answers as the loaders answer with
-/// every column, as the admin and as the member who sees a call but not its task.
+/// A root statement reads only the columns its selection reads, of its rows and of their
+/// joined targets (`graphql::joins::columns`), so that rule decides what they answer: every
+/// field of every listed type and of every joined target, each alone in its selection (so
+/// the statement reads only its columns), answers as `nodes` answers with every column, as
+/// the admin and as the member who sees a call but not its task.
 #[tokio::test]
-async fn every_field_of_a_joined_target_answers_as_with_every_column() {
+async fn every_field_alone_answers_as_with_every_column() {
     let t = TestDb::new().await;
     let odd_call = demo_with_a_hidden_target(&t).await;
     let users = user::Entity::find().all(&t.db).await.unwrap();
@@ -293,11 +294,10 @@ async fn every_field_of_a_joined_target_answers_as_with_every_column() {
         .await;
 
     let type_name = |resource: &str| format!("{}{}", resource[..1].to_uppercase(), &resource[1..]);
-    let mut compared = 0;
-    for r in rel::ALL.iter().filter(|r| r.to_one().is_some()) {
-        let target = type_name(r.target());
+    // Each field of `type_name` with what it needs selected, aliased `a<i>`.
+    let fields = |type_name: &str| -> Vec<String> {
         let mut parts = Vec::new();
-        for (i, f) in schema.types[&target].iter().enumerate() {
+        for (i, f) in schema.types[type_name].iter().enumerate() {
             if f.args.iter().any(|(_, required)| *required) {
                 continue;
             }
@@ -315,9 +315,34 @@ async fn every_field_of_a_joined_target_answers_as_with_every_column() {
             } else {
                 continue;
             };
-            parts.push(format!("a{i}: {} {{ {}{sub} }}", r.field(), f.name));
+            parts.push(format!("a{i}: {}{sub}", f.name));
         }
-        let list = format!("{}s", r.parent());
+        parts
+    };
+    // (the parent resource, the selection parts: its own fields, or a to-one's target's)
+    let mut cases: Vec<(&str, Vec<String>)> = Vec::new();
+    let listed: BTreeSet<&str> = rel::ALL.iter().map(|r| r.parent()).collect();
+    for parent in listed {
+        cases.push((parent, fields(&type_name(parent))));
+    }
+    for r in rel::ALL.iter().filter(|r| r.to_one().is_some()) {
+        let parts = fields(&type_name(r.target()))
+            .into_iter()
+            .map(|part| {
+                let (alias, field) = part.split_once(": ").unwrap();
+                format!("{alias}: {} {{ {field} }}", r.field())
+            })
+            .collect();
+        cases.push((r.parent(), parts));
+    }
+
+    let mut compared = 0;
+    let plural = |resource: &str| match resource.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{resource}s"),
+    };
+    for (parent, parts) in &cases {
+        let list = plural(parent);
         for token in [&admin, &member] {
             // Every field at once, through `nodes` (no joins: the loaders, every column).
             let ids = s
@@ -341,33 +366,114 @@ async fn every_field_of_a_joined_target_answers_as_with_every_column() {
                     token,
                     &format!(
                         "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {} {{ id {} }} }} }}",
-                        type_name(r.parent()),
+                        type_name(parent),
                         parts.join(" ")
                     ),
                     json!({ "ids": ids }),
                 )
                 .await;
             let loaded = loaded.data()["nodes"].as_array().unwrap().clone();
-            // Each field alone, joined: the statement reads that field's columns only.
-            for part in &parts {
+            // Each field alone: the statement reads that field's columns only.
+            for part in parts {
                 let alias = part.split(':').next().unwrap();
-                let joined = s
+                let alone = s
                     .gql(
                         token,
-                        &format!("{{ {list}(first: 30) {{ nodes {{ id {part} }} }} }}"),
+                        &format!("{{ {list}(first: 30) {{ nodes {{ {part} }} }} }}"),
                         json!({}),
                     )
                     .await;
-                let nodes = joined.data()[&list]["nodes"].as_array().unwrap();
-                assert_eq!(nodes.len(), loaded.len(), "{}", r.name());
-                for (joined, loaded) in nodes.iter().zip(&loaded) {
-                    assert_eq!(joined["id"], loaded["id"]);
-                    assert_eq!(joined[alias], loaded[alias], "{} {part}", r.name());
+                let nodes = alone.data()[&list]["nodes"].as_array().unwrap();
+                assert_eq!(nodes.len(), loaded.len(), "{list} {part}");
+                for (alone, loaded) in nodes.iter().zip(&loaded) {
+                    assert_eq!(alone[alias], loaded[alias], "{list} {part}");
                 }
                 compared += 1;
             }
         }
     }
-    assert!(compared >= 500, "{compared} fields compared");
+    assert!(compared >= 700, "{compared} fields compared");
+    s.finish().await;
+}
+
+/// A list that selects only `id` still reads the columns its cursors are made of: paged three
+/// at a time after each page's end cursor, by every sort key of every list, both ways, it
+/// shows what one page of everything shows.
+#[tokio::test]
+async fn pages_by_every_sort_key_read_their_cursor_columns() {
+    let t = TestDb::new().await;
+    demo::load(&t.db).await.unwrap();
+    let s = TestServer::start(t).await;
+    let admin = s.token_for_role(Role::Admin).await;
+    let schema = crate::introspect::schema(&s, &admin).await;
+    let mut walked = 0;
+    for (name, doc, paged) in schema.root_documents() {
+        if !paged {
+            continue;
+        }
+        let type_name = doc
+            .split_whitespace()
+            .next()
+            .map(|_| {
+                schema.types["Query"]
+                    .iter()
+                    .find(|f| f.name == name)
+                    .unwrap()
+            })
+            .and_then(|f| schema.node_type(&f.type_name))
+            .unwrap()
+            .to_string();
+        let Some(fields) = schema.enums.get(&format!("{type_name}OrderField")) else {
+            continue;
+        };
+        for field in fields {
+            for direction in ["ASC", "DESC"] {
+                let order = format!("orderBy: [{{ field: {field}, direction: {direction} }}]");
+                let all = s
+                    .gql(
+                        &admin,
+                        &format!("{{ {name}(first: 100, {order}) {{ nodes {{ id }} }} }}"),
+                        json!({}),
+                    )
+                    .await;
+                let all: Vec<Value> = all.data()[&name]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["id"].clone())
+                    .collect();
+                let mut paged = Vec::new();
+                let mut after = Value::Null;
+                loop {
+                    let page = s
+                        .gql(
+                            &admin,
+                            &format!(
+                                "query($after: String) {{ {name}(first: 3, after: $after, {order}) {{ nodes {{ id }} pageInfo {{ hasNextPage endCursor }} }} }}"
+                            ),
+                            json!({ "after": after }),
+                        )
+                        .await;
+                    let data = &page.data()[&name];
+                    paged.extend(
+                        data["nodes"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|n| n["id"].clone()),
+                    );
+                    // The single page stops at 100 rows: compare as far as it goes.
+                    if data["pageInfo"]["hasNextPage"] != json!(true) || paged.len() >= all.len() {
+                        break;
+                    }
+                    after = data["pageInfo"]["endCursor"].clone();
+                }
+                paged.truncate(all.len());
+                assert_eq!(paged, all, "{name} by {field} {direction}");
+                walked += 1;
+            }
+        }
+    }
+    assert!(walked >= 40, "{walked} orderings walked");
     s.finish().await;
 }

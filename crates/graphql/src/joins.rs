@@ -236,18 +236,36 @@ joinable! {
     TaskPriorities {},
 }
 
-/// The joins a root field plans: for each to-one relationship of `R` that `selections` name
-/// (each the selection of one `R` object: a lookup's, or a connection's `nodes` and
-/// `edges.node`), the union of the columns its selections read (what the statement reads)
-/// and each selection's own mask (what the store is keyed by).
+/// What a root field's statement reads: the columns of `R` that `selections` read (each the
+/// selection of one `R` object: a lookup's, or a connection's `nodes` and `edges.node`), and
+/// for each to-one relationship of `R` they name, the union of the columns its selections
+/// read (what the statement joins) and each selection's own mask (what the store is keyed
+/// by).
 pub struct Plan<R: Joinable> {
+    /// The columns of `R` the selections read.
+    columns: u64,
     /// (index in [`Joinable::to_ones`], the columns the statement reads, each selection's).
     joins: Vec<(usize, u64, Vec<u64>)>,
     marker: std::marker::PhantomData<fn() -> R>,
 }
 
 impl<R: Joinable> Plan<R> {
+    /// Every column, no join: for a reader whose selection is not known here (`node`, a
+    /// to-one relationship's loader).
+    pub fn whole() -> Self {
+        Self {
+            columns: u64::MAX,
+            joins: Vec::new(),
+            marker: std::marker::PhantomData,
+        }
+    }
+
+    /// The plan of `selections` (see [`Plan`]); the rows keep only the columns they read.
     pub fn of(selections: &[Lookahead<'_>]) -> Self {
+        let columns = selections
+            .iter()
+            .flat_map(Lookahead::selection_fields)
+            .fold(1, |mask, field| mask | columns::<R>(field.selection_set()));
         let mut joins = Vec::new();
         for (index, to_one) in R::to_ones().iter().enumerate() {
             let field = to_one.join().field();
@@ -271,14 +289,15 @@ impl<R: Joinable> Plan<R> {
             joins.push((index, union, masks));
         }
         Self {
+            columns,
             joins,
             marker: std::marker::PhantomData,
         }
     }
 
-    /// Whether the plan joins nothing.
-    pub fn is_empty(&self) -> bool {
-        self.joins.is_empty()
+    /// The columns of `R` to read.
+    pub fn columns(&self) -> u64 {
+        self.columns
     }
 
     /// What the statement joins: each relationship with the columns it reads.
@@ -291,7 +310,10 @@ impl<R: Joinable> Plan<R> {
 
     /// A key naming the plan (for the loader of lookups that plan alike).
     pub fn key(&self) -> Vec<u64> {
-        let mut key = Vec::new();
+        if self.columns == u64::MAX && self.joins.is_empty() {
+            return Vec::new();
+        }
+        let mut key = vec![self.columns];
         for (index, union, masks) in &self.joins {
             key.push(*index as u64);
             key.push(*union);

@@ -52,10 +52,15 @@ impl<R: Joinable> Loader<i64> for ById<R> {
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         self.budget.check().map_err(Arc::new)?;
         let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
-        let (rows, targets) =
-            joins::by_ids::<R>(&self.db, &self.viewer, keys, &self.plan.statement())
-                .await
-                .map_err(Arc::new)?;
+        let (rows, targets) = joins::by_ids::<R>(
+            &self.db,
+            &self.viewer,
+            keys,
+            self.plan.columns(),
+            &self.plan.statement(),
+        )
+        .await
+        .map_err(Arc::new)?;
         if let Some(loaders) = self.loaders.upgrade() {
             self.plan.store(&loaders, targets);
         }
@@ -330,7 +335,7 @@ impl Loaders {
     /// A by-id loader: of a root lookup (`"Query.sequenceStep"`), or of every to-one
     /// relationship from one parent type (named by the parent resource, `"sequenceStep"`).
     pub fn by_id<R: Joinable>(self: &Arc<Self>, name: &'static str) -> Arc<Dl<ById<R>>> {
-        self.by_id_joined(name, Plan::of(&[]))
+        self.by_id_joined(name, Plan::whole())
     }
 
     /// A by-id loader whose statement also reads the targets `plan` joins: lookups that plan

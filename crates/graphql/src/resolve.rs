@@ -75,9 +75,10 @@ async fn root_list<R: Joinable>(
     };
     rc.budget.check().map_err(gql)?;
     let plan = Plan::<R>::of(&connection_nodes(&ctx.look_ahead()));
-    let (result, targets) = resource::list_joined::<R>(&rc.db, &rc.viewer, &req, &plan.statement())
-        .await
-        .map_err(gql)?;
+    let (result, targets) =
+        resource::list_joined::<R>(&rc.db, &rc.viewer, &req, plan.columns(), &plan.statement())
+            .await
+            .map_err(gql)?;
     plan.store(&rc.loaders, targets);
     let (db, viewer, filter, budget) = (rc.db.clone(), rc.viewer, req.filter, rc.budget.clone());
     let total = Total::new(move || {

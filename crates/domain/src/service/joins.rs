@@ -138,13 +138,25 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
 pub type Joined<'a, P> = (&'a dyn Join<P>, u64);
 
 /// The rows of `query` (an entity select over `P`, as SeaORM builds it) with `joins` added:
-/// each parent, and for each join the targets it found ([`Targets`], in the order of `joins`).
+/// each parent, its fields outside `columns` placeholders (`entity::Placeholder`; every
+/// column when `columns` has every bit), and for each join the targets it found
+/// ([`Targets`], in the order of `joins`).
 pub async fn all<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     mut query: SelectStatement,
+    columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
+    let columns = (columns | 1) & all_columns::<P>();
+    if columns != all_columns::<P>() {
+        query.clear_selects();
+        for (i, column) in <P::Entity as EntityTrait>::Column::iter().enumerate() {
+            if columns & (1 << i) != 0 {
+                query.column((P::Entity::default(), column));
+            }
+        }
+    }
     for (index, (join, mask)) in joins.iter().enumerate() {
         join.add_to(&mut query, viewer, index, *mask);
     }
@@ -153,9 +165,9 @@ pub async fn all<P: Resource>(
         .await?;
     let parents = rows
         .iter()
-        .map(<P::Model as entity::FromRow>::from_row)
+        .map(|row| <P::Model as entity::FromRow>::from_row_masked(row, 0, columns))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut start = <P::Model as entity::FromRow>::WIDTH;
+    let mut start = columns.count_ones() as usize;
     let mut targets = Vec::with_capacity(joins.len());
     for (join, mask) in joins {
         targets.push(join.decode(&parents, &rows, start, *mask)?);
@@ -170,6 +182,7 @@ pub async fn by_ids<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     ids: &[i64],
+    columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
     let cond = Condition::all().add(crate::service::resource::any_id(
@@ -180,5 +193,5 @@ pub async fn by_ids<P: Resource>(
     let query = P::Entity::find()
         .filter(and_visible::<P>(viewer, cond))
         .into_query();
-    all::<P>(db, viewer, query, joins).await
+    all::<P>(db, viewer, query, columns, joins).await
 }

@@ -126,20 +126,32 @@ pub async fn list_within<R: Resource>(
     .await
 }
 
-/// [`list`] with to-one targets joined into the page's statement ([`crate::service::joins`]):
-/// the page, and the targets of each join (of every row read, the one past the page too).
+/// [`list`] reading only the columns `columns` names (and those the page's cursors are made
+/// of), with to-one targets joined into the page's statement ([`crate::service::joins`]): the
+/// page, and the targets of each join (of every row read, the one past the page too).
 pub async fn list_joined<R: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     req: &ListRequest<R>,
+    columns: u64,
     joins: &[Joined<'_, R>],
 ) -> AppResult<(Page<R::Model>, Vec<Targets>)> {
     let base = select::<R>(viewer, &req.filter);
     let ordering = ordering::<R>(&req.order_by);
     let (window, page) = pagination::page_select(&base, &ordering, &req.page, req.limits)?;
-    let (rows, targets) = joins::all::<R>(db, viewer, page.into_query(), joins).await?;
+    let columns = columns | sort_columns::<R>(&req.order_by);
+    let (rows, targets) = joins::all::<R>(db, viewer, page.into_query(), columns, joins).await?;
     let page = pagination::finish(db, base, &ordering, &window, rows, req.extras).await?;
     Ok((page, targets))
+}
+
+/// The columns an ordering's cursors are made of: each sort key's column (`UPDATED_AT`,
+/// `updated_at`), every column for a key that is not one column, and the id.
+pub fn sort_columns<R: Resource>(order_by: &[(R::Sort, Direction)]) -> u64 {
+    order_by.iter().fold(1, |mask, (sort, _)| {
+        let name = sort.key().name.to_ascii_lowercase();
+        mask | joins::column_bit::<R>(&name).unwrap_or_else(joins::all_columns::<R>)
+    })
 }
 
 /// How many rows the viewer can see match the filter (ignoring pages).
