@@ -137,61 +137,65 @@ async fn resolve<'a, T: Attributes>(
     if !collect(ctx, &ctx.item.node, root, &mut fields, 0) {
         return resolve_container(ctx, root).await;
     }
-    let mut out: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(fields.len());
-    let mut keys = Vec::new();
+    // The response keys and values in selection order; the object's map is built once at
+    // the end (one hash per key: `Value::Object` hashes its keys with SipHash).
+    let mut out: Vec<(async_graphql::Name, Value)> = Vec::with_capacity(fields.len());
+    let mut slots = Vec::new();
     let mut pending: Vec<FieldFuture<'a>> = Vec::new();
     for field in fields {
         let key = field.node.response_key().node.clone();
-        if out.contains_key(&key) || !field.node.directives.is_empty() {
-            // Selections merged under one key, or a directive to run: the stock path.
+        if out.iter().any(|(k, _)| *k == key) || !field.node.directives.is_empty() {
+            // Selections merged under one key, or a directive to run: the stock path. (The
+            // cost check bounds a selection's fields, so the scan stays short.)
             return resolve_container(ctx, root).await;
         }
         if field.node.name.node == "__typename" {
-            out.insert(
+            out.push((
                 key,
                 Value::String(root.introspection_type_name().into_owned()),
-            );
+            ));
             continue;
         }
         if field.node.arguments.is_empty() {
             let ctx_field = ctx.with_field(field);
             if let Some(value) = root.attribute(&ctx_field) {
                 match value {
-                    Ok(value) => {
-                        out.insert(key, value);
-                    }
+                    Ok(value) => out.push((key, value)),
                     Err(err) => ctx.add_error(err),
                 }
                 continue;
             }
         }
         // A placeholder keeps the selection's order; the value replaces it below.
-        out.insert(key.clone(), Value::Null);
+        slots.push(out.len());
+        out.push((key, Value::Null));
         let ctx = ctx.clone();
         let future: FieldFuture<'a> =
             Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await });
-        keys.push(key);
         pending.push(future);
     }
     let results = futures_util::future::join_all(pending).await;
-    for (key, result) in keys.into_iter().zip(results) {
+    let mut failed = Vec::new();
+    for (slot, result) in slots.into_iter().zip(results) {
         match result {
-            Ok(value) => {
-                if let Some(slot) = out.get_mut(&key) {
-                    *slot = value.unwrap_or_default();
-                }
-            }
+            Ok(value) => out[slot].1 = value.unwrap_or_default(),
             Err(err) => {
                 // As async-graphql does: the error is reported and the key left out.
-                out.shift_remove(&key);
+                failed.push(slot);
                 ctx.add_error(err);
             }
         }
     }
-    Ok(if out.is_empty() {
+    let map: IndexMap<async_graphql::Name, Value> = out
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !failed.contains(i))
+        .map(|(_, entry)| entry)
+        .collect();
+    Ok(if map.is_empty() {
         Value::Null
     } else {
-        Value::Object(out)
+        Value::Object(map)
     })
 }
 

@@ -72,8 +72,7 @@ impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
             unreachable!("a join's targets are those of its relationship")
         };
         // An unset key reads as no target, without asking anyone (see `resolve::to_one`).
-        let found: HashMap<i64, Option<T::Model>> =
-            found.into_iter().chain([(NO_ROW, None)]).collect();
+        let found: crate::loaders::Targets<T> = found.into_iter().chain([(NO_ROW, None)]).collect();
         for mask in masks {
             loaders.store_joined::<T>(self.name, *mask, found.clone());
         }
@@ -99,7 +98,7 @@ pub trait Joinable: Resource {
 
 /// The columns each field of a type reads, as a mask of its model's fields.
 pub struct FieldColumns {
-    by_field: HashMap<&'static str, u64>,
+    by_field: HashMap<&'static str, u64, foldhash::fast::RandomState>,
     all: u64,
 }
 
@@ -108,7 +107,7 @@ impl FieldColumns {
     /// relationship its foreign key; a to-many relationship the key; `COMPUTED` says the
     /// rest. A field not in the table reads every column.
     fn of<R: Joinable>() -> Self {
-        let mut by_field = HashMap::new();
+        let mut by_field = HashMap::default();
         for (i, column) in column_names::<R>().into_iter().enumerate() {
             let field: &'static str = Box::leak(camel_case(column).into_boxed_str());
             by_field.insert(field, 1u64 << i);
@@ -161,6 +160,15 @@ fn camel_case(snake: &str) -> String {
 pub fn columns<'a, R: Joinable>(selection: impl Iterator<Item = SelectionField<'a>>) -> u64 {
     let table = R::field_columns();
     selection.fold(1, |mask, field| mask | table.of_field(field.name()))
+}
+
+/// The columns of `R` that `selections` read (each the selection of one `R` object, see
+/// [`Plan::of`]).
+pub fn selection_columns<R: Joinable>(selections: &[Lookahead<'_>]) -> u64 {
+    selections
+        .iter()
+        .flat_map(Lookahead::selection_fields)
+        .fold(1, |mask, field| mask | columns::<R>(field.selection_set()))
 }
 
 /// `Joinable` for each resource: its to-one relationships as `with_relations!` lists them,
@@ -262,10 +270,7 @@ impl<R: Joinable> Plan<R> {
 
     /// The plan of `selections` (see [`Plan`]); the rows keep only the columns they read.
     pub fn of(selections: &[Lookahead<'_>]) -> Self {
-        let columns = selections
-            .iter()
-            .flat_map(Lookahead::selection_fields)
-            .fold(1, |mask, field| mask | columns::<R>(field.selection_set()));
+        let columns = selection_columns::<R>(selections);
         let mut joins = Vec::new();
         for (index, to_one) in R::to_ones().iter().enumerate() {
             let field = to_one.join().field();

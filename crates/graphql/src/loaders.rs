@@ -216,7 +216,7 @@ pub struct Loaders {
     registry: Mutex<HashMap<LoaderKey, AnyLoader>>,
     /// Targets read by joins, by relationship and by the columns read (see [`crate::joins`]):
     /// each a `HashMap<i64, Option<T::Model>>` of the relationship's target type.
-    joined: Mutex<HashMap<&'static str, Vec<(u64, AnyMap)>>>,
+    joined: Mutex<JoinedStore>,
 }
 
 /// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by
@@ -224,8 +224,12 @@ pub struct Loaders {
 type AnyLoader = Arc<dyn Any + Send + Sync>;
 /// A loader's name, its type, and the plan of its joins (empty for loaders that join nothing).
 type LoaderKey = (&'static str, TypeId, Vec<u64>);
-/// A `HashMap<i64, Option<T::Model>>` of joined targets.
+/// A [`Targets`] of some target type.
 type AnyMap = Box<dyn Any + Send + Sync>;
+/// Joined targets by relationship, then by the columns read.
+type JoinedStore = HashMap<&'static str, Vec<(u64, AnyMap)>, foldhash::fast::RandomState>;
+/// The targets a join read, by key (`None`: no such row, or hidden).
+pub type Targets<T> = HashMap<i64, Option<<T as Resource>::Model>, foldhash::fast::RandomState>;
 
 impl Loaders {
     pub fn new(
@@ -240,7 +244,7 @@ impl Loaders {
             batches,
             budget,
             registry: Mutex::new(HashMap::new()),
-            joined: Mutex::new(HashMap::new()),
+            joined: Mutex::new(HashMap::default()),
         }
     }
 
@@ -258,12 +262,7 @@ impl Loaders {
     }
 
     /// Keeps targets a join read (`rel`'s, their columns `mask`).
-    pub fn store_joined<T: Resource>(
-        &self,
-        rel: &'static str,
-        mask: u64,
-        found: HashMap<i64, Option<T::Model>>,
-    ) {
+    pub fn store_joined<T: Resource>(&self, rel: &'static str, mask: u64, found: Targets<T>) {
         let mut joined = self
             .joined
             .lock()
@@ -271,7 +270,7 @@ impl Loaders {
         let entries = joined.entry(rel).or_default();
         match entries.iter_mut().find(|(m, _)| *m == mask) {
             Some((_, map)) => map
-                .downcast_mut::<HashMap<i64, Option<T::Model>>>()
+                .downcast_mut::<Targets<T>>()
                 .expect("BUG: a relationship's store holds its target type")
                 .extend(found),
             None => entries.push((mask, Box::new(found))),
@@ -293,7 +292,7 @@ impl Loaders {
         let entries = joined.get(rel)?;
         let mask = mask();
         let (_, map) = entries.iter().find(|(m, _)| *m == mask)?;
-        map.downcast_ref::<HashMap<i64, Option<T::Model>>>()
+        map.downcast_ref::<Targets<T>>()
             .expect("BUG: a relationship's store holds its target type")
             .get(&key)
             .cloned()

@@ -10,7 +10,7 @@ use crate::connection::{FromPage, LIMITS, Total, total_from};
 use crate::context::rc;
 use crate::error::gql;
 use crate::inputs::{FilterInput, OrderInput};
-use crate::joins::{Joinable, Plan, columns, connection_nodes};
+use crate::joins::{Joinable, Plan, columns, connection_nodes, selection_columns};
 use crate::loaders::{ChildKey, NO_ROW, one};
 use crate::scalars::parse_id;
 use stepgraph_domain::error::AppError;
@@ -169,7 +169,7 @@ pub fn required<P: Resource, T: Resource>(
 
 /// A to-many relationship as a connection: one page from the relationship's page loader and a
 /// deferred count from its count loader; both batch across every parent in the response.
-async fn to_many<P: Resource, C: Resource>(
+async fn to_many<P: Resource, C: Joinable>(
     ctx: &Context<'_>,
     rel: &'static ToMany<P, C>,
     parent: i64,
@@ -185,6 +185,7 @@ async fn to_many<P: Resource, C: Resource>(
         &page,
         LIMITS,
         page_info_selected(ctx),
+        selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
     )
     .map_err(gql)?;
     let filter = args.filter.clone();
@@ -252,7 +253,7 @@ pub async fn nested_connection<P, C, F, O, Conn>(
 ) -> Result<Conn>
 where
     P: Resource,
-    C: Resource,
+    C: Joinable,
     F: FilterInput<Service = C::Filter>,
     O: OrderInput<Sort = C::Sort>,
     Conn: FromPage<C::Model>,

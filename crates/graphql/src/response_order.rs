@@ -54,14 +54,18 @@ fn collect<'a>(
 /// the first time a key is met. Every item of a list shares its field's plan, so a page of 50
 /// objects is planned once, not 50 times.
 struct Plan<'a> {
-    /// Each response key with the fields that share it (aliases may repeat a key).
-    keys: IndexMap<&'a str, Vec<&'a Field>>,
+    /// Each response key with the fields that share it (aliases may repeat a key). Hashed with
+    /// foldhash: every key of every object of the response is looked up here, and the keys
+    /// are the document's own (bounded by the cost check), so SipHash's resistance to chosen
+    /// collisions buys nothing.
+    keys: IndexMap<&'a str, Vec<&'a Field>, foldhash::fast::RandomState>,
     nested: Vec<Option<Plan<'a>>>,
 }
 
 impl<'a> Plan<'a> {
     fn new(fields: Vec<&'a Field>) -> Self {
-        let mut keys: IndexMap<&str, Vec<&Field>> = IndexMap::new();
+        let mut keys: IndexMap<&str, Vec<&Field>, foldhash::fast::RandomState> =
+            IndexMap::default();
         for field in fields {
             keys.entry(field.response_key().node.as_str())
                 .or_default()
@@ -72,6 +76,14 @@ impl<'a> Plan<'a> {
     }
 
     fn position(&self, key: &str) -> usize {
+        // Most selection sets name a handful of keys: comparing them beats hashing one.
+        if self.keys.len() <= 8 {
+            return self
+                .keys
+                .keys()
+                .position(|k| *k == key)
+                .unwrap_or(usize::MAX);
+        }
         self.keys.get_index_of(key).unwrap_or(usize::MAX)
     }
 
@@ -105,7 +117,8 @@ fn reorder<'a>(value: &mut Value, plan: &mut Plan<'a>, doc: &'a ExecutableDocume
                 if !matches!(child, Value::Object(_) | Value::List(_)) {
                     continue;
                 }
-                if let Some(index) = plan.keys.get_index_of(key.as_str()) {
+                let index = plan.position(key.as_str());
+                if index != usize::MAX {
                     let nested = plan.nested(index, doc);
                     if !nested.keys.is_empty() {
                         reorder(child, nested, doc);

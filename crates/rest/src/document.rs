@@ -399,6 +399,7 @@ impl<P: Resource, C: ApiResource> ManyRel<P> for ToMany<P, C> {
                 &page,
                 PAGE_LIMITS,
                 false,
+                u64::MAX,
             )?;
             let mut pages = children::pages(&cx.db, &cx.viewer, self, &parents, &args).await?;
             let mut rows = Vec::new();

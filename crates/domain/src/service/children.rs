@@ -13,12 +13,13 @@ use sea_orm::sea_query::{
     SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect,
+    QueryTrait, Statement,
 };
 
 use crate::auth::Viewer;
 use crate::error::AppResult;
+use crate::service::joins;
 use crate::service::pagination::{Direction, Ordering, Page, PageLimits, PageRequest, Window};
 use crate::service::relations::ToMany;
 use crate::service::resource::{self, Resource, and_visible, any_id};
@@ -33,6 +34,10 @@ pub struct ChildArgs<F, S> {
     pub window: Window,
     /// Whether to compute the page fact that costs a query (see `pagination::Extras`).
     pub opposite_page_fact: bool,
+    /// The children's columns to read (a mask of the model's fields, see
+    /// `service::joins`): what the caller reads, the foreign key and the cursors' columns;
+    /// the rest hold placeholders. Every bit: every column.
+    pub columns: u64,
 }
 
 /// The checked arguments of a nested connection over `rel`'s children.
@@ -50,7 +55,9 @@ pub fn ordering<P: Resource, C: Resource>(
     }
 }
 
-/// Checks a nested connection's arguments (sizes, cursors against the ordering).
+/// Checks a nested connection's arguments (sizes, cursors against the ordering). `columns`
+/// names the children's columns the caller reads (`u64::MAX`: all of them); the foreign key
+/// and the ordering's columns are added.
 pub fn args<P: Resource, C: Resource>(
     rel: &ToMany<P, C>,
     filter: C::Filter,
@@ -58,14 +65,54 @@ pub fn args<P: Resource, C: Resource>(
     page: &PageRequest,
     limits: PageLimits,
     opposite_page_fact: bool,
+    columns: u64,
 ) -> AppResult<ArgsOf<C>> {
     let window = Window::parse(page, &ordering(rel, &order_by), limits)?;
+    let sorted = if order_by.is_empty() {
+        rel.default_order
+    } else {
+        &order_by
+    };
+    let fk = joins::column_bit::<C>(sea_orm::IdenStatic::as_str(&rel.fk))
+        .expect("BUG: a foreign key is a column");
+    let columns = (columns | fk | resource::sort_columns::<C>(sorted)) & joins::all_columns::<C>();
     Ok(ChildArgs {
         filter,
         order_by,
         window,
         opposite_page_fact,
+        columns,
     })
+}
+
+/// `select` reading only the columns of `columns` (all of them when every bit is set).
+fn pruned<C: Resource>(
+    select: sea_orm::Select<C::Entity>,
+    columns: u64,
+) -> sea_orm::Select<C::Entity> {
+    if columns == joins::all_columns::<C>() {
+        return select;
+    }
+    let mut select = select.select_only();
+    for (i, column) in <C::Entity as EntityTrait>::Column::iter().enumerate() {
+        if columns & (1 << i) != 0 {
+            select = select.column(column);
+        }
+    }
+    select
+}
+
+/// Decodes rows of `C` read with `columns` (see [`ChildArgs::columns`]).
+async fn rows_of<C: Resource>(
+    db: &impl ConnectionTrait,
+    stmt: Statement,
+    columns: u64,
+) -> AppResult<Vec<C::Model>> {
+    let rows = db.query_all_raw(stmt).await?;
+    Ok(rows
+        .iter()
+        .map(|row| <C::Model as entity::FromRow>::from_row_masked(row, 0, columns))
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Parents per `UNION ALL` statement (kept under SQLite's limit of 500 terms in a compound
@@ -180,8 +227,13 @@ async fn union_pages<P: Resource, C: Resource>(
     for chunk in parents.chunks(PARENTS_PER_STATEMENT) {
         let mut union: Option<SelectStatement> = None;
         for (i, p) in chunk.iter().enumerate() {
-            let inner =
-                one_parent_page::<C>(viewer, args, ordering, rel.fk.eq(*p), C::Entity::find());
+            let inner = one_parent_page::<C>(
+                viewer,
+                args,
+                ordering,
+                rel.fk.eq(*p),
+                pruned::<C>(C::Entity::find(), args.columns),
+            );
             let outer = Query::select()
                 .column(Asterisk)
                 .from_subquery(inner, Alias::new(format!("sg_b{i}")))
@@ -195,7 +247,7 @@ async fn union_pages<P: Resource, C: Resource>(
             });
         }
         if let Some(union) = union {
-            rows.extend(entity::all_by_position(db, backend.build(&union)).await?);
+            rows.extend(rows_of::<C>(db, backend.build(&union), args.columns).await?);
         }
     }
 
@@ -221,7 +273,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
         args,
         ordering,
         Expr::col((rel.fk.entity_name(), rel.fk)).eq(parent),
-        C::Entity::find(),
+        pruned::<C>(C::Entity::find(), args.columns),
     );
     let (inner_sql, mut values) = inner.build(PostgresQueryBuilder);
     values.0.push(resource::comma_separated(parents).into());
@@ -231,7 +283,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
         values.0.len()
     );
     let stmt = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-    Ok(entity::all_by_position(db, stmt).await?)
+    rows_of::<C>(db, stmt, args.columns).await
 }
 
 /// SQLite: every parent's page in one statement whose text does not depend on the number of
@@ -271,7 +323,7 @@ async fn json_pages<P: Resource, C: Resource>(
         C::Entity::find().select_only().column(C::id_column()),
     );
     // `Entity::find()` lists the columns in the model's order (positional decoding needs it).
-    let mut outer = C::Entity::find().into_query();
+    let mut outer = pruned::<C>(C::Entity::find(), args.columns).into_query();
     outer
         .from_clear()
         .from_function(
@@ -287,7 +339,7 @@ async fn json_pages<P: Resource, C: Resource>(
     for (expr, order) in ordering.terms(window.backwards) {
         outer.order_by_expr(expr, order);
     }
-    Ok(entity::all_by_position(db, DbBackend::Sqlite.build(&outer)).await?)
+    rows_of::<C>(db, DbBackend::Sqlite.build(&outer), args.columns).await
 }
 
 /// The number of visible children (matching `filter`) of each parent, in one statement.
