@@ -186,12 +186,12 @@ async fn resolve<'a, T: Attributes>(
             }
         }
     }
-    let map: IndexMap<async_graphql::Name, Value> = out
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !failed.contains(i))
-        .map(|(_, entry)| entry)
-        .collect();
+    let mut map: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(out.len());
+    for (i, (key, value)) in out.into_iter().enumerate() {
+        if !failed.contains(&i) {
+            map.insert(key, value);
+        }
+    }
     Ok(if map.is_empty() {
         Value::Null
     } else {

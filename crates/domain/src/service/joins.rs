@@ -19,7 +19,7 @@
 
 use std::any::Any;
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, SelectStatement};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryTrait};
 
 use crate::auth::Viewer;
@@ -98,15 +98,22 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
 
     fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize, mask: u64) {
         let alias = Alias::new(format!("sg_j{index}"));
-        let targets = T::Entity::find()
-            .filter(and_visible::<T>(viewer, Condition::all()))
-            .into_query();
+        let mask = mask | 1;
+        let mut targets = Query::select();
+        targets.from(T::Entity::default());
+        for (i, column) in <T::Entity as EntityTrait>::Column::iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                targets.column((T::Entity::default(), column));
+            }
+        }
+        if let Some(visible) = T::visible(viewer) {
+            targets.cond_where(visible);
+        }
         let on =
             Expr::col((alias.clone(), T::id_column())).equals((self.fk.entity_name(), self.fk));
         query.join_subquery(JoinType::LeftJoin, targets, alias.clone(), on);
-        // Every backend drops the sub-select's columns the outer select does not name.
         for (i, column) in <T::Entity as EntityTrait>::Column::iter().enumerate() {
-            if (mask | 1) & (1 << i) != 0 {
+            if mask & (1 << i) != 0 {
                 query.column((alias.clone(), column));
             }
         }
