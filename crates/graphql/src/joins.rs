@@ -29,6 +29,7 @@ use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
     Templates, Users,
 };
+use stepgraph_domain::service::mirror::camel;
 use stepgraph_domain::service::relations::{self as rel, ToOne};
 use stepgraph_domain::service::resource::Resource;
 
@@ -109,7 +110,7 @@ impl FieldColumns {
     fn of<R: Joinable>() -> Self {
         let mut by_field = HashMap::default();
         for (i, column) in column_names::<R>().into_iter().enumerate() {
-            let field: &'static str = Box::leak(camel_case(column).into_boxed_str());
+            let field: &'static str = Box::leak(camel(column).into_boxed_str());
             by_field.insert(field, 1u64 << i);
         }
         for r in rel::ALL.iter().filter(|r| r.parent() == R::NAME) {
@@ -137,22 +138,6 @@ impl FieldColumns {
     fn of_field(&self, field: &str) -> u64 {
         self.by_field.get(field).copied().unwrap_or(self.all)
     }
-}
-
-fn camel_case(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The columns of `R` that a selection of an `R` object reads (always its key): every field

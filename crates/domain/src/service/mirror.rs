@@ -718,8 +718,8 @@ fn null_of(ty: &ColumnType) -> Value {
     }
 }
 
-/// `bounce_count` -> `bounceCount`.
-fn camel(snake: &str) -> String {
+/// `bounce_count` -> `bounceCount`: a column's name on both APIs.
+pub fn camel(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
     for c in snake.chars() {
