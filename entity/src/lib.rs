@@ -32,9 +32,6 @@ pub trait FromRow: Sized {
     /// How many columns the model reads.
     const WIDTH: usize;
 
-    /// The model from columns `start..start + WIDTH` of `row`.
-    fn from_row_at(row: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::DbErr>;
-
     /// The model from the columns of `row` from `start` on that `mask` selects (bit `i`: field
     /// `i`, in field order); a field not selected holds its [`Placeholder`], which means
     /// nothing. Only code that reads nothing but the selected fields may hold such a model
@@ -45,9 +42,9 @@ pub trait FromRow: Sized {
         mask: u64,
     ) -> Result<Self, sea_orm::DbErr>;
 
-    /// The model from the row's first columns.
+    /// The model from the row's first columns, every field read.
     fn from_row(row: &sea_orm::QueryResult) -> Result<Self, sea_orm::DbErr> {
-        Self::from_row_at(row, 0)
+        Self::from_row_masked(row, 0, u64::MAX)
     }
 
     /// The model from columns `start..`, or `None` when they are the NULLs of an outer join
@@ -117,10 +114,20 @@ pub async fn all_by_position<M: FromRow>(
     db: &impl sea_orm::ConnectionTrait,
     stmt: sea_orm::Statement,
 ) -> Result<Vec<M>, sea_orm::DbErr> {
+    all_by_position_masked(db, stmt, u64::MAX).await
+}
+
+/// [`all_by_position`] for a statement that selects only the columns of `mask`, in field
+/// order ([`FromRow::from_row_masked`]).
+pub async fn all_by_position_masked<M: FromRow>(
+    db: &impl sea_orm::ConnectionTrait,
+    stmt: sea_orm::Statement,
+    mask: u64,
+) -> Result<Vec<M>, sea_orm::DbErr> {
     db.query_all_raw(stmt)
         .await?
         .iter()
-        .map(M::from_row)
+        .map(|row| M::from_row_masked(row, 0, mask))
         .collect()
 }
 
@@ -144,18 +151,6 @@ macro_rules! positional_model {
 
         impl $crate::FromRow for Model {
             const WIDTH: usize = [$(stringify!($field)),*].len();
-
-            #[allow(unused_assignments)]
-            fn from_row_at(row: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::DbErr> {
-                let mut index = start;
-                Ok(Self {
-                    $( $field: {
-                        let value = row.try_get_by_index(index)?;
-                        index += 1;
-                        value
-                    } ),*
-                })
-            }
 
             #[allow(unused_assignments)]
             fn from_row_masked(

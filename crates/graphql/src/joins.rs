@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use async_graphql::{Lookahead, SelectionField};
+use stepgraph_domain::auth::policy::SequenceAccess;
 use stepgraph_domain::service::joins::{Join, Targets, all_columns, column_bit, column_names};
 use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
@@ -160,8 +161,8 @@ pub fn selection_columns<R: Joinable>(selections: &[Lookahead<'_>]) -> u64 {
 /// its field table, and what its fields read beyond their names.
 macro_rules! joinable {
     ($($P:ident {
-        $(computed: [$($field:literal => [$($col:literal),*]),* $(,)?],)?
-        $(readers: [$($rfield:literal by $reader:literal => [$($rcol:literal),*]),* $(,)?],)?
+        $(computed: [$($field:literal => $cols:expr),* $(,)?],)?
+        $(readers: [$($rfield:literal by $reader:literal => $rcols:expr),* $(,)?],)?
     }),* $(,)?) => {$(
         impl Joinable for $P {
             fn to_ones() -> &'static [&'static dyn ToOneField<Self>] {
@@ -172,9 +173,9 @@ macro_rules! joinable {
                 TABLE.get_or_init(FieldColumns::of::<$P>)
             }
             $(const COMPUTED: &'static [(&'static str, &'static [&'static str])] =
-                &[$(($field, &[$($col),*])),*];)?
+                &[$(($field, $cols)),*];)?
             $(const READERS: &'static [(&'static str, &'static str, &'static [&'static str])] =
-                &[$(($rfield, $reader, &[$($rcol),*])),*];)?
+                &[$(($rfield, $reader, $rcols)),*];)?
         }
     )*};
 }
@@ -196,31 +197,28 @@ macro_rules! only_one {
     }};
 }
 
-/// What `canWrite` and `canDelete` read of a sequence (`policy::SequenceAccess`).
-pub const SEQUENCE_ACCESS: &[&str] = &["owner_id", "share_type", "locked"];
+/// What `canWrite` and `canDelete` read of a sequence.
+const SEQUENCE_ACCESS: &[&str] = SequenceAccess::COLUMNS;
 
 joinable! {
     Steps {
         computed: [
-            "displayName" => ["order", "step_type"],
-            "canWrite" => ["sequence_id"],
-            "canDelete" => ["sequence_id"],
+            "displayName" => &["order", "step_type"],
+            "canWrite" => &["sequence_id"],
+            "canDelete" => &["sequence_id"],
         ],
         readers: [
-            "sequence" by "canWrite" => ["owner_id", "share_type", "locked"],
-            "sequence" by "canDelete" => ["owner_id", "share_type", "locked"],
+            "sequence" by "canWrite" => SEQUENCE_ACCESS,
+            "sequence" by "canDelete" => SEQUENCE_ACCESS,
         ],
     },
     Sequences {
-        computed: [
-            "canWrite" => ["owner_id", "share_type", "locked"],
-            "canDelete" => ["owner_id", "share_type", "locked"],
-        ],
+        computed: ["canWrite" => SEQUENCE_ACCESS, "canDelete" => SEQUENCE_ACCESS],
     },
     SequenceTemplates {},
     Templates {},
     Users {
-        computed: ["name" => ["first_name", "last_name"]],
+        computed: ["name" => &["first_name", "last_name"]],
     },
     Tasks {},
     Calls {},

@@ -48,6 +48,12 @@ pub struct SequenceAccess {
     pub locked: bool,
 }
 
+impl SequenceAccess {
+    /// The sequence columns [`SequenceAccess::from`] reads: what a statement that checks
+    /// access must select (`graphql::joins` reads only these for `canWrite`).
+    pub const COLUMNS: &'static [&'static str] = &["owner_id", "share_type", "locked"];
+}
+
 impl From<&sequence::Model> for SequenceAccess {
     fn from(seq: &sequence::Model) -> Self {
         Self {

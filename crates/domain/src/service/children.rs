@@ -13,8 +13,8 @@ use sea_orm::sea_query::{
     SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect,
-    QueryTrait, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Statement,
 };
 
 use crate::auth::Viewer;
@@ -93,26 +93,9 @@ fn pruned<C: Resource>(
     if columns == joins::all_columns::<C>() {
         return select;
     }
-    let mut select = select.select_only();
-    for (i, column) in <C::Entity as EntityTrait>::Column::iter().enumerate() {
-        if columns & (1 << i) != 0 {
-            select = select.column(column);
-        }
-    }
     select
-}
-
-/// Decodes rows of `C` read with `columns` (see [`ChildArgs::columns`]).
-async fn rows_of<C: Resource>(
-    db: &impl ConnectionTrait,
-    stmt: Statement,
-    columns: u64,
-) -> AppResult<Vec<C::Model>> {
-    let rows = db.query_all_raw(stmt).await?;
-    Ok(rows
-        .iter()
-        .map(|row| <C::Model as entity::FromRow>::from_row_masked(row, 0, columns))
-        .collect::<Result<Vec<_>, _>>()?)
+        .select_only()
+        .columns(joins::masked_columns::<C>(columns))
 }
 
 /// Parents per `UNION ALL` statement (kept under SQLite's limit of 500 terms in a compound
@@ -247,7 +230,9 @@ async fn union_pages<P: Resource, C: Resource>(
             });
         }
         if let Some(union) = union {
-            rows.extend(rows_of::<C>(db, backend.build(&union), args.columns).await?);
+            rows.extend(
+                entity::all_by_position_masked(db, backend.build(&union), args.columns).await?,
+            );
         }
     }
 
@@ -283,7 +268,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
         values.0.len()
     );
     let stmt = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
-    rows_of::<C>(db, stmt, args.columns).await
+    Ok(entity::all_by_position_masked(db, stmt, args.columns).await?)
 }
 
 /// SQLite: every parent's page in one statement whose text does not depend on the number of
@@ -339,7 +324,7 @@ async fn json_pages<P: Resource, C: Resource>(
     for (expr, order) in ordering.terms(window.backwards) {
         outer.order_by_expr(expr, order);
     }
-    rows_of::<C>(db, DbBackend::Sqlite.build(&outer), args.columns).await
+    Ok(entity::all_by_position_masked(db, DbBackend::Sqlite.build(&outer), args.columns).await?)
 }
 
 /// The number of visible children (matching `filter`) of each parent, in one statement.

@@ -40,8 +40,6 @@ pub type Targets = Box<dyn Any + Send>;
 pub trait Join<P: Resource>: Sync {
     /// The relationship's field name (`creator`).
     fn field(&self) -> &'static str;
-    /// The foreign-key column on the parent's table (`creator_id`).
-    fn fk_column(&self) -> &'static str;
     /// Adds the target's columns in `mask` to `query`, an entity select over `P`, as join
     /// `index`.
     fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize, mask: u64);
@@ -80,6 +78,16 @@ pub fn column_bit<R: Resource>(name: &str) -> Option<u64> {
         .map(|i| 1 << i)
 }
 
+/// The columns of `R` whose bits `mask` sets, in the model's field order.
+pub fn masked_columns<R: Resource>(
+    mask: u64,
+) -> impl Iterator<Item = <R::Entity as EntityTrait>::Column> {
+    <R::Entity as EntityTrait>::Column::iter()
+        .enumerate()
+        .filter(move |(i, _)| mask & (1 << i) != 0)
+        .map(|(_, column)| column)
+}
+
 /// The names of `R`'s columns, in the model's field order.
 pub fn column_names<R: Resource>() -> Vec<&'static str> {
     <R::Entity as EntityTrait>::Column::iter()
@@ -92,19 +100,13 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         crate::service::relations::Declared::field(self)
     }
 
-    fn fk_column(&self) -> &'static str {
-        sea_orm::IdenStatic::as_str(&self.fk)
-    }
-
     fn add_to(&self, query: &mut SelectStatement, viewer: &Viewer, index: usize, mask: u64) {
         let alias = Alias::new(format!("sg_j{index}"));
         let mask = mask | 1;
         let mut targets = Query::select();
         targets.from(T::Entity::default());
-        for (i, column) in <T::Entity as EntityTrait>::Column::iter().enumerate() {
-            if mask & (1 << i) != 0 {
-                targets.column((T::Entity::default(), column));
-            }
+        for column in masked_columns::<T>(mask) {
+            targets.column((T::Entity::default(), column));
         }
         if let Some(visible) = T::visible(viewer) {
             targets.cond_where(visible);
@@ -112,10 +114,8 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         let on =
             Expr::col((alias.clone(), T::id_column())).equals((self.fk.entity_name(), self.fk));
         query.join_subquery(JoinType::LeftJoin, targets, alias.clone(), on);
-        for (i, column) in <T::Entity as EntityTrait>::Column::iter().enumerate() {
-            if mask & (1 << i) != 0 {
-                query.column((alias.clone(), column));
-            }
+        for column in masked_columns::<T>(mask) {
+            query.column((alias.clone(), column));
         }
     }
 
@@ -158,10 +158,8 @@ pub async fn all<P: Resource>(
     let columns = (columns | 1) & all_columns::<P>();
     if columns != all_columns::<P>() {
         query.clear_selects();
-        for (i, column) in <P::Entity as EntityTrait>::Column::iter().enumerate() {
-            if columns & (1 << i) != 0 {
-                query.column((P::Entity::default(), column));
-            }
+        for column in masked_columns::<P>(columns) {
+            query.column((P::Entity::default(), column));
         }
     }
     for (index, (join, mask)) in joins.iter().enumerate() {

@@ -179,10 +179,7 @@ pub async fn by_ids<R: Resource>(
     viewer: &Viewer,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, R::Model>> {
-    let cond = Condition::all().add(any_id(db.get_database_backend(), R::id_column(), ids));
-    let select = R::Entity::find().filter(and_visible::<R>(viewer, cond));
-    let rows: Vec<R::Model> =
-        entity::all_by_position(db, select.build(db.get_database_backend())).await?;
+    let (rows, _) = joins::by_ids::<R>(db, viewer, ids, u64::MAX, &[]).await?;
     Ok(rows.into_iter().map(|row| (R::id(&row), row)).collect())
 }
 

@@ -62,9 +62,9 @@ async fn sequence_access(
 ) -> Result<SequenceAccess> {
     // The same loader as `SequenceStep.sequence`: resolved at the same moment, one statement;
     // or what the root statement's join read for this (`joins::Joinable::READERS`).
-    use crate::joins::{SEQUENCE_ACCESS, ToOneField};
+    use crate::joins::ToOneField;
     let rel = &rel::STEP_SEQUENCE;
-    let mask = || rel.target_columns(SEQUENCE_ACCESS);
+    let mask = || rel.target_columns(SequenceAccess::COLUMNS);
     let seq = crate::resolve::target(ctx, rel, step, mask).await?;
     Ok(SequenceAccess::from(&crate::resolve::required(
         rel, step, seq,
