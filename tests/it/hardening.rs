@@ -627,6 +627,94 @@ async fn an_unreachable_database_is_503_with_retry_after() {
     s.finish().await;
 }
 
+/// A pooled connection the database closed (a restart, a failover, an administrator's kill)
+/// costs at most one request per connection a 503 with Retry-After, never a 500, and the pool
+/// then opens new ones: connections in steady use are not pinged before each statement
+/// (`db::connect`), so a dead one is found by its next statement. SQLite's connections are
+/// threads of the server and cannot be closed from outside.
+#[tokio::test]
+async fn connections_the_database_closed_are_replaced() {
+    let t = TestDb::new().await;
+    let backend = t.backend();
+    if backend == sea_orm::DbBackend::Sqlite {
+        return t.finish().await;
+    }
+    let f = fixture(&t.db).await;
+    let admin = t.connect_again().await;
+    let s = TestServer::start(t).await;
+    let token = s.token(&f.owner).await;
+    let query = "{ sequenceSteps(first: 5) { nodes { id sequence { name } } } }";
+    // Warm the pool: several connections in use at once.
+    let warm = (0..6).map(|_| s.gql(&token, query, json!({})));
+    for res in futures_util::future::join_all(warm).await {
+        res.data();
+    }
+    assert!(
+        close_other_connections(&admin, backend).await > 0,
+        "the server held connections"
+    );
+    let mut unavailable = 0;
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let res = s
+            .http
+            .post(format!("{}/graphql", s.base))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        statuses.push(status);
+        match status {
+            200 => {
+                let body: serde_json::Value = res.json().await.unwrap();
+                assert!(body.get("errors").is_none(), "{body}");
+            }
+            503 => {
+                assert_eq!(res.headers()["retry-after"], "1");
+                unavailable += 1;
+            }
+            other => panic!("status {other} after the connections were closed: {statuses:?}"),
+        }
+    }
+    eprintln!("after the database closed the connections: {statuses:?}");
+    assert!(
+        unavailable <= 8,
+        "one 503 at most per pooled connection: {statuses:?}"
+    );
+    assert!(
+        statuses[10..].iter().all(|s| *s == 200),
+        "the pool recovers: {statuses:?}"
+    );
+    admin.close().await.ok();
+    s.finish().await;
+}
+
+/// Closes, from the database's side, every connection to `db`'s database but `db`'s own;
+/// how many it closed.
+async fn close_other_connections(
+    db: &sea_orm::DatabaseConnection,
+    backend: sea_orm::DbBackend,
+) -> usize {
+    use sea_orm::{ConnectionTrait, Statement};
+    let query = |sql: &str| db.query_all_raw(Statement::from_string(backend, sql.to_owned()));
+    if backend == sea_orm::DbBackend::Postgres {
+        let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        return query(sql).await.unwrap().len();
+    }
+    let sql = "SELECT id FROM information_schema.processlist \
+               WHERE db = DATABASE() AND id <> CONNECTION_ID()";
+    let ids = query(sql).await.unwrap();
+    for row in &ids {
+        let id: i64 = row.try_get_by_index(0).unwrap();
+        // A connection may have closed on its own meanwhile.
+        db.execute_unprepared(&format!("KILL {id}")).await.ok();
+    }
+    ids.len()
+}
+
 /// Production switches: no introspection, no field suggestions.
 #[tokio::test]
 async fn introspection_and_suggestions_can_be_turned_off() {

@@ -102,10 +102,10 @@ impl TestServer {
         // The twin shares the database, the change feed and the parsed documents; it has its
         // own schema and its own limits' counters (so it never rate-limits the test).
         let mut stock = state.clone();
-        stock.schema = stepgraph::graphql::build_schema(Limits {
+        stock.schema = std::sync::Arc::new(stepgraph::graphql::schemas::Schemas::new(Limits {
             stock_resolvers: true,
             ..limits
-        });
+        }));
         stock.shedding = std::sync::Arc::new(stepgraph::http::shed::Shedding::new(
             limits.max_in_flight,
             0,

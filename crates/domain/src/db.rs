@@ -121,6 +121,10 @@ fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+/// How long a pooled PostgreSQL or MySQL connection may sit idle before it is tested on
+/// checkout (see [`connect`]).
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
+
 /// Connects, checking the URL's scheme first so a typo gets a clear message.
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     let url = config.url.as_str();
@@ -147,6 +151,19 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)
         .sqlx_logging(false);
+    // sqlx pings a connection on every checkout by default: a round trip, and on PostgreSQL a
+    // wake-up of the backend process, for each statement (about as much PostgreSQL CPU as a
+    // one-row lookup's own execution, docs/PERFORMANCE.md). A connection in steady use has
+    // just proved itself (sqlx also pings each one as it goes back to the pool); one that sat
+    // idle may have been dropped by the server or a firewall, and only those are tested. A
+    // statement on a connection that died in between fails as unavailable (503 with
+    // Retry-After) and the connection is discarded. A SQLite connection is a thread of this
+    // process and cannot go stale.
+    if sqlite {
+        opts.test_before_acquire(false);
+    } else {
+        opts.test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
+    }
     if backend == DbBackend::Postgres && config.pg_plan_cache == PlanCache::Generic {
         // A startup parameter, so every connection of the pool has it from its first
         // statement (and a reconnect after a restart too).

@@ -17,6 +17,7 @@ pub mod query;
 pub mod resolve;
 pub mod response_order;
 pub mod scalars;
+pub mod schemas;
 pub mod subscription;
 pub mod types;
 
@@ -128,7 +129,13 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Su
 
 /// The schema with its limits. Per-request data ([`RequestCtx`]) is added to each request.
 pub fn build_schema(limits: Limits) -> AppSchema {
+    build_schema_with(limits, async_graphql::ValidationMode::Strict)
+}
+
+/// The schema with its limits, validating requests as `mode` says (see [`schemas`]).
+pub fn build_schema_with(limits: Limits, mode: async_graphql::ValidationMode) -> AppSchema {
     let mut b = builder()
+        .validation_mode(mode)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)

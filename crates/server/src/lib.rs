@@ -17,7 +17,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::graphql::{AppSchema, Limits};
+use crate::graphql::Limits;
 
 pub mod http;
 
@@ -32,7 +32,8 @@ pub(crate) use stepgraph_rest as rest;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub schema: AppSchema,
+    /// The schema, and its twin for requests already validated ([`graphql::schemas`]).
+    pub schema: std::sync::Arc<graphql::schemas::Schemas>,
     /// Parsed documents by their text, shared by every request of this server.
     pub documents: std::sync::Arc<graphql::documents::Documents>,
     /// Trusted documents and the APQ store ([`graphql::persisted`]).
@@ -73,7 +74,7 @@ impl AppState {
         Self {
             feed: crate::live::Feed::start(db.clone(), limits.subscription_backlog.max(1)),
             db,
-            schema: graphql::build_schema(limits),
+            schema: std::sync::Arc::new(graphql::schemas::Schemas::new(limits)),
             documents: Default::default(),
             persisted: Default::default(),
             limits,

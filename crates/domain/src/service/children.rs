@@ -13,8 +13,7 @@ use sea_orm::sea_query::{
     SelectStatement, SimpleExpr, UnionType,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, QuerySelect, QueryTrait, Statement,
 };
 
 use crate::auth::Viewer;
@@ -83,19 +82,6 @@ pub fn args<P: Resource, C: Resource>(
         opposite_page_fact,
         columns,
     })
-}
-
-/// `select` reading only the columns of `columns` (all of them when every bit is set).
-fn pruned<C: Resource>(
-    select: sea_orm::Select<C::Entity>,
-    columns: u64,
-) -> sea_orm::Select<C::Entity> {
-    if columns == joins::all_columns::<C>() {
-        return select;
-    }
-    select
-        .select_only()
-        .columns(joins::masked_columns::<C>(columns))
 }
 
 /// Parents per `UNION ALL` statement (kept under SQLite's limit of 500 terms in a compound
@@ -215,7 +201,7 @@ async fn union_pages<P: Resource, C: Resource>(
                 args,
                 ordering,
                 rel.fk.eq(*p),
-                pruned::<C>(C::Entity::find(), args.columns),
+                resource::find_columns::<C>(args.columns),
             );
             let outer = Query::select()
                 .column(Asterisk)
@@ -258,7 +244,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
         args,
         ordering,
         Expr::col((rel.fk.entity_name(), rel.fk)).eq(parent),
-        pruned::<C>(C::Entity::find(), args.columns),
+        resource::find_columns::<C>(args.columns),
     );
     let (inner_sql, mut values) = inner.build(PostgresQueryBuilder);
     values.0.push(resource::comma_separated(parents).into());
@@ -305,10 +291,10 @@ async fn json_pages<P: Resource, C: Resource>(
         ordering,
         Expr::col((rel.fk.entity_name(), rel.fk))
             .eq(Expr::col((parent.clone(), Alias::new("value")))),
-        C::Entity::find().select_only().column(C::id_column()),
+        resource::find_columns::<C>(1),
     );
-    // `Entity::find()` lists the columns in the model's order (positional decoding needs it).
-    let mut outer = pruned::<C>(C::Entity::find(), args.columns).into_query();
+    // `find` lists the columns in the model's order (positional decoding needs it).
+    let mut outer = resource::find_columns::<C>(args.columns).into_query();
     outer
         .from_clear()
         .from_function(

@@ -195,7 +195,7 @@ pub async fn by_ids<P: Resource>(
         P::id_column(),
         ids,
     ));
-    let query = P::Entity::find()
+    let query = crate::service::resource::find::<P>()
         .filter(and_visible::<P>(viewer, cond))
         .into_query();
     all::<P>(db, viewer, query, columns, joins).await

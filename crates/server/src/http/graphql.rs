@@ -265,7 +265,7 @@ async fn execute(
 ) -> Response {
     let (db, statements) = crate::http::counted(&state.db);
     let budget = Budget::new(state.limits.max_statements);
-    let schema = state.schema.clone();
+    let schemas = state.schema.clone();
     let documents = state.documents.clone();
     let limits = state.limits;
     let upstream = state
@@ -309,7 +309,14 @@ async fn execute(
             if let Some(upstream) = &upstream {
                 request = request.data(upstream.clone());
             }
-            let response = crate::graphql::execute(&schema, request).await;
+            // A request like one that ran without error is not validated again.
+            let key = schemas.key(&request);
+            let response = crate::graphql::execute(schemas.for_key(key), request).await;
+            if let Some(key) = key
+                && response.errors.is_empty()
+            {
+                schemas.remember(key);
+            }
             out.push((response, doc, operation));
         }
         out

@@ -414,7 +414,7 @@ impl LiveExecutor {
         let doc = match request.parsed_query() {
             Ok(doc) => doc.clone(),
             // The executor reports a document that does not parse.
-            Err(_) => return crate::graphql::execute_stream(&self.state.schema, request),
+            Err(_) => return crate::graphql::execute_stream(self.state.schema.full(), request),
         };
         if let Err(refusal) = cost::check(
             &doc,
@@ -452,7 +452,7 @@ impl LiveExecutor {
             db: self.state.db.clone(),
         };
         request = request.data(ctx).data(live);
-        let responses = crate::graphql::execute_stream(&self.state.schema, request);
+        let responses = crate::graphql::execute_stream(self.state.schema.full(), request);
         // The slot lives as long as the stream.
         responses
             .map(move |r| {
