@@ -715,6 +715,50 @@ async fn close_other_connections(
     ids.len()
 }
 
+/// A request like one that ran without error is not validated again (`graphql::schemas`);
+/// any other is, in full: the same document with variables of the wrong type, or with a
+/// value it has not run with, is refused with the validation error, nothing run, as on a
+/// server that never saw the document.
+#[tokio::test]
+async fn validation_is_skipped_only_for_requests_that_ran_cleanly() {
+    let (s, token) = server().await;
+    let query = "query Q($first: Int, $state: [TaskState!]) { \
+                 sequenceSteps(first: $first) { nodes { id } } \
+                 tasks(first: 1, filter: { state: $state }) { nodes { id } } }";
+    let good = json!({ "first": 2, "state": ["INCOMPLETE"] });
+    let first = s.gql(&token, query, good.clone()).await;
+    first.data();
+    let again = s.gql(&token, query, good.clone()).await;
+    assert_eq!(again.text, first.text, "the same request, the same answer");
+    for bad in [
+        json!({ "first": "two", "state": ["INCOMPLETE"] }),
+        json!({ "first": 2, "state": ["NOT_A_STATE"] }),
+        json!({ "first": 2, "state": [null] }),
+    ] {
+        let refused = s.gql(&token, query, bad.clone()).await;
+        assert!(refused.body["data"].is_null(), "{bad}: {}", refused.body);
+        let errors = refused.body["errors"].as_array().unwrap();
+        assert!(!errors.is_empty(), "{bad}: {}", refused.body);
+        assert!(
+            errors.iter().all(|e| e.get("path").is_none()),
+            "a request error, before anything ran: {}",
+            refused.body
+        );
+        let code = &errors[0]["extensions"]["code"];
+        assert!(
+            code == "BAD_USER_INPUT" || code == "GRAPHQL_VALIDATION_FAILED",
+            "{}",
+            refused.body
+        );
+        // And it stays refused the second time.
+        let twice = s.gql(&token, query, bad).await;
+        assert_eq!(twice.text, refused.text);
+    }
+    let later = s.gql(&token, query, good).await;
+    assert_eq!(later.text, first.text);
+    s.finish().await;
+}
+
 /// Production switches: no introspection, no field suggestions.
 #[tokio::test]
 async fn introspection_and_suggestions_can_be_turned_off() {
