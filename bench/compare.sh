@@ -56,8 +56,11 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
-if [ "$quick" = 1 ]; then
-  bin=${STEPGRAPH_BIN:-target/debug/stepgraph}
+# STEPGRAPH_BIN: a binary built already (for example a copy kept to compare two builds).
+if [ -n "${STEPGRAPH_BIN:-}" ]; then
+  bin=$STEPGRAPH_BIN
+elif [ "$quick" = 1 ]; then
+  bin=target/debug/stepgraph
 else
   cargo build --release --bin stepgraph
   bin=target/release/stepgraph

@@ -5,8 +5,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use async_graphql::SimpleObject;
-
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::pagination::{Cursor, Page, PageLimits};
 
@@ -16,17 +14,35 @@ pub const LIMITS: PageLimits = PageLimits {
     max: 100,
 };
 
-/// Information about the page of a connection.
-#[derive(SimpleObject, Clone, Debug, Default)]
+/// Information about the page of a connection. The cursors are encoded only when selected
+/// (every nested page has one, and few clients read it).
+#[derive(Clone, Debug, Default)]
 pub struct PageInfo {
+    has_next_page: bool,
+    has_previous_page: bool,
+    start: Option<Cursor>,
+    end: Option<Cursor>,
+}
+
+/// Information about the page of a connection.
+#[async_graphql::Object]
+impl PageInfo {
     /// Whether more items follow this page.
-    pub has_next_page: bool,
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
     /// Whether items come before this page.
-    pub has_previous_page: bool,
+    async fn has_previous_page(&self) -> bool {
+        self.has_previous_page
+    }
     /// The cursor of the first item of the page.
-    pub start_cursor: Option<String>,
+    async fn start_cursor(&self) -> Option<String> {
+        self.start.as_ref().map(Cursor::encode)
+    }
     /// The cursor of the last item of the page.
-    pub end_cursor: Option<String>,
+    async fn end_cursor(&self) -> Option<String> {
+        self.end.as_ref().map(Cursor::encode)
+    }
 }
 
 type CountFuture = Pin<Box<dyn Future<Output = Result<i64, async_graphql::Error>> + Send>>;
@@ -55,13 +71,11 @@ impl Total {
 /// edge's `cursor` resolver, so a client that selects `edges { node }` or `nodes` does not pay
 /// for 50 cursors it never reads (about 2.6% of the nested list's instructions).
 pub fn edges<M, N>(page: Page<M>, wrap: impl Fn(M) -> N) -> (Vec<(Cursor, N)>, PageInfo) {
-    let start_cursor = page.rows.first().map(|(_, c)| c.encode());
-    let end_cursor = page.rows.last().map(|(_, c)| c.encode());
     let info = PageInfo {
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,
-        start_cursor,
-        end_cursor,
+        start: page.rows.first().map(|(_, c)| c.clone()),
+        end: page.rows.last().map(|(_, c)| c.clone()),
     };
     let edges = page.rows.into_iter().map(|(m, c)| (c, wrap(m))).collect();
     (edges, info)

@@ -98,6 +98,27 @@ impl<A: Hash> ChildKey<A> {
     }
 }
 
+/// A connection's checked arguments with their digest, made once per field of the document
+/// and shared by every parent asking with them ([`Loaders::child_args`]).
+pub struct SharedArgs<A>(pub Arc<A>, u64);
+
+impl<A> Clone for SharedArgs<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), self.1)
+    }
+}
+
+impl<A> ChildKey<Arc<A>> {
+    /// The key of `parent` with arguments already hashed.
+    pub fn shared(parent: i64, args: SharedArgs<A>) -> Self {
+        Self {
+            parent,
+            args: args.0,
+            digest: args.1,
+        }
+    }
+}
+
 impl<A: Clone> ChildKey<A> {
     /// The key of another parent with the same arguments.
     fn with_parent(&self, parent: i64) -> Self {
@@ -141,14 +162,14 @@ pub struct ChildPages<P: Resource, C: Resource> {
     rel: &'static ToMany<P, C>,
 }
 
-impl<P: Resource, C: Resource> Loader<ChildKey<ArgsOf<C>>> for ChildPages<P, C> {
+impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P, C> {
     type Value = Page<C::Model>;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[ChildKey<ArgsOf<C>>],
-    ) -> Result<HashMap<ChildKey<ArgsOf<C>>, Self::Value>, Self::Error> {
+        keys: &[ChildKey<Arc<ArgsOf<C>>>],
+    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Self::Value>, Self::Error> {
         let mut out = HashMap::with_capacity(keys.len());
         for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
@@ -217,7 +238,13 @@ pub struct Loaders {
     /// Targets read by joins, by relationship and by the columns read (see [`crate::joins`]):
     /// each a `HashMap<i64, Option<T::Model>>` of the relationship's target type.
     joined: Mutex<JoinedStore>,
+    /// The checked arguments of each nested connection field of the document, by the
+    /// field's address (see [`Self::child_args`]): each a [`SharedArgs`] of its child type.
+    child_args: Mutex<HashMap<usize, AnyArgs, foldhash::fast::RandomState>>,
 }
+
+/// A [`SharedArgs`] of some child type.
+type AnyArgs = Box<dyn Any + Send + Sync>;
 
 /// A `Dl<T>` of some loader type `T`, recovered by `downcast` with the `TypeId` it is keyed by
 /// (with a name, and for a by-id loader the set of relationships it joins).
@@ -245,7 +272,42 @@ impl Loaders {
             budget,
             registry: Mutex::new(HashMap::new()),
             joined: Mutex::new(HashMap::default()),
+            child_args: Mutex::new(HashMap::default()),
         }
+    }
+
+    /// The checked arguments of the nested connection `field` (a field of the request's
+    /// document), made by `make` the first time and shared after.
+    ///
+    /// Why by the field: its arguments are literals and the request's variables, and its
+    /// selection is fixed, so they are the same under every parent; making them (the filter
+    /// converted, the cursor checked against the ordering, the columns read worked out from
+    /// the selection) and hashing them for the loader once per parent was most of what a
+    /// nested connection cost before its statement. The document outlives the request's
+    /// loaders, so an address names one field for as long as this is kept.
+    pub fn child_args<C: Resource>(
+        &self,
+        field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+        make: impl FnOnce() -> async_graphql::Result<ArgsOf<C>>,
+    ) -> async_graphql::Result<SharedArgs<ArgsOf<C>>> {
+        use std::hash::BuildHasher;
+        let key = std::ptr::from_ref(field) as usize;
+        let lock = || {
+            self.child_args
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(found) = lock()
+            .get(&key)
+            .and_then(|args| args.downcast_ref::<SharedArgs<ArgsOf<C>>>())
+        {
+            return Ok(found.clone());
+        }
+        let args = make()?;
+        let digest = foldhash::fast::FixedState::default().hash_one(&args);
+        let shared = SharedArgs(Arc::new(args), digest);
+        lock().insert(key, Box::new(shared.clone()));
+        Ok(shared)
     }
 
     /// Forgets every loader and its cache: a subscription calls this before each change it
@@ -256,6 +318,10 @@ impl Loaders {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();
         self.joined
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+        self.child_args
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();

@@ -169,36 +169,33 @@ pub fn required<P: Resource, T: Resource>(
 
 /// A to-many relationship as a connection: one page from the relationship's page loader and a
 /// deferred count from its count loader; both batch across every parent in the response.
+///
+/// The connection's checked arguments are made once per field of the document, not once per
+/// parent: a field's arguments (literals and the request's variables) and its selection are
+/// the same under every parent, so the 50 steps of a page asking for their `tasks(first: 5)`
+/// share one [`children::ArgsOf`] ([`crate::loaders::Loaders::child_args`]). An error (a bad
+/// cursor) is not kept: each parent reports it.
 async fn to_many<P: Resource, C: Joinable>(
     ctx: &Context<'_>,
     rel: &'static ToMany<P, C>,
     parent: i64,
-    filter: C::Filter,
-    order_by: Vec<(C::Sort, Direction)>,
-    page: PageRequest,
+    args: impl FnOnce() -> Result<children::ArgsOf<C>>,
 ) -> Result<(Page<C::Model>, Total)> {
     let rc = rc(ctx)?;
-    let args = children::args(
-        rel,
-        filter,
-        order_by,
-        &page,
-        LIMITS,
-        page_info_selected(ctx),
-        selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
+    let args = rc.loaders.child_args::<C>(ctx.item, args)?;
+    let page = one(
+        &*rc.loaders.pages(rel),
+        ChildKey::shared(parent, args.clone()),
     )
-    .map_err(gql)?;
-    let filter = args.filter.clone();
-    let page = one(&*rc.loaders.pages(rel), ChildKey::new(parent, args))
-        .await?
-        .unwrap_or(Page {
-            rows: Vec::new(),
-            has_next_page: false,
-            has_previous_page: false,
-        });
+    .await?
+    .unwrap_or(Page {
+        rows: Vec::new(),
+        has_next_page: false,
+        has_previous_page: false,
+    });
     let loaders = rc.loaders.clone();
     let total = Total::new(move || {
-        let (loaders, filter) = (loaders.clone(), filter.clone());
+        let (loaders, filter) = (loaders.clone(), args.0.filter.clone());
         async move {
             Ok(one(&*loaders.counts(rel), ChildKey::new(parent, filter))
                 .await?
@@ -258,7 +255,19 @@ where
     O: OrderInput<Sort = C::Sort>,
     Conn: FromPage<C::Model>,
 {
-    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-    let (page, total) = to_many(ctx, rel, parent, filter, O::to_service(&order_by), page).await?;
+    let args = || {
+        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+        children::args(
+            rel,
+            filter,
+            O::to_service(&order_by),
+            &page,
+            LIMITS,
+            page_info_selected(ctx),
+            selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
+        )
+        .map_err(gql)
+    };
+    let (page, total) = to_many(ctx, rel, parent, args).await?;
     Ok(Conn::from_page(page, total))
 }

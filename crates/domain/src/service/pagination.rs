@@ -11,6 +11,8 @@
 //! every valid value: the backends disagree on where NULLs sort, and a keyset comparison with
 //! NULL is never true, so both would otherwise lose rows.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -110,13 +112,15 @@ pub trait SortField: Copy + std::fmt::Debug + std::hash::Hash + Eq + Send + Sync
 /// A position in an ordered list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
-    signature: String,
+    /// The ordering's signature, shared by every cursor of a page (one allocation a page,
+    /// not one a row).
+    signature: Arc<str>,
     values: Vec<KeyValue>,
 }
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(&(&self.signature, &self.values))
+        let json = serde_json::to_vec(&(&*self.signature, &self.values))
             .expect("BUG: cursor values always serialise");
         URL_SAFE_NO_PAD.encode(json)
     }
@@ -129,7 +133,10 @@ impl Cursor {
             .map_err(|_| bad())?;
         let (signature, values): (String, Vec<KeyValue>) =
             serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        Ok(Self { signature, values })
+        Ok(Self {
+            signature: signature.into(),
+            values,
+        })
     }
 }
 
@@ -170,15 +177,20 @@ impl<M> Ordering<M> {
     }
 
     pub fn cursor_of(&self, row: &M) -> Cursor {
+        self.cursor_with(self.signature().into(), row)
+    }
+
+    /// The cursor of `row`, with this ordering's signature already made.
+    fn cursor_with(&self, signature: Arc<str>, row: &M) -> Cursor {
         Cursor {
-            signature: self.signature(),
+            signature,
             values: self.keys.iter().map(|(k, _)| (k.value)(row)).collect(),
         }
     }
 
     /// Refuses a cursor made by another ordering; `field` names the argument.
     pub fn check(&self, field: &str, cursor: &Cursor) -> AppResult<()> {
-        if cursor.signature != self.signature() || cursor.values.len() != self.keys.len() {
+        if *cursor.signature != self.signature() || cursor.values.len() != self.keys.len() {
             return Err(AppError::invalid(
                 field,
                 "was returned by a list with another orderBy; cursors only work with the ordering that produced them",
@@ -372,10 +384,11 @@ impl Window {
         } else {
             (more, behind)
         };
+        let signature: Arc<str> = ordering.signature().into();
         let rows = rows
             .into_iter()
             .map(|row| {
-                let cursor = ordering.cursor_of(&row);
+                let cursor = ordering.cursor_with(signature.clone(), &row);
                 (row, cursor)
             })
             .collect();
