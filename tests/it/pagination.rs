@@ -227,3 +227,72 @@ async fn nested_connections_page_too() {
     assert_eq!(orders, (1..=12).collect::<Vec<_>>());
     s.finish().await;
 }
+
+/// The page fact on the far side of a cursor (`hasPreviousPage` after one, `hasNextPage`
+/// before one) costs a statement, run only when that fact is selected, through a fragment or
+/// an alias too; the facts a page knows from its own rows cost nothing.
+#[tokio::test]
+async fn the_far_side_fact_is_read_only_when_selected() {
+    let t = TestDb::new().await;
+    let opts = sized::SizedOptions {
+        sequences: 1,
+        steps_per_sequence: 12,
+        mailings_per_step: 0,
+        tasks_per_step: 0,
+        calls_per_step: 0,
+        seed: 3,
+    };
+    sized::load(&t.db, opts).await.unwrap();
+    let s = TestServer::start(t).await;
+    let token = s.token_for_role(entity::enums::Role::Admin).await;
+    let first = s
+        .gql(
+            &token,
+            "{ sequenceSteps(first: 4) { pageInfo { endCursor startCursor } } }",
+            json!({}),
+        )
+        .await;
+    let info = first.data()["sequenceSteps"]["pageInfo"].clone();
+    let (end, start) = (info["endCursor"].clone(), info["startCursor"].clone());
+    let run = |q: &'static str, c: &Value| {
+        let vars = json!({ "c": c });
+        let s = &s;
+        let token = token.clone();
+        async move {
+            let res = s.gql(&token, q, vars).await;
+            let data = res.data()["sequenceSteps"]["pageInfo"].clone();
+            (data, res.statements.unwrap())
+        }
+    };
+    // Forwards after a cursor.
+    let (info, n) = run(
+        "query($c: String) { sequenceSteps(first: 4, after: $c) { pageInfo { hasNextPage endCursor } nodes { id } } }",
+        &end,
+    )
+    .await;
+    assert_eq!(info["hasNextPage"], true);
+    let without = n;
+    let (info, n) = run(
+        "query($c: String) { sequenceSteps(first: 4, after: $c) { pageInfo { ...P } nodes { id } } } fragment P on PageInfo { back: hasPreviousPage }",
+        &end,
+    )
+    .await;
+    assert_eq!(info["back"], true);
+    assert_eq!(n, without + 1, "the fact selected is one statement more");
+    // Backwards before a cursor: the far side is after it.
+    let (info, n) = run(
+        "query($c: String) { sequenceSteps(last: 4, before: $c) { pageInfo { hasPreviousPage startCursor } nodes { id } } }",
+        &start,
+    )
+    .await;
+    assert_eq!(info["hasPreviousPage"], false);
+    assert_eq!(n, without);
+    let (info, n) = run(
+        "query($c: String) { sequenceSteps(last: 4, before: $c) { pageInfo { hasNextPage } nodes { id } } }",
+        &start,
+    )
+    .await;
+    assert_eq!(info["hasNextPage"], true);
+    assert_eq!(n, without + 1);
+    s.finish().await;
+}

@@ -34,9 +34,17 @@ pub fn page(
     }
 }
 
-/// Whether the client selected `pageInfo` (its far-side fact costs a query).
-fn page_info_selected(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("pageInfo").exists()
+/// Whether the client selected the page fact on the far side of the cursor a page starts from
+/// (`pageInfo.hasPreviousPage` paging forwards, `hasNextPage` paging backwards, as
+/// [`stepgraph_domain::service::pagination::Window`] reads `page`): it costs a statement, and a client that
+/// reads only `hasNextPage` and `endCursor` to page forwards never sees it.
+fn opposite_fact_selected(ctx: &Context<'_>, page: &PageRequest) -> bool {
+    let fact = if page.last.is_some() {
+        "hasNextPage"
+    } else {
+        "hasPreviousPage"
+    };
+    ctx.look_ahead().field("pageInfo").field(fact).exists()
 }
 
 /// A root lookup by id (`Query.sequenceStep(id:)`): `None` when the row does not exist or the
@@ -64,14 +72,15 @@ async fn root_list<R: Joinable>(
     page: PageRequest,
 ) -> Result<(Page<R::Model>, Total)> {
     let rc = rc(ctx)?;
+    let extras = Extras {
+        opposite_page_fact: opposite_fact_selected(ctx, &page),
+    };
     let req = ListRequest::<R> {
         filter,
         order_by,
         page,
         limits: LIMITS,
-        extras: Extras {
-            opposite_page_fact: page_info_selected(ctx),
-        },
+        extras,
     };
     rc.budget.check().map_err(gql)?;
     let plan = Plan::<R>::of(&connection_nodes(&ctx.look_ahead()));
@@ -263,7 +272,7 @@ where
             O::to_service(&order_by),
             &page,
             LIMITS,
-            page_info_selected(ctx),
+            opposite_fact_selected(ctx, &page),
             selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
         )
         .map_err(gql)
