@@ -57,6 +57,11 @@ pub struct Cli {
     )]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object a line, for a log pipeline:
+    /// `timestamp`, `level`, `target`, `fields` with the message, and the spans it ran in).
+    #[arg(long, env = "STEPGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -378,15 +383,35 @@ fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 /// colour only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>), so a
 /// log written to a file or collected by a supervisor holds no escape codes.
 pub fn init_logging(filter: &str) {
+    init_logging_as(filter, LogFormat::Text);
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// [`init_logging`] in `format`.
+pub fn init_logging_as(filter: &str, format: LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && !no_color)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && !no_color)
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// Opens the database after applying pending migrations (every command but `migrate` itself

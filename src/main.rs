@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let thp = no_transparent_huge_pages();
     let cli = stepgraph::cli::Cli::parse();
-    stepgraph::cli::init_logging(&cli.log);
+    stepgraph::cli::init_logging_as(&cli.log, cli.log_format);
     if let Err(err) = thp {
         tracing::debug!(error = %err, "transparent huge pages stay on");
     }

@@ -884,3 +884,50 @@ fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     stop(child);
     stop(upstream_server);
 }
+
+/// `--log-format json`: every line a JSON object with its time, level and target, the
+/// message and its fields under `fields` (the request line's method, path, status).
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let cli = Cli::new();
+    let port = free_port();
+    let child = spawn_serve(
+        &cli,
+        "127.0.0.1",
+        port,
+        &["--log", "info", "--log-format", "json"],
+        Stdio::piped,
+    );
+    let res = http(
+        port,
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for line in &lines {
+        for key in ["timestamp", "level", "target", "fields"] {
+            assert!(line.get(key).is_some(), "{key} in {line}");
+        }
+    }
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request" && l["fields"]["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("a request line in {stderr}"));
+    assert_eq!(request["fields"]["status"], 200);
+    assert_eq!(request["fields"]["method"], "GET");
+    assert_eq!(request["level"], "INFO");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("shutting down"))),
+        "{stderr}"
+    );
+}
