@@ -69,7 +69,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (applies pending migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply, roll back or inspect schema migrations.
     Migrate {
         #[command(subcommand)]
@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STEPGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve Prometheus metrics at `/metrics` on this address (its own listener, never the
+    /// API's; keep it on loopback or a private network). Off when not given.
+    #[arg(long, env = "STEPGRAPH_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,

@@ -96,6 +96,23 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     if args.demo {
         state.graphiql_token = prepare_demo(&state.db, listen).await?;
     }
+    let metrics = match args.metrics_listen {
+        Some(at) => {
+            let metrics = std::sync::Arc::new(http::metrics::Metrics::new(&state.db));
+            state.metrics = Some(metrics.clone());
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (--metrics-listen)"))?;
+            let addr = listener.local_addr()?;
+            println!("metrics: http://{addr}/metrics");
+            Some(tokio::spawn(async move {
+                if let Err(err) = http::metrics::serve(listener, metrics).await {
+                    tracing::error!(error = %err, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -109,6 +126,9 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     // A sync stopped mid-page rolls its transaction back and resumes from its checkpoint.
     if let Some(mirror) = mirror {
         mirror.abort();
+    }
+    if let Some(metrics) = metrics {
+        metrics.abort();
     }
     served?;
     Ok(())

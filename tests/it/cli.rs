@@ -925,9 +925,49 @@ fn json_logs_are_one_object_a_line() {
     assert_eq!(request["fields"]["method"], "GET");
     assert_eq!(request["level"], "INFO");
     assert!(
-        lines
-            .iter()
-            .any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("shutting down"))),
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutting down"))),
         "{stderr}"
     );
+}
+
+/// `--metrics-listen`: Prometheus's text format on a listener of its own; the API's listener
+/// has no `/metrics`.
+#[test]
+fn metrics_are_served_on_their_own_listener() {
+    let cli = Cli::new();
+    let port = free_port();
+    let metrics_port = free_port();
+    let listen = format!("127.0.0.1:{metrics_port}");
+    let child = spawn_serve(
+        &cli,
+        "127.0.0.1",
+        port,
+        &["--metrics-listen", &listen],
+        Stdio::null,
+    );
+    let get = |port: u16, path: &str| {
+        http(
+            port,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    assert!(get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    let scraped = get(metrics_port, "/metrics");
+    let on_api = get(port, "/metrics");
+    stop(child);
+    assert!(on_api.starts_with("HTTP/1.1 404"), "{on_api}");
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(
+        scraped.contains("content-type: text/plain; version=0.0.4"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains(
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/healthz\",http_response_status_code=\"200\"}"
+        ),
+        "{scraped}"
+    );
+    assert!(scraped.contains("db_client_connection_max"), "{scraped}");
 }

@@ -16,6 +16,7 @@ mod joins;
 mod layers;
 mod live;
 mod loaders;
+mod metrics;
 mod migrations;
 mod mirror;
 mod node;

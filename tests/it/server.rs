@@ -106,6 +106,8 @@ impl TestServer {
             stock_resolvers: true,
             ..limits
         }));
+        // Its requests are not the server's: the metrics count the server's only.
+        stock.metrics = None;
         stock.shedding = std::sync::Arc::new(stepgraph::http::shed::Shedding::new(
             limits.max_in_flight,
             0,

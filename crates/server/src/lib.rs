@@ -67,6 +67,8 @@ pub struct AppState {
     /// Where step writes go first (`serve --mirror-outreach`): Outreach, through
     /// `service::upstream`; `None`: writes are local.
     pub upstream: Option<std::sync::Arc<dyn crate::service::upstream::Upstream>>,
+    /// Prometheus metrics (`serve --metrics-listen`); `None`: nothing is recorded.
+    pub metrics: Option<std::sync::Arc<http::metrics::Metrics>>,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
             allowed_hosts: http::hosts::HostPolicy::Auto(None),
             outreach_webhook_secret: None,
             upstream: None,
+            metrics: None,
         }
     }
 }
@@ -138,8 +141,12 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state.clone())
         .merge(apis)
-        .layer(middleware::from_fn_with_state(state, http::hosts::check))
-        .layer(middleware::from_fn(log_request));
+        .route_layer(middleware::from_fn(http::metrics::tag_route))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::hosts::check,
+        ))
+        .layer(middleware::from_fn_with_state(state, log_request));
     match cors {
         Some(cors) => router.layer(cors),
         None => router,
@@ -190,21 +197,42 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 
 /// One structured log line per request: method, path (never the query string, which may hold
 /// a GET query), status, latency and the SQL statements it ran. No headers, so no tokens.
-async fn log_request(req: Request, next: Next) -> Response {
+///
+/// The same figures go to the metrics when they are on, with the route's template (see
+/// [`http::metrics`]).
+async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = Instant::now();
+    let label = http::metrics::method_label(&method);
+    let active = state.metrics.as_ref().map(|m| m.active(label));
+    if let Some(active) = &active {
+        active.inc();
+    }
     let res = next.run(req).await;
+    let elapsed = started.elapsed();
     let statements = res
         .headers()
         .get("x-sql-statements")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let status = res.status().as_u16();
+    if let (Some(metrics), Some(active)) = (&state.metrics, active) {
+        active.dec();
+        let route = res.extensions().get::<axum::extract::MatchedPath>();
+        metrics.request(
+            label,
+            route.map(|r| r.as_str()),
+            status,
+            elapsed.as_secs_f64(),
+            statements,
+        );
+    }
     tracing::info!(
         %method,
         path,
-        status = res.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
         sql_statements = statements,
         "request"
     );

@@ -30,6 +30,7 @@ use crate::graphql::cost;
 use crate::graphql::executor::{BatchQueue, Drive};
 use crate::graphql::persisted::Refusal;
 use crate::http::AuthFailure;
+use crate::http::metrics::Outcome;
 
 /// A GraphQL-shaped error body with a status of our choosing.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
@@ -237,6 +238,31 @@ pub async fn get(
     execute(&state, viewer, &headers, true, vec![request]).await
 }
 
+/// Counts one operation: its type and name as the document says (`unknown` when it did not
+/// parse or names no such operation).
+fn record(
+    metrics: &crate::http::metrics::Metrics,
+    doc: Option<&async_graphql::parser::types::ExecutableDocument>,
+    operation: Option<&str>,
+    outcome: Outcome,
+) {
+    use async_graphql::parser::types::DocumentOperations;
+    let op = doc.and_then(|d| crate::graphql::cost::selected_operation(d, operation));
+    let kind = match op.map(|op| op.node.ty) {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    };
+    let name = operation.or_else(|| match doc.map(|d| &d.operations) {
+        Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
+            ops.keys().next().map(|n| n.as_str())
+        }
+        _ => None,
+    });
+    metrics.operation(kind, name, outcome);
+}
+
 /// Whether the operation a request would run is a mutation (unparseable documents are left
 /// to the executor, which reports them properly).
 fn is_mutation(state: &AppState, request: &async_graphql::Request) -> bool {
@@ -266,6 +292,7 @@ async fn execute(
     let (db, statements) = crate::http::counted(&state.db);
     let budget = Budget::new(state.limits.max_statements);
     let schemas = state.schema.clone();
+    let metrics = state.metrics.clone();
     let documents = state.documents.clone();
     let limits = state.limits;
     let upstream = state
@@ -301,6 +328,9 @@ async fn execute(
                 )
                 .and_then(|complexity| spent.charge(complexity, &limits))
             {
+                if let Some(m) = &metrics {
+                    record(m, Some(doc), operation.as_deref(), Outcome::RefusedByCost);
+                }
                 out.push((refusal.into_response(), None, operation));
                 continue;
             }
@@ -316,6 +346,18 @@ async fn execute(
                 && response.errors.is_empty()
             {
                 schemas.remember(key);
+            }
+            if let Some(m) = &metrics {
+                let outcome = if response.errors.is_empty() {
+                    Outcome::Ok
+                } else if response.data == async_graphql::Value::Null
+                    && response.errors.iter().all(|e| e.path.is_empty())
+                {
+                    Outcome::ValidationError
+                } else {
+                    Outcome::FieldError
+                };
+                record(m, doc.as_deref(), operation.as_deref(), outcome);
             }
             out.push((response, doc, operation));
         }

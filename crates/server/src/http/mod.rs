@@ -12,6 +12,7 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod hosts;
+pub mod metrics;
 pub mod shed;
 pub mod webhooks;
 pub mod ws;

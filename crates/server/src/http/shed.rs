@@ -142,6 +142,9 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
     let path = req.uri().path().to_owned();
     let Ok(_permit) = state.shedding.in_flight.clone().try_acquire_owned() else {
         tracing::warn!(path, "shedding load: too many requests in flight");
+        if let Some(m) = &state.metrics {
+            m.shed(503, "in_flight");
+        }
         return refuse(
             &path,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -157,6 +160,9 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
     let per_minute = state.shedding.per_minute;
     match verdict {
         Verdict::Limited { retry_after_secs } => {
+            if let Some(m) = &state.metrics {
+                m.shed(429, "rate_limit");
+            }
             let mut res = refuse(
                 &path,
                 StatusCode::TOO_MANY_REQUESTS,

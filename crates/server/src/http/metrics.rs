@@ -1,0 +1,357 @@
+//! Prometheus metrics, served in the text format on a listener of their own
+//! (`serve --metrics-listen`, off by default) so they are never exposed with the API.
+//!
+//! Names follow OpenTelemetry's semantic conventions as Prometheus exporters spell them (dots
+//! to underscores, the unit as a suffix): `http_server_request_duration_seconds`,
+//! `http_server_active_requests`, `db_client_connection_count`. Every label set is bounded
+//! before it is recorded: the HTTP route is the route's template (`/api/v2/sequenceSteps/{id}`,
+//! never the path a client sent), and a GraphQL operation name counts under its own name only
+//! for the first [`MAX_OPERATION_NAMES`] names seen, as `other` after that, so a client making
+//! names up cannot grow the series without limit.
+//!
+//! Recording is a few atomic additions and a lookup in a small map per request; with no
+//! `--metrics-listen` nothing is recorded at all (`AppState::metrics` is `None`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use sea_orm::{DatabaseConnection, DbBackend};
+
+/// GraphQL operation names counted under their own name; later ones count as `other`.
+pub const MAX_OPERATION_NAMES: usize = 100;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    http_request_method: &'static str,
+    http_route: &'static str,
+    http_response_status_code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    http_request_method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    graphql_operation_type: &'static str,
+    graphql_operation_name: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShedLabels {
+    http_response_status_code: u16,
+    reason: &'static str,
+}
+
+/// How a GraphQL operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The document did not parse or validate, or its variables did not fit: nothing ran.
+    ValidationError,
+    /// It ran, and some field answered an error.
+    FieldError,
+    /// Refused by the cost check before it ran.
+    RefusedByCost,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::ValidationError => "validation_error",
+            Self::FieldError => "field_error",
+            Self::RefusedByCost => "refused_by_cost",
+        }
+    }
+}
+
+/// The metrics of one server process.
+pub struct Metrics {
+    registry: Registry,
+    db: DatabaseConnection,
+    http_duration: Family<HttpLabels, Histogram>,
+    http_active: Family<MethodLabels, Gauge>,
+    operations: Family<OperationLabels, Counter>,
+    statements: Histogram,
+    shed: Family<ShedLabels, Counter>,
+    connections: Family<ConnectionLabels, Gauge>,
+    /// Route templates and operation names, each kept once for the life of the process
+    /// (both sets are bounded: the routes by the router, the names by
+    /// [`MAX_OPERATION_NAMES`]).
+    interned: RwLock<HashMap<String, &'static str>>,
+    names: Mutex<usize>,
+}
+
+impl Metrics {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        let max_connections = pool_max(db);
+        let mut registry = Registry::default();
+        let http_duration = Family::<HttpLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ])
+        });
+        registry.register(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests",
+            http_duration.clone(),
+        );
+        let http_active = Family::<MethodLabels, Gauge>::default();
+        registry.register(
+            "http_server_active_requests",
+            "Number of active HTTP server requests",
+            http_active.clone(),
+        );
+        let operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "graphql_server_operations",
+            "GraphQL operations by type, name and outcome (ok, validation_error, field_error, refused_by_cost)",
+            operations.clone(),
+        );
+        let statements =
+            Histogram::new([0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 50.0, 100.0, 500.0]);
+        registry.register(
+            "db_client_statements_per_request",
+            "SQL statements run by one API request",
+            statements.clone(),
+        );
+        let shed = Family::<ShedLabels, Counter>::default();
+        registry.register(
+            "stepgraph_requests_shed",
+            "Requests refused before they ran: 503 past the in-flight bound, 429 past a token's rate",
+            shed.clone(),
+        );
+        let connections = Family::<ConnectionLabels, Gauge>::default();
+        registry.register(
+            "db_client_connection_count",
+            "Pooled database connections by state (idle, used)",
+            connections.clone(),
+        );
+        let connections_max: Gauge = Gauge::default();
+        connections_max.set(i64::from(max_connections));
+        registry.register(
+            "db_client_connection_max",
+            "The most connections the pool opens",
+            connections_max,
+        );
+        Self {
+            registry,
+            db: db.clone(),
+            http_duration,
+            http_active,
+            operations,
+            statements,
+            shed,
+            connections,
+            interned: RwLock::default(),
+            names: Mutex::new(0),
+        }
+    }
+
+    /// A request that ran through the API's middleware.
+    pub fn request(
+        &self,
+        method: &'static str,
+        route: Option<&str>,
+        status: u16,
+        seconds: f64,
+        statements: Option<u64>,
+    ) {
+        let route = route.map_or("other", |r| self.intern(r, false).unwrap_or("other"));
+        self.http_duration
+            .get_or_create(&HttpLabels {
+                http_request_method: method,
+                http_route: route,
+                http_response_status_code: status,
+            })
+            .observe(seconds);
+        if let Some(n) = statements {
+            self.statements.observe(n as f64);
+        }
+    }
+
+    /// The gauge of requests in flight with `method`.
+    pub fn active(&self, method: &'static str) -> Gauge {
+        self.http_active
+            .get_or_create(&MethodLabels {
+                http_request_method: method,
+            })
+            .clone()
+    }
+
+    /// A GraphQL operation that ended with `outcome`.
+    pub fn operation(&self, kind: &'static str, name: Option<&str>, outcome: Outcome) {
+        let name = match name {
+            None => "",
+            Some(name) => self.intern(name, true).unwrap_or("other"),
+        };
+        self.operations
+            .get_or_create(&OperationLabels {
+                graphql_operation_type: kind,
+                graphql_operation_name: name,
+                outcome: outcome.label(),
+            })
+            .inc();
+    }
+
+    /// A request refused by load shedding.
+    pub fn shed(&self, status: u16, reason: &'static str) {
+        self.shed
+            .get_or_create(&ShedLabels {
+                http_response_status_code: status,
+                reason,
+            })
+            .inc();
+    }
+
+    /// `text` as a `&'static str`, kept once. An operation name (`counted`) is kept only while
+    /// fewer than [`MAX_OPERATION_NAMES`] are; `None` past that.
+    fn intern(&self, text: &str, counted: bool) -> Option<&'static str> {
+        if let Some(found) = self
+            .interned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(text)
+        {
+            return Some(found);
+        }
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if counted && *names >= MAX_OPERATION_NAMES {
+            return None;
+        }
+        let mut map = self.interned.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = map.get(text) {
+            return Some(found);
+        }
+        if counted {
+            *names += 1;
+        }
+        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        map.insert(text.to_owned(), kept);
+        Some(kept)
+    }
+
+    /// The metrics in Prometheus's text format, the pool's gauges read now.
+    pub fn render(&self) -> String {
+        let (size, idle) = pool_counts(&self.db);
+        self.connections
+            .get_or_create(&ConnectionLabels { state: "idle" })
+            .set(i64::from(idle));
+        self.connections
+            .get_or_create(&ConnectionLabels { state: "used" })
+            .set(i64::from(size.saturating_sub(idle)));
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The most connections the pool opens.
+fn pool_max(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        DbBackend::MySql => db
+            .get_mysql_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+    }
+}
+
+/// The pool's open and idle connections.
+fn pool_counts(db: &DatabaseConnection) -> (u32, u32) {
+    let idle = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), idle(pool.num_idle()))
+        }
+        DbBackend::MySql => {
+            let pool = db.get_mysql_connection_pool();
+            (pool.size(), idle(pool.num_idle()))
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), idle(pool.num_idle()))
+        }
+    }
+}
+
+/// An HTTP method as a label: the standard ones by name, anything else `_OTHER` (as
+/// OpenTelemetry's conventions say), so a client cannot add label values.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "_OTHER",
+    }
+}
+
+/// Copies the route template a request matched into its response, for the request log and
+/// the metrics, which run outside the router where the template is not known.
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut res = next.run(req).await;
+    if let Some(route) = route {
+        res.extensions_mut().insert(route);
+    }
+    res
+}
+
+/// The metrics listener's routes: `GET /metrics`.
+pub fn router(metrics: Arc<Metrics>) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(metrics)
+}
+
+/// Serves [`router`] on `listener` until the task is dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics)).await
+}
+
+async fn scrape(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,149 @@
+//! Prometheus metrics (`serve --metrics-listen`): what a request records, with bounded labels.
+
+use serde_json::json;
+use stepgraph::graphql::Limits;
+use stepgraph::http::metrics::{MAX_OPERATION_NAMES, Metrics};
+
+use crate::server::TestServer;
+use crate::support::{TestDb, fixture};
+
+/// The value of the sample `name{labels}` (labels in any order), if present.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+        if metric != name {
+            return None;
+        }
+        let rest = rest.strip_suffix('}')?;
+        let all = labels
+            .iter()
+            .all(|(k, v)| rest.split(',').any(|kv| kv == format!("{k}=\"{v}\"")));
+        all.then(|| value.parse().ok()).flatten()
+    })
+}
+
+#[tokio::test]
+async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let metrics = std::sync::Arc::new(Metrics::new(&t.db));
+    let m = metrics.clone();
+    let s = TestServer::start_configured(
+        t,
+        Limits {
+            max_complexity: 500,
+            ..Limits::default()
+        },
+        move |state| state.metrics = Some(m),
+    )
+    .await;
+    let token = s.token(&f.owner).await;
+    s.gql(
+        &token,
+        "query Steps { sequenceSteps(first: 2) { nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    s.gql(
+        &token,
+        "query Steps { sequenceSteps(first: 2) { nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let res = s
+        .gql(&token, "query Broken { sequenceStepz { id } }", json!({}))
+        .await;
+    assert!(res.body["errors"].is_array());
+    let res = s
+        .gql(
+            &token,
+            "query Huge { sequenceSteps(first: 100) { nodes { tasks(first: 100) { nodes { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(res.body["errors"].is_array(), "{}", res.body);
+    // More names than are counted by name.
+    for i in 0..MAX_OPERATION_NAMES + 20 {
+        let q = format!("query Made{i} {{ viewer {{ id }} }}");
+        s.gql(&token, &q, json!({})).await.data();
+    }
+    let id = f.interval_shared.id;
+    let res = s
+        .api("GET", &format!("/sequences/{id}"), &token, None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    let text = metrics.render();
+    let graphql = [
+        ("http_request_method", "POST"),
+        ("http_route", "/graphql"),
+        ("http_response_status_code", "200"),
+    ];
+    let n = sample(
+        &text,
+        "http_server_request_duration_seconds_count",
+        &graphql,
+    )
+    .unwrap();
+    assert!(n >= (MAX_OPERATION_NAMES + 24) as f64, "{n}\n{text}");
+    // The JSON:API's route is its template, never the id a client sent.
+    assert!(
+        text.contains("http_route=\"/api/v2/sequences/{id}\""),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("/sequences/{id}\"")), "{text}");
+    let op = |name: &str, outcome: &str| {
+        sample(
+            &text,
+            "graphql_server_operations_total",
+            &[
+                ("graphql_operation_type", "query"),
+                ("graphql_operation_name", name),
+                ("outcome", outcome),
+            ],
+        )
+    };
+    assert_eq!(op("Steps", "ok"), Some(2.0), "{text}");
+    assert_eq!(op("Broken", "validation_error"), Some(1.0), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            "graphql_server_operations_total",
+            &[
+                ("graphql_operation_name", "Huge"),
+                ("outcome", "refused_by_cost")
+            ],
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    // Names past the cap count as `other`, and the series stop growing.
+    let names: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("graphql_server_operations_total{"))
+        .filter_map(|l| {
+            l.split("graphql_operation_name=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+        })
+        .collect();
+    assert!(names.len() <= MAX_OPERATION_NAMES + 1, "{}", names.len());
+    assert!(op("other", "ok").unwrap() >= 20.0, "{text}");
+    // Statements per request, and the pool.
+    assert!(sample(&text, "db_client_statements_per_request_count", &[]).unwrap() >= 4.0);
+    assert!(sample(&text, "db_client_connection_count", &[("state", "idle")]).is_some());
+    assert!(sample(&text, "db_client_connection_max", &[]).unwrap() >= 1.0);
+    assert!(
+        sample(
+            &text,
+            "http_server_active_requests",
+            &[("http_request_method", "POST")]
+        ) == Some(0.0),
+        "{text}"
+    );
+    s.finish().await;
+}
