@@ -143,6 +143,12 @@ pub struct ServeArgs {
     /// API's; keep it on loopback or a private network). Off when not given.
     #[arg(long, env = "STEPGRAPH_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Log a warning for every GraphQL request that takes at least this many milliseconds,
+    /// with its operations, their measured cost, its SQL statement count and its slowest
+    /// statement (SQL with placeholders, never bound values); 0 logs every request. Off when
+    /// not given.
+    #[arg(long, env = "STEPGRAPH_SLOW_OPERATION_MS")]
+    pub slow_operation_ms: Option<u64>,
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,

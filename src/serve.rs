@@ -53,6 +53,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
         state.persisted = std::sync::Arc::new(persisted);
     }
     state.public_url = args.public_url.clone();
+    state.slow_operation = args.slow_operation_ms.map(std::time::Duration::from_millis);
     state.ingest_members = args.ingest_members;
     state.allowed_hosts =
         http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());

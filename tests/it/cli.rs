@@ -971,3 +971,51 @@ fn metrics_are_served_on_their_own_listener() {
     );
     assert!(scraped.contains("db_client_connection_max"), "{scraped}");
 }
+
+/// `--slow-operation-ms`: a GraphQL request at least that slow is logged with its operation,
+/// its measured cost, its statement count and its slowest statement, whose SQL carries
+/// placeholders, never the values a client sent (0 logs every request).
+#[test]
+fn slow_operations_are_logged_with_their_cost_and_slowest_statement() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--demo"]);
+    let token = cli
+        .ok(&["token", "create", "--user", "ada.admin@example.com"])
+        .trim()
+        .to_string();
+    let port = free_port();
+    let child = spawn_serve(
+        &cli,
+        "127.0.0.1",
+        port,
+        &["--slow-operation-ms", "0", "--log-format", "json"],
+        Stdio::piped,
+    );
+    let body = r#"{"query":"query Steps { sequenceSteps(filter: { id: [\"987654321\"] }, first: 5) { nodes { id sequence { name } } } }"}"#;
+    let res = http(
+        port,
+        &format!(
+            "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let slow: serde_json::Value = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "slow operation")
+        .unwrap_or_else(|| panic!("a slow-operation line in {stderr}"));
+    let f = &slow["fields"];
+    assert_eq!(slow["level"], "WARN");
+    assert_eq!(f["operations"], "Steps");
+    assert!(f["complexity"].as_u64().unwrap() > 0, "{slow}");
+    assert_eq!(f["sql_statements"], 1, "{slow}");
+    let sql = f["slowest_statement"].as_str().unwrap();
+    assert!(sql.contains("SELECT"), "{slow}");
+    assert!(!sql.contains("987654321"), "no bound value: {slow}");
+    assert!(!stderr.contains(&token), "no token in the log");
+}

@@ -399,6 +399,11 @@ pub struct Spent(usize);
 
 impl Spent {
     /// Charges one member's complexity, or refuses it when the batch would go over.
+    /// The complexity charged so far.
+    pub fn total(&self) -> usize {
+        self.0
+    }
+
     pub fn charge(&mut self, complexity: usize, limits: &Limits) -> Result<(), Refusal> {
         let total = self.0.saturating_add(complexity);
         if total > limits.max_complexity {

@@ -12,7 +12,7 @@
 //! SQL are the service layer's, so both APIs answer alike.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use axum::Router;
@@ -122,7 +122,7 @@ async fn method_not_allowed() -> Response {
 pub struct Prepared {
     pub cx: Cx,
     pub params: Params,
-    statements: Arc<AtomicUsize>,
+    statements: Arc<stepgraph_web::Meter>,
     timeout: Duration,
 }
 
@@ -144,7 +144,7 @@ pub async fn prepare(
         };
     let params = params::parse(raw.as_deref(), route, state.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
-    let (db, statements) = stepgraph_web::counted(&state.db);
+    let (db, statements) = stepgraph_web::counted(&state.db, false);
     Ok(Prepared {
         cx: Cx {
             db,
@@ -177,7 +177,7 @@ impl Prepared {
             Ok((status, body)) => error::document(status, &body),
             Err(err) => err.into_response(),
         };
-        let n = self.statements.load(Ordering::Relaxed);
+        let n = self.statements.statements();
         if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
             res.headers_mut().insert("x-sql-statements", v);
         }

@@ -69,6 +69,9 @@ pub struct AppState {
     pub upstream: Option<std::sync::Arc<dyn crate::service::upstream::Upstream>>,
     /// Prometheus metrics (`serve --metrics-listen`); `None`: nothing is recorded.
     pub metrics: Option<std::sync::Arc<http::metrics::Metrics>>,
+    /// GraphQL requests that take at least this long are logged with their cost and slowest
+    /// statement (`serve --slow-operation-ms`); `None`: no such log.
+    pub slow_operation: Option<std::time::Duration>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             outreach_webhook_secret: None,
             upstream: None,
             metrics: None,
+            slow_operation: None,
         }
     }
 }

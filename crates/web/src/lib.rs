@@ -5,8 +5,9 @@
 //!
 //! Boundary: axum's types and the domain only; no adapter's wire format.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use sea_orm::DatabaseConnection;
@@ -76,17 +77,53 @@ pub async fn viewer_scoped(
     }
 }
 
+/// What a request's statements cost: how many ran, and the slowest (when asked to keep it).
+#[derive(Default)]
+pub struct Meter {
+    /// Statements run through the handle (the `x-sql-statements` response header).
+    pub statements: AtomicUsize,
+    /// The longest a statement took, in microseconds.
+    slowest_us: AtomicU64,
+    /// That statement's SQL (placeholders, never the bound values), when kept.
+    slowest_sql: Mutex<Option<String>>,
+}
+
+impl Meter {
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The slowest statement: how long it took and its SQL (when [`counted`] kept it).
+    pub fn slowest(&self) -> (Duration, Option<String>) {
+        let sql = self
+            .slowest_sql
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        (
+            Duration::from_micros(self.slowest_us.load(Ordering::Relaxed)),
+            sql,
+        )
+    }
+}
+
 /// A handle on the pool that counts the statements run through it (the `x-sql-statements`
-/// response header, and the statement-count tests).
-pub fn counted(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>) {
-    let statements = Arc::new(AtomicUsize::new(0));
+/// response header, and the statement-count tests) and notes the slowest; its SQL text is
+/// kept only with `keep_slowest` (the slow-operation log), since copying it costs.
+pub fn counted(db: &DatabaseConnection, keep_slowest: bool) -> (DatabaseConnection, Arc<Meter>) {
+    let meter = Arc::new(Meter::default());
     let mut db = db.clone();
-    let counter = statements.clone();
+    let m = meter.clone();
     db.set_metric_callback(move |info| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(target: "stepgraph::sql", elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
+        m.statements.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(info.elapsed.as_micros()).unwrap_or(u64::MAX);
+        if m.slowest_us.fetch_max(us, Ordering::Relaxed) < us && keep_slowest {
+            *m.slowest_sql.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(info.statement.sql.clone());
+        }
+        tracing::trace!(target: "stepgraph::sql", elapsed_us = us, sql = %info.statement.sql, "statement");
     });
-    (db, statements)
+    (db, meter)
 }
 
 /// The headers an error status implies, the same on every API: a 401 challenges for a bearer

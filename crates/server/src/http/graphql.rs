@@ -11,7 +11,6 @@
 //!   reported in the `x-sql-statements` response header;
 //! - a request that runs longer than the timeout is answered with 503.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_graphql::BatchResponse;
@@ -238,6 +237,41 @@ pub async fn get(
     execute(&state, viewer, &headers, true, vec![request]).await
 }
 
+/// One operation of a request as it was answered: the response, its document (when it
+/// parsed and passed the cost check) and the operation name it asked for.
+type Answered = (
+    async_graphql::Response,
+    Option<std::sync::Arc<async_graphql::parser::types::ExecutableDocument>>,
+    Option<String>,
+);
+
+/// The slow-operation log line (`serve --slow-operation-ms`): which operations, what the cost
+/// check measured them at, how many statements they ran and the slowest of those (its SQL has
+/// placeholders, never a bound value).
+fn log_slow(
+    responses: &[Answered],
+    complexity: usize,
+    elapsed: Duration,
+    meter: &crate::http::Meter,
+) {
+    let operations: Vec<&str> = responses
+        .iter()
+        .map(|(_, doc, name)| {
+            operation_name(doc.as_deref(), name.as_deref()).unwrap_or("(anonymous)")
+        })
+        .collect();
+    let (slowest, sql) = meter.slowest();
+    tracing::warn!(
+        operations = operations.join(","),
+        complexity,
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        sql_statements = meter.statements(),
+        slowest_statement_ms = slowest.as_secs_f64() * 1000.0,
+        slowest_statement = sql.as_deref().unwrap_or(""),
+        "slow operation"
+    );
+}
+
 /// Counts one operation: its type and name as the document says (`unknown` when it did not
 /// parse or names no such operation).
 fn record(
@@ -246,7 +280,6 @@ fn record(
     operation: Option<&str>,
     outcome: Outcome,
 ) {
-    use async_graphql::parser::types::DocumentOperations;
     let op = doc.and_then(|d| crate::graphql::cost::selected_operation(d, operation));
     let kind = match op.map(|op| op.node.ty) {
         Some(OperationType::Query) => "query",
@@ -254,13 +287,22 @@ fn record(
         Some(OperationType::Subscription) => "subscription",
         None => "unknown",
     };
-    let name = operation.or_else(|| match doc.map(|d| &d.operations) {
+    metrics.operation(kind, operation_name(doc, operation), outcome);
+}
+
+/// The name of the operation a request runs: the one it asked for, or the name of its
+/// document's only operation (`None`: anonymous).
+fn operation_name<'a>(
+    doc: Option<&'a async_graphql::parser::types::ExecutableDocument>,
+    requested: Option<&'a str>,
+) -> Option<&'a str> {
+    use async_graphql::parser::types::DocumentOperations;
+    requested.or_else(|| match doc.map(|d| &d.operations) {
         Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
             ops.keys().next().map(|n| n.as_str())
         }
         _ => None,
-    });
-    metrics.operation(kind, name, outcome);
+    })
 }
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
@@ -289,7 +331,9 @@ async fn execute(
     single: bool,
     requests: Vec<Result<async_graphql::Request, Refusal>>,
 ) -> Response {
-    let (db, statements) = crate::http::counted(&state.db);
+    let started = std::time::Instant::now();
+    let slow = state.slow_operation;
+    let (db, meter) = crate::http::counted(&state.db, slow.is_some());
     let budget = Budget::new(state.limits.max_statements);
     let schemas = state.schema.clone();
     let metrics = state.metrics.clone();
@@ -361,11 +405,11 @@ async fn execute(
             }
             out.push((response, doc, operation));
         }
-        out
+        (out, spent.total())
     };
     let run = Drive::new(run, batches);
     let timeout = Duration::from_secs(state.limits.timeout_secs);
-    let mut responses = match tokio::time::timeout(timeout, run).await {
+    let (mut responses, complexity) = match tokio::time::timeout(timeout, run).await {
         Ok(res) => res,
         Err(_) => {
             tracing::warn!(
@@ -383,6 +427,11 @@ async fn execute(
         if let Some(doc) = doc {
             crate::graphql::response_order::restore(&mut r.data, doc, operation.as_deref());
         }
+    }
+    if let Some(threshold) = slow
+        && started.elapsed() >= threshold
+    {
+        log_slow(&responses, complexity, started.elapsed(), &meter);
     }
     let mut response = if single {
         BatchResponse::Single(responses.pop().map(|(r, _, _)| r).unwrap_or_default())
@@ -443,7 +492,7 @@ async fn execute(
         }
     };
     let mut res = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&statements.load(Ordering::Relaxed).to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&meter.statements().to_string()) {
         res.headers_mut().insert("x-sql-statements", v);
     }
     // The database was unreachable for part of the answer: tell the client when to retry.

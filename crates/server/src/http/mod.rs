@@ -17,7 +17,7 @@ pub mod shed;
 pub mod webhooks;
 pub mod ws;
 
-pub use stepgraph_web::{AuthFailure, body_problem, counted, error_headers};
+pub use stepgraph_web::{AuthFailure, Meter, body_problem, counted, error_headers};
 
 /// The viewer behind the request's `Authorization: Bearer <token>` header, for the API.
 pub async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AuthFailure> {
