@@ -100,6 +100,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     let metrics = match args.metrics_listen {
         Some(at) => {
             let metrics = std::sync::Arc::new(http::metrics::Metrics::new(&state.db));
+            metrics.watch_websockets(state.websockets.clone(), state.limits.max_websockets);
             state.metrics = Some(metrics.clone());
             let listener = TcpListener::bind(at)
                 .await

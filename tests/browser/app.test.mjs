@@ -114,7 +114,13 @@ try {
   // Change the first step's interval.
   const interval = String(Number(await row(a).locator("[data-testid=interval]").inputValue()) + 600);
   await row(a).locator("[data-testid=interval]").fill(interval);
-  await row(a).locator("[data-testid=save]").click();
+  // Wait for the save's answer, not only for the field: the input shows the typed value at
+  // once, and a next save sent before this one's answer names the version before it
+  // (`expectedUpdatedAt`) and is refused as a conflict.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/graphql") && (r.request().postData() ?? "").includes("UpdateStep")),
+    row(a).locator("[data-testid=save]").click(),
+  ]);
   await page.waitForFunction(([id, v]) => document.querySelector(`[data-step-id="${id}"] [data-testid=interval]`)?.value === v && !document.querySelector(`[data-step-id="${id}"] [role=alert]`), [a, interval]);
   check("a step's interval is saved", true);
 

@@ -585,14 +585,7 @@ async fn response_fields_follow_the_query_order() {
         ),
     ] {
         for _ in 0..10 {
-            let res = s
-                .http
-                .post(format!("{}/graphql", s.base))
-                .bearer_auth(&token)
-                .json(&json!({ "query": query }))
-                .send()
-                .await
-                .unwrap();
+            let res = s.post_query(&token, query).await;
             let text = res.text().await.unwrap();
             let positions: Vec<usize> = keys
                 .iter()

@@ -665,6 +665,14 @@ fn stop(mut child: std::process::Child) {
     let _ = child.wait();
 }
 
+/// Stops a server started with piped output, and returns what it wrote to stderr.
+fn stop_with_stderr(child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stderr).unwrap()
+}
+
 #[test]
 fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     // "Outreach": a stepgraph with the demo data, and an admin's token for it.
@@ -903,10 +911,7 @@ fn json_logs_are_one_object_a_line() {
         "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = stop_with_stderr(child);
     let lines: Vec<serde_json::Value> = stderr
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -1000,10 +1005,7 @@ fn slow_operations_are_logged_with_their_cost_and_slowest_statement() {
         ),
     );
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = stop_with_stderr(child);
     let slow: serde_json::Value = stderr
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

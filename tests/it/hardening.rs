@@ -561,14 +561,7 @@ async fn requests_beyond_the_in_flight_bound_are_shed() {
     .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
-    let res = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .bearer_auth(&token)
-        .json(&json!({ "query": "{ viewer { id } }" }))
-        .send()
-        .await
-        .unwrap();
+    let res = s.post_query(&token, "{ viewer { id } }").await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
     assert!(started.elapsed().as_millis() < 1000);
@@ -599,14 +592,7 @@ async fn an_unreachable_database_is_503_with_retry_after() {
     let token = s.token(&f.owner).await;
     // Close the pool the server shares: every statement now fails to get a connection.
     s.db.db.clone().close().await.unwrap();
-    let res = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .bearer_auth(&token)
-        .json(&json!({ "query": "{ viewer { id } }" }))
-        .send()
-        .await
-        .unwrap();
+    let res = s.post_query(&token, "{ viewer { id } }").await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
     let body: serde_json::Value = res.json().await.unwrap();
@@ -656,14 +642,7 @@ async fn connections_the_database_closed_are_replaced() {
     let mut unavailable = 0;
     let mut statuses = Vec::new();
     for _ in 0..20 {
-        let res = s
-            .http
-            .post(format!("{}/graphql", s.base))
-            .bearer_auth(&token)
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .unwrap();
+        let res = s.post_query(&token, query).await;
         let status = res.status().as_u16();
         statuses.push(status);
         match status {

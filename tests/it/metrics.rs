@@ -35,24 +35,17 @@ async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
             max_complexity: 500,
             ..Limits::default()
         },
-        move |state| state.metrics = Some(m),
+        move |state| {
+            m.watch_websockets(state.websockets.clone(), state.limits.max_websockets);
+            state.metrics = Some(m);
+        },
     )
     .await;
     let token = s.token(&f.owner).await;
-    s.gql(
-        &token,
-        "query Steps { sequenceSteps(first: 2) { nodes { id } } }",
-        json!({}),
-    )
-    .await
-    .data();
-    s.gql(
-        &token,
-        "query Steps { sequenceSteps(first: 2) { nodes { id } } }",
-        json!({}),
-    )
-    .await
-    .data();
+    for _ in 0..2 {
+        let q = "query Steps { sequenceSteps(first: 2) { nodes { id } } }";
+        s.gql(&token, q, json!({})).await.data();
+    }
     let res = s
         .gql(&token, "query Broken { sequenceStepz { id } }", json!({}))
         .await;
@@ -133,6 +126,18 @@ async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
         .collect();
     assert!(names.len() <= MAX_OPERATION_NAMES + 1, "{}", names.len());
     assert!(op("other", "ok").unwrap() >= 20.0, "{text}");
+    // What the cost check measured (every operation that parsed, the refused one too), and
+    // body sizes by route.
+    let costs = sample(&text, "graphql_server_operation_cost_count", &[]).unwrap();
+    assert!(costs >= (MAX_OPERATION_NAMES + 23) as f64, "{costs}");
+    let route = [("http_request_method", "POST"), ("http_route", "/graphql")];
+    let sent = sample(&text, "http_server_request_body_size_bytes_count", &route).unwrap();
+    let answered = sample(&text, "http_server_response_body_size_bytes_count", &route).unwrap();
+    assert!(sent >= n && answered >= n - 1.0, "{sent} {answered} {n}");
+    assert_eq!(
+        sample(&text, "stepgraph_websocket_connections", &[]),
+        Some(0.0)
+    );
     // Statements per request, and the pool.
     assert!(sample(&text, "db_client_statements_per_request_count", &[]).unwrap() >= 4.0);
     assert!(sample(&text, "db_client_connection_count", &[("state", "idle")]).is_some());

@@ -200,6 +200,18 @@ impl TestServer {
         res
     }
 
+    /// A GraphQL query posted to the server alone, its response as it came (status, headers
+    /// and body unread): for tests that look at more than [`Gql`] keeps.
+    pub async fn post_query(&self, token: &str, query: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn post_graphql(&self, base: &str, token: &str, body: &Value) -> Gql {
         let res = self
             .http

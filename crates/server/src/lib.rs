@@ -208,6 +208,11 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = Instant::now();
+    let request_size = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let label = http::metrics::method_label(&method);
     let active = state.metrics.as_ref().map(|m| m.active(label));
     if let Some(active) = &active {
@@ -224,12 +229,14 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     if let (Some(metrics), Some(active)) = (&state.metrics, active) {
         active.dec();
         let route = res.extensions().get::<axum::extract::MatchedPath>();
+        let response_size = axum::body::HttpBody::size_hint(res.body()).exact();
         metrics.request(
             label,
             route.map(|r| r.as_str()),
             status,
             elapsed.as_secs_f64(),
             statements,
+            (request_size, response_size),
         );
     }
     tracing::info!(

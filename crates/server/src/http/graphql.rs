@@ -370,7 +370,12 @@ async fn execute(
                     cost::shape(),
                     &limits,
                 )
-                .and_then(|complexity| spent.charge(complexity, &limits))
+                .and_then(|complexity| {
+                    if let Some(m) = &metrics {
+                        m.cost(complexity);
+                    }
+                    spent.charge(complexity, &limits)
+                })
             {
                 if let Some(m) = &metrics {
                     record(m, Some(doc), operation.as_deref(), Outcome::RefusedByCost);

@@ -38,6 +38,12 @@ struct HttpLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    http_request_method: &'static str,
+    http_route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
     http_request_method: &'static str,
 }
@@ -93,6 +99,12 @@ pub struct Metrics {
     statements: Histogram,
     shed: Family<ShedLabels, Counter>,
     connections: Family<ConnectionLabels, Gauge>,
+    costs: Histogram,
+    request_sizes: Family<RouteLabels, Histogram>,
+    response_sizes: Family<RouteLabels, Histogram>,
+    websockets: Gauge,
+    /// The server's WebSocket permits and their number, read at each scrape.
+    websocket_permits: Mutex<Option<(Arc<tokio::sync::Semaphore>, usize)>>,
     /// Route templates and operation names, each kept once for the life of the process
     /// (both sets are bounded: the routes by the router, the names by
     /// [`MAX_OPERATION_NAMES`]).
@@ -153,9 +165,50 @@ impl Metrics {
             "The most connections the pool opens",
             connections_max,
         );
+        let costs = Histogram::new([
+            1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 20000.0,
+        ]);
+        registry.register(
+            "graphql_server_operation_cost",
+            "The complexity the cost check measured each GraphQL operation at before it ran",
+            costs.clone(),
+        );
+        let sizes = || {
+            Histogram::new([
+                100.0,
+                1000.0,
+                10_000.0,
+                100_000.0,
+                1_000_000.0,
+                10_000_000.0,
+            ])
+        };
+        let request_sizes = Family::<RouteLabels, Histogram>::new_with_constructor(sizes);
+        registry.register(
+            "http_server_request_body_size_bytes",
+            "Size of HTTP server request bodies (as their Content-Length says)",
+            request_sizes.clone(),
+        );
+        let response_sizes = Family::<RouteLabels, Histogram>::new_with_constructor(sizes);
+        registry.register(
+            "http_server_response_body_size_bytes",
+            "Size of HTTP server response bodies (when known before they are sent)",
+            response_sizes.clone(),
+        );
+        let websockets: Gauge = Gauge::default();
+        registry.register(
+            "stepgraph_websocket_connections",
+            "Open GraphQL WebSocket (subscription) connections",
+            websockets.clone(),
+        );
         Self {
             registry,
             db: db.clone(),
+            costs,
+            request_sizes,
+            response_sizes,
+            websockets,
+            websocket_permits: Mutex::new(None),
             http_duration,
             http_active,
             operations,
@@ -167,7 +220,21 @@ impl Metrics {
         }
     }
 
-    /// A request that ran through the API's middleware.
+    /// Reads the open WebSockets at each scrape from the server's permits (`max` of them).
+    pub fn watch_websockets(&self, permits: Arc<tokio::sync::Semaphore>, max: usize) {
+        *self
+            .websocket_permits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((permits, max));
+    }
+
+    /// The complexity the cost check measured an operation at.
+    pub fn cost(&self, complexity: usize) {
+        self.costs.observe(complexity as f64);
+    }
+
+    /// A request that ran through the API's middleware, with its body sizes when known.
+    #[allow(clippy::too_many_arguments)]
     pub fn request(
         &self,
         method: &'static str,
@@ -175,8 +242,19 @@ impl Metrics {
         status: u16,
         seconds: f64,
         statements: Option<u64>,
+        sizes: (Option<u64>, Option<u64>),
     ) {
         let route = route.map_or("other", |r| self.intern(r, false).unwrap_or("other"));
+        let labels = RouteLabels {
+            http_request_method: method,
+            http_route: route,
+        };
+        if let Some(n) = sizes.0 {
+            self.request_sizes.get_or_create(&labels).observe(n as f64);
+        }
+        if let Some(n) = sizes.1 {
+            self.response_sizes.get_or_create(&labels).observe(n as f64);
+        }
         self.http_duration
             .get_or_create(&HttpLabels {
                 http_request_method: method,
@@ -259,6 +337,14 @@ impl Metrics {
         self.connections
             .get_or_create(&ConnectionLabels { state: "used" })
             .set(i64::from(size.saturating_sub(idle)));
+        if let Some((permits, max)) = &*self
+            .websocket_permits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            let open = max.saturating_sub(permits.available_permits());
+            self.websockets.set(i64::try_from(open).unwrap_or(i64::MAX));
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
