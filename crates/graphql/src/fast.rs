@@ -264,25 +264,6 @@ pub fn now<V: OutputType>(
     OutputType::resolve(&value, &ctx_set, ctx.item).now_or_never()
 }
 
-/// Whether the snake_case method name `snake` is the camelCase field name `camel` (the
-/// renaming async-graphql applies to field names).
-pub fn camel_eq(snake: &str, camel: &str) -> bool {
-    let mut rest = camel.bytes();
-    let mut upper = false;
-    for b in snake.bytes() {
-        if b == b'_' {
-            upper = true;
-            continue;
-        }
-        let want = if upper { b.to_ascii_uppercase() } else { b };
-        upper = false;
-        if rest.next() != Some(want) {
-            return false;
-        }
-    }
-    rest.next().is_none()
-}
-
 /// Declares an object type's attribute fields (argument-less methods of its `#[Object]` impl
 /// that take no context and never wait) and its conversion from the entity model:
 /// `attributes!(UserNode, entity::user::Model: id, email);`. Every other field (a
@@ -345,16 +326,18 @@ pub trait Listed: OutputType {
 mod tests {
     use super::*;
     use crate::types::*;
+    use stepgraph_domain::service::mirror::camel;
 
+    /// The renaming `attributes!` finds fields by: async-graphql's, snake_case to camelCase.
     #[test]
     fn camel_case_names() {
-        assert!(camel_eq("id", "id"));
-        assert!(camel_eq("bounce_count", "bounceCount"));
-        assert!(camel_eq("task_autoskip_delay", "taskAutoskipDelay"));
-        assert!(!camel_eq("bounce_count", "bounceCounts"));
-        assert!(!camel_eq("bounce_counts", "bounceCount"));
-        assert!(!camel_eq("name", "names"));
-        assert!(!camel_eq("sequence", "sequenceStep"));
+        assert_eq!(camel("id"), "id");
+        assert_eq!(camel("bounce_count"), "bounceCount");
+        assert_eq!(camel("task_autoskip_delay"), "taskAutoskipDelay");
+        assert_ne!(camel("bounce_count"), "bounceCounts");
+        assert_ne!(camel("bounce_counts"), "bounceCount");
+        assert_ne!(camel("name"), "names");
+        assert_ne!(camel("sequence"), "sequenceStep");
     }
 
     /// Every listed method is a field of its type, without arguments and of a scalar or enum
@@ -390,7 +373,7 @@ mod tests {
         for method in T::METHODS {
             let field = fields
                 .iter()
-                .find(|f| camel_eq(method, &f.node.name.node))
+                .find(|f| camel(method) == f.node.name.node.as_str())
                 .unwrap_or_else(|| panic!("{name}.{method} is not a field"));
             assert!(
                 field.node.arguments.is_empty(),

@@ -35,11 +35,11 @@ pub fn page(
 }
 
 /// Whether the client selected the page fact on the far side of the cursor a page starts from
-/// (`pageInfo.hasPreviousPage` paging forwards, `hasNextPage` paging backwards, as
-/// [`stepgraph_domain::service::pagination::Window`] reads `page`): it costs a statement, and a client that
-/// reads only `hasNextPage` and `endCursor` to page forwards never sees it.
+/// (`pageInfo.hasPreviousPage` paging forwards, `hasNextPage` paging backwards): it costs a
+/// statement, and a client that reads only `hasNextPage` and `endCursor` to page forwards
+/// never sees it.
 fn opposite_fact_selected(ctx: &Context<'_>, page: &PageRequest) -> bool {
-    let fact = if page.last.is_some() {
+    let fact = if page.backwards() {
         "hasNextPage"
     } else {
         "hasPreviousPage"

@@ -262,6 +262,13 @@ pub struct PageRequest {
     pub before: Option<String>,
 }
 
+impl PageRequest {
+    /// Whether the page is read backwards (`last`), from its end towards its start.
+    pub fn backwards(&self) -> bool {
+        self.last.is_some()
+    }
+}
+
 /// Size limits of a list surface (GraphQL: 50 and 100; JSON:API: 50 and 1000).
 #[derive(Debug, Clone, Copy)]
 pub struct PageLimits {
@@ -330,7 +337,7 @@ impl Window {
         };
         let after = cursor("after", &req.after)?;
         let before = cursor("before", &req.before)?;
-        let backwards = last.is_some();
+        let backwards = req.backwards();
         let size = match (first, last) {
             (_, Some(n)) | (Some(n), None) => n,
             (None, None) => limits.default as u64,

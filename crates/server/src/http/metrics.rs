@@ -234,7 +234,6 @@ impl Metrics {
     }
 
     /// A request that ran through the API's middleware, with its body sizes when known.
-    #[allow(clippy::too_many_arguments)]
     pub fn request(
         &self,
         method: &'static str,
