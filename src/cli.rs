@@ -405,23 +405,55 @@ pub enum LogFormat {
 
 /// [`init_logging`] in `format`.
 pub fn init_logging_as(filter: &str, format: LogFormat) {
+    init_logging_with(filter, format, None);
+}
+
+/// [`init_logging_as`], and spans to `traces` when given (the OpenTelemetry layer of
+/// [`crate::telemetry`]).
+///
+/// Each layer has its own filter: the log's is `filter`; the exporter's takes only the spans
+/// made for traces (target `stepgraph::trace`), never log events, so nothing a log line says
+/// is sent as a span event.
+pub fn init_logging_with(filter: &str, format: LogFormat, traces: Option<crate::telemetry::Layer>) {
     use std::io::IsTerminal;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log = match format {
+        LogFormat::Text => fmt
             .with_ansi(std::io::stderr().is_terminal() && !no_color)
-            .try_init(),
-        LogFormat::Json => builder
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => fmt
             .json()
             .with_current_span(true)
             .with_span_list(true)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let mut layers = vec![log];
+    let has_traces = traces.is_some();
+    if let Some(layer) = traces {
+        layers.push(
+            layer
+                .with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target(stepgraph_web::trace::TARGET, tracing::Level::TRACE),
+                )
+                .boxed(),
+        );
+    }
+    let installed = tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .is_ok();
+    if installed && has_traces {
+        stepgraph_web::trace::enable();
+    }
 }
 
 /// Opens the database after applying pending migrations (every command but `migrate` itself
@@ -468,7 +500,14 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command, as a future made in this crate: the binary then instantiates none of
+/// the code below (async bodies are otherwise compiled again in the crate that polls them, and
+/// the binary was 40 s of a clean release build; ARCHITECTURE.md, build times).
+pub fn run(cli: Cli) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>>>> {
+    Box::pin(run_command(cli))
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         database_url: url,
         db_max_connections: max,

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod seed;
 pub mod serve;
 pub mod sync;
+pub mod telemetry;
 
 // The domain, a crate of its own (`crates/domain`): re-exported under the names the
 // adapters and the tests use.

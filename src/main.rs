@@ -13,10 +13,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let thp = no_transparent_huge_pages();
     let cli = stepgraph::cli::Cli::parse();
-    stepgraph::cli::init_logging_as(&cli.log, cli.log_format);
-    if let Err(err) = thp {
-        tracing::debug!(error = %err, "transparent huge pages stay on");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +23,25 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(stepgraph::cli::run(cli)) {
+    // Traces (the `OTEL_*` environment) before logging, whose subscriber carries their layer;
+    // the exporter's requests run on the runtime.
+    let (traces, layer) = match stepgraph::telemetry::from_env(runtime.handle().clone()) {
+        Ok(stepgraph::telemetry::Setup::On(traces, layer)) => (Some(traces), Some(layer)),
+        Ok(stepgraph::telemetry::Setup::Off) => (None, None),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    stepgraph::cli::init_logging_with(&cli.log, cli.log_format, layer);
+    if let Err(err) = thp {
+        tracing::debug!(error = %err, "transparent huge pages stay on");
+    }
+    let result = runtime.block_on(stepgraph::cli::run(cli));
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

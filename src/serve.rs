@@ -27,7 +27,8 @@ pub const DEMO_CORS_ORIGINS: [&str; 6] = [
 /// `stepgraph serve`: optional demo data, then serve until a signal.
 pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
-    let mut state = AppState::new(db, args.limits());
+    // Statements outside the counted paths (the event ingest, webhooks) are traced too.
+    let mut state = AppState::new(stepgraph_web::observed(&db, None), args.limits());
     state.cors_origins = args.cors_origins.clone();
     if args.demo && state.cors_origins.is_empty() {
         // A frontend's dev server calls the demo from its own origin; these are the usual ones
@@ -100,8 +101,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     let metrics = match args.metrics_listen {
         Some(at) => {
             let metrics = std::sync::Arc::new(http::metrics::Metrics::new(&state.db));
-            metrics.watch_websockets(state.websockets.clone(), state.limits.max_websockets);
-            state.metrics = Some(metrics.clone());
+            state.set_metrics(metrics.clone());
             let listener = TcpListener::bind(at)
                 .await
                 .with_context(|| format!("cannot listen on {at} (--metrics-listen)"))?;

@@ -3,12 +3,12 @@
 
 use std::process::{Command, Output, Stdio};
 
-struct Cli {
+pub(crate) struct Cli {
     dir: std::path::PathBuf,
 }
 
 impl Cli {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!(
             "stepgraph-cli-{}-{}",
             std::process::id(),
@@ -18,11 +18,11 @@ impl Cli {
         Self { dir }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("sqlite://{}/cli.db", self.dir.display())
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_stepgraph"))
             .args(["--database-url", &self.url(), "--log", "warn"])
             .args(args)
@@ -31,7 +31,7 @@ impl Cli {
             .unwrap()
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -197,7 +197,7 @@ fn http(port: u16, request: &str) -> String {
     buf
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
@@ -644,7 +644,7 @@ fn spawn_serve(
 }
 
 /// Waits until the server on `port` answers `/readyz`.
-fn wait_ready(port: u16) {
+pub(crate) fn wait_ready(port: u16) {
     let ready = (0..200).any(|_| {
         let up = http(
             port,
@@ -666,7 +666,7 @@ fn stop(mut child: std::process::Child) {
 }
 
 /// Stops a server started with piped output, and returns what it wrote to stderr.
-fn stop_with_stderr(child: std::process::Child) -> String {
+pub(crate) fn stop_with_stderr(child: std::process::Child) -> String {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let out = child.wait_with_output().unwrap();

@@ -29,4 +29,5 @@ mod server;
 mod steps;
 mod support;
 mod tokens;
+mod traces;
 mod visibility;

@@ -36,8 +36,7 @@ async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
             ..Limits::default()
         },
         move |state| {
-            m.watch_websockets(state.websockets.clone(), state.limits.max_websockets);
-            state.metrics = Some(m);
+            state.set_metrics(m);
         },
     )
     .await;
@@ -150,5 +149,178 @@ async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
         ) == Some(0.0),
         "{text}"
     );
+    s.finish().await;
+}
+
+/// The database, loader, document, ingest and live series: statement durations by
+/// operation and table, loader batch sizes, how documents came, ingested events by status,
+/// running subscriptions and the change feed's lag.
+#[tokio::test]
+async fn statements_batches_documents_events_and_subscriptions_are_measured() {
+    use std::time::Duration;
+    use stepgraph::auth::tokens::{self, Scope};
+    use stepgraph::service::steps::{self, NewStep};
+
+    let t = TestDb::new().await;
+    let f = fixture(&t.db).await;
+    let metrics = std::sync::Arc::new(Metrics::new(&t.db));
+    let m = metrics.clone();
+    let s = TestServer::start_configured(t, Limits::default(), move |state| {
+        state.set_metrics(m);
+    })
+    .await;
+    let token = s.token(&f.owner).await;
+    let q = "{ sequences(first: 5) { nodes { name sequenceSteps(first: 2) { nodes { id } } } } }";
+    s.gql(&token, q, json!({})).await.data();
+
+    // A subscription running while a step is written: the gauge counts it, the feed's lag
+    // is measured when the change is broadcast.
+    let mut client = crate::live::Client::connect(&s.base, &token).await;
+    client
+        .subscribe(
+            "1",
+            "subscription { sequenceStepChanged { kind id } }",
+            json!({}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sample(&metrics.render(), "stepgraph_subscriptions_active", &[]),
+        Some(1.0)
+    );
+    let step = steps::create(
+        &s.db.db,
+        &f.owner,
+        NewStep {
+            sequence_id: f.interval_shared.id,
+            step_type: entity::enums::StepType::Task,
+            order: None,
+            interval: Some(60),
+            date: None,
+            task_note: None,
+            task_autoskip_delay: None,
+            call_purpose_id: None,
+            task_priority_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let heard = client
+        .next(Duration::from_secs(10))
+        .await
+        .expect("a change");
+    assert_eq!(
+        heard["payload"]["data"]["sequenceStepChanged"]["kind"], "CREATED",
+        "{heard}"
+    );
+    drop(client);
+
+    // Events: one applied, then the same again (a duplicate), and one for no mailing.
+    let ingest = tokens::create_with(&s.db.db, "user0@test.example", None, None, &[Scope::Ingest])
+        .await
+        .unwrap()
+        .token;
+    let mailing = stepgraph::service::mailings::create(
+        &s.db.db,
+        &f.admin,
+        stepgraph::service::mailings::NewMailing {
+            sequence_step_id: Some(step.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let event = |key: &str, mailing: i64| {
+        json!({"idempotencyKey": key, "mailingId": mailing, "type": "opened",
+               "occurredAt": "2026-11-02T10:00:00Z"})
+    };
+    for events in [
+        json!({"events": [event("m-1", mailing)]}),
+        json!({"events": [event("m-1", mailing), event("m-2", i64::MAX)]}),
+    ] {
+        let res = s
+            .http
+            .post(format!("{}/events/mailings", s.base))
+            .bearer_auth(&ingest)
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    // The socket's subscription ends with it.
+    let mut running = None;
+    for _ in 0..50 {
+        running = sample(&metrics.render(), "stepgraph_subscriptions_active", &[]);
+        if running == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(running, Some(0.0));
+
+    let text = metrics.render();
+    let selects = sample(
+        &text,
+        "db_client_operation_duration_seconds_count",
+        &[
+            ("db_operation_name", "SELECT"),
+            ("db_collection_name", "sequence_steps"),
+        ],
+    );
+    assert!(selects.is_some_and(|n| n >= 1.0), "{text}");
+    assert!(
+        sample(
+            &text,
+            "db_client_operation_duration_seconds_count",
+            &[("db_operation_name", "INSERT")],
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // Every table label is a table of the schema, never a made-up one.
+    assert!(!text.contains("db_collection_name=\"other\""), "{text}");
+    let pages = sample(
+        &text,
+        "stepgraph_loader_batch_size_count",
+        &[("stepgraph_loader_kind", "pages")],
+    );
+    assert_eq!(pages, Some(1.0), "{text}");
+    let keys = sample(
+        &text,
+        "stepgraph_loader_batch_size_sum",
+        &[("stepgraph_loader_kind", "pages")],
+    )
+    .unwrap();
+    assert!(
+        keys >= 2.0,
+        "the page batch read every sequence's steps at once: {keys}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "graphql_server_documents_total",
+            &[("source", "ad_hoc")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    for (status, n) in [("applied", 1.0), ("duplicate", 1.0), ("rejected", 1.0)] {
+        assert_eq!(
+            sample(
+                &text,
+                "stepgraph_events_ingested_total",
+                &[("status", status)]
+            ),
+            Some(n),
+            "{status}: {text}"
+        );
+    }
+    let lag = sample(&text, "stepgraph_change_feed_lag_seconds_count", &[]).unwrap();
+    assert!(lag >= 1.0, "{text}");
+    let lag_sum = sample(&text, "stepgraph_change_feed_lag_seconds_sum", &[]).unwrap();
+    assert!(lag_sum < 60.0 * lag, "a lag of minutes: {lag_sum}");
     s.finish().await;
 }

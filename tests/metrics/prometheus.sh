@@ -18,6 +18,9 @@ if ! command -v prometheus >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
 fi
+# The alerting rules: valid, and firing as their unit tests say.
+promtool check rules docs/alerts.yml
+promtool test rules tests/metrics/alerts.test.yml
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -40,6 +43,8 @@ cat >"$work/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - $PWD/docs/alerts.yml
 scrape_configs:
   - job_name: stepgraph
     static_configs:
@@ -144,7 +149,21 @@ if not ops > sent["graphql"] * 0.5:
     failures.append(f"operations counted {ops} of {sent['graphql']}")
 if not rest > 0:
     failures.append(f"JSON:API request rate {rest}")
+
+# The alerting rules, evaluated by this Prometheus against the live series: every rule
+# loaded and evaluating without error, and none firing on a healthy server.
+with urllib.request.urlopen(f"http://127.0.0.1:{prom}/api/v1/rules", timeout=5) as r:
+    groups = json.load(r)["data"]["groups"]
+rules = [rule for g in groups for rule in g["rules"]]
+print(f"  alerting rules: {len(rules)} loaded: " + ", ".join(f"{x['name']} ({x['health']}, {x['state']})" for x in rules))
+if len(rules) < 6:
+    failures.append(f"only {len(rules)} alerting rules loaded")
+for rule in rules:
+    if rule["health"] != "ok":
+        failures.append(f"rule {rule['name']} is {rule['health']}: {rule.get('lastError')}")
+    if rule["state"] == "firing":
+        failures.append(f"rule {rule['name']} fires on a healthy server")
 if failures:
     sys.exit("wrong: " + "; ".join(failures))
-print("Prometheus sees the request rate, the p99 of /graphql and the statements per request")
+print("Prometheus sees the request rate, the p99 of /graphql and the statements per request; the alerting rules evaluate")
 EOF

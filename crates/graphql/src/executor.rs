@@ -19,19 +19,43 @@ use std::task::{Context, Poll, Wake, Waker};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
+/// Sees the size of every loader batch: its kind (`by_id`, `pages`, `counts`) and its keys
+/// (the server's metrics, when on).
+pub type BatchHook = Arc<dyn Fn(&'static str, usize) + Send + Sync>;
+
 /// The batches a request's loaders asked to run, waiting for [`Drive`] to start them.
 #[derive(Clone, Default)]
-pub struct BatchQueue(Arc<Mutex<Vec<BoxFuture>>>, bool);
+pub struct BatchQueue(Arc<Mutex<Vec<BoxFuture>>>, bool, Option<BatchHook>);
 
 impl BatchQueue {
     /// A queue that spawns each batch as a task at once, for work no [`Drive`] polls: a
     /// subscription's changes, resolved by async-graphql's own stream executor.
     pub fn spawning() -> Self {
-        Self(Arc::default(), true)
+        Self(Arc::default(), true, None)
+    }
+
+    /// This queue, its loaders' batch sizes reported to `hook`.
+    pub fn observed(mut self, hook: Option<BatchHook>) -> Self {
+        self.2 = hook;
+        self
+    }
+
+    /// The hook the loaders report their batch sizes to.
+    pub fn hook(&self) -> Option<&BatchHook> {
+        self.2.as_ref()
     }
 
     /// The DataLoader spawner: queue the batch instead of spawning it.
+    ///
+    /// A batch runs inside the span that asked for it (an operation's, when traced): it is
+    /// polled by [`Drive`] or its own task, outside the resolver that queued it.
     pub fn push(&self, fut: BoxFuture) {
+        let span = tracing::Span::current();
+        let fut = if span.is_none() {
+            fut
+        } else {
+            Box::pin(tracing::Instrument::instrument(fut, span))
+        };
         if self.1 {
             tokio::spawn(fut);
             return;

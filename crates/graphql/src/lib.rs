@@ -19,6 +19,7 @@ pub mod response_order;
 pub mod scalars;
 pub mod schemas;
 pub mod subscription;
+pub mod trace;
 pub mod types;
 
 use async_graphql::{Schema, SchemaBuilder};

@@ -20,7 +20,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::context::Budget;
-use crate::executor::BatchQueue;
+use crate::executor::{BatchHook, BatchQueue};
 use crate::joins::{Joinable, Plan};
 use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::error::AppError;
@@ -41,6 +41,9 @@ pub struct ById<R: Joinable> {
     viewer: Viewer,
     budget: Budget,
     plan: Plan<R>,
+    /// The loader's name in the registry (and in traces).
+    name: &'static str,
+    hook: Option<BatchHook>,
     /// Where the joined targets go; weak, since the registry holds this loader.
     loaders: Weak<Loaders>,
 }
@@ -50,8 +53,18 @@ impl<R: Joinable> Loader<i64> for ById<R> {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let span = crate::trace::batch(self.hook.as_ref(), "by_id", self.name, keys.len());
+        tracing::Instrument::instrument(self.load_batch(keys), span).await
+    }
+}
+
+impl<R: Joinable> ById<R> {
+    async fn load_batch(
+        &self,
+        keys: &[i64],
+    ) -> Result<HashMap<i64, Option<R::Model>>, Arc<AppError>> {
         self.budget.check().map_err(Arc::new)?;
-        let mut out: HashMap<i64, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        let mut out: HashMap<i64, Option<R::Model>> = keys.iter().map(|k| (*k, None)).collect();
         let (rows, targets) = joins::by_ids::<R>(
             &self.db,
             &self.viewer,
@@ -160,6 +173,7 @@ pub struct ChildPages<P: Resource, C: Resource> {
     viewer: Viewer,
     budget: Budget,
     rel: &'static ToMany<P, C>,
+    hook: Option<BatchHook>,
 }
 
 impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P, C> {
@@ -170,12 +184,26 @@ impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P
         &self,
         keys: &[ChildKey<Arc<ArgsOf<C>>>],
     ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Self::Value>, Self::Error> {
+        let span = crate::trace::batch(self.hook.as_ref(), "pages", self.rel.name, keys.len());
+        tracing::Instrument::instrument(self.load_batch(keys), span).await
+    }
+}
+
+impl<P: Resource, C: Resource> ChildPages<P, C> {
+    async fn load_batch(
+        &self,
+        keys: &[ChildKey<Arc<ArgsOf<C>>>],
+    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Page<C::Model>>, Arc<AppError>> {
         let mut out = HashMap::with_capacity(keys.len());
         for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
-            let pages = children::pages(&self.db, &self.viewer, self.rel, &parents, &first.args)
-                .await
-                .map_err(Arc::new)?;
+            let span = crate::trace::page_span(self.rel.name, parents.len());
+            let pages = tracing::Instrument::instrument(
+                children::pages(&self.db, &self.viewer, self.rel, &parents, &first.args),
+                span,
+            )
+            .await
+            .map_err(Arc::new)?;
             for (parent, page) in pages {
                 out.insert(first.with_parent(parent), page);
             }
@@ -191,6 +219,7 @@ pub struct ChildCounts<P: Resource, C: Resource> {
     viewer: Viewer,
     budget: Budget,
     rel: &'static ToMany<P, C>,
+    hook: Option<BatchHook>,
 }
 
 impl<P: Resource, C: Resource> Loader<ChildKey<C::Filter>> for ChildCounts<P, C> {
@@ -201,6 +230,16 @@ impl<P: Resource, C: Resource> Loader<ChildKey<C::Filter>> for ChildCounts<P, C>
         &self,
         keys: &[ChildKey<C::Filter>],
     ) -> Result<HashMap<ChildKey<C::Filter>, i64>, Self::Error> {
+        let span = crate::trace::batch(self.hook.as_ref(), "counts", self.rel.name, keys.len());
+        tracing::Instrument::instrument(self.load_batch(keys), span).await
+    }
+}
+
+impl<P: Resource, C: Resource> ChildCounts<P, C> {
+    async fn load_batch(
+        &self,
+        keys: &[ChildKey<C::Filter>],
+    ) -> Result<HashMap<ChildKey<C::Filter>, i64>, Arc<AppError>> {
         let mut out = HashMap::with_capacity(keys.len());
         for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
@@ -415,6 +454,8 @@ impl Loaders {
             viewer: self.viewer,
             budget: self.budget.clone(),
             plan,
+            name,
+            hook: self.batches.hook().cloned(),
             loaders: Arc::downgrade(self),
         })
     }
@@ -429,6 +470,7 @@ impl Loaders {
             viewer: self.viewer,
             budget: self.budget.clone(),
             rel,
+            hook: self.batches.hook().cloned(),
         })
     }
 
@@ -442,6 +484,7 @@ impl Loaders {
             viewer: self.viewer,
             budget: self.budget.clone(),
             rel,
+            hook: self.batches.hook().cloned(),
         })
     }
 }

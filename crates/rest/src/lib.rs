@@ -43,6 +43,8 @@ pub struct RestState {
     pub timeout_secs: u64,
     /// Where step writes go first on a mirror of Outreach (`service::upstream`).
     pub upstream: Option<Arc<dyn stepgraph_domain::service::upstream::Upstream>>,
+    /// Where each statement's duration goes (the server's metrics, when on).
+    pub statement_hook: Option<stepgraph_web::StatementHook>,
 }
 use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
@@ -144,7 +146,7 @@ pub async fn prepare(
         };
     let params = params::parse(raw.as_deref(), route, state.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
-    let (db, statements) = stepgraph_web::counted(&state.db, false);
+    let (db, statements) = stepgraph_web::counted(&state.db, false, state.statement_hook.as_ref());
     Ok(Prepared {
         cx: Cx {
             db,

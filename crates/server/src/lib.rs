@@ -102,6 +102,19 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Records metrics into `metrics` from now on: requests, operations, and every statement
+    /// run through [`AppState::db`] (and the handles counted from it).
+    pub fn set_metrics(&mut self, metrics: std::sync::Arc<http::metrics::Metrics>) {
+        metrics.watch_websockets(self.websockets.clone(), self.limits.max_websockets);
+        self.db = stepgraph_web::observed(&self.db, Some(metrics.statement_hook().clone()));
+        let m = metrics.clone();
+        self.feed
+            .observe_lag(std::sync::Arc::new(move |seconds| m.feed_lag(seconds)));
+        self.metrics = Some(metrics);
+    }
+}
+
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     let graphql = axum::routing::post(http::graphql::post)
@@ -118,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         max_list_items: state.limits.max_list_items,
         timeout_secs: state.limits.timeout_secs,
         upstream: state.upstream.clone(),
+        statement_hook: state.metrics.as_ref().map(|m| m.statement_hook().clone()),
     });
     // The APIs sit behind load shedding; the playground and health checks do not.
     let apis = Router::new()
@@ -218,17 +232,28 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     if let Some(active) = &active {
         active.inc();
     }
-    let res = next.run(req).await;
+    // Health checks are not traced: a load balancer asks every few seconds.
+    let span = if path == "/healthz" || path == "/readyz" {
+        tracing::Span::none()
+    } else {
+        stepgraph_web::trace::request_span(&method, &path, req.headers())
+    };
+    let res = if span.is_none() {
+        next.run(req).await
+    } else {
+        tracing::Instrument::instrument(next.run(req), span.clone()).await
+    };
     let elapsed = started.elapsed();
+    let route = res.extensions().get::<axum::extract::MatchedPath>();
     let statements = res
         .headers()
         .get("x-sql-statements")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let status = res.status().as_u16();
+    stepgraph_web::trace::finish_request(&span, &method, route.map(|r| r.as_str()), status);
     if let (Some(metrics), Some(active)) = (&state.metrics, active) {
         active.dec();
-        let route = res.extensions().get::<axum::extract::MatchedPath>();
         let response_size = axum::body::HttpBody::size_hint(res.body()).exact();
         metrics.request(
             label,
@@ -239,14 +264,17 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
             (request_size, response_size),
         );
     }
-    tracing::info!(
-        %method,
-        path,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        sql_statements = statements,
-        "request"
-    );
+    // Inside the request's span when traced, so the line carries its trace and span ids.
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            path,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            sql_statements = statements,
+            "request"
+        )
+    });
     res
 }
 

@@ -15,6 +15,8 @@ use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::auth::tokens::{self, AuthCache, Scope};
 use stepgraph_domain::error::AppError;
 
+pub mod trace;
+
 /// Why a request has no viewer.
 pub enum AuthFailure {
     /// No usable token: answered with 401 and this message.
@@ -107,13 +109,24 @@ impl Meter {
     }
 }
 
+/// Sees every statement after it ran, with its SQL (placeholders, never values), how long it
+/// took and whether it failed: the metrics' statement-duration histogram, when they are on.
+pub type StatementHook = Arc<dyn Fn(&str, Duration, bool) + Send + Sync>;
+
 /// A handle on the pool that counts the statements run through it (the `x-sql-statements`
 /// response header, and the statement-count tests) and notes the slowest; its SQL text is
-/// kept only with `keep_slowest` (the slow-operation log), since copying it costs.
-pub fn counted(db: &DatabaseConnection, keep_slowest: bool) -> (DatabaseConnection, Arc<Meter>) {
+/// kept only with `keep_slowest` (the slow-operation log), since copying it costs. Each
+/// statement also goes to `hook` and, when traced, becomes a span.
+pub fn counted(
+    db: &DatabaseConnection,
+    keep_slowest: bool,
+    hook: Option<&StatementHook>,
+) -> (DatabaseConnection, Arc<Meter>) {
     let meter = Arc::new(Meter::default());
     let mut db = db.clone();
     let m = meter.clone();
+    let hook = hook.cloned();
+    let system = trace::system_name(db.get_database_backend());
     db.set_metric_callback(move |info| {
         m.statements.fetch_add(1, Ordering::Relaxed);
         let us = u64::try_from(info.elapsed.as_micros()).unwrap_or(u64::MAX);
@@ -122,8 +135,29 @@ pub fn counted(db: &DatabaseConnection, keep_slowest: bool) -> (DatabaseConnecti
                 Some(info.statement.sql.clone());
         }
         tracing::trace!(target: "stepgraph::sql", elapsed_us = us, sql = %info.statement.sql, "statement");
+        if let Some(hook) = &hook {
+            hook(&info.statement.sql, info.elapsed, info.failed);
+        }
+        trace::statement(system, &info.statement.sql, info.elapsed, info.failed);
     });
     (db, meter)
+}
+
+/// A handle on the pool whose statements go to `hook` and, when traced, become spans of the
+/// current trace: for the paths that do not count theirs with [`counted`] (the event ingest,
+/// webhooks, subscriptions); the pool itself when neither is on.
+pub fn observed(db: &DatabaseConnection, hook: Option<StatementHook>) -> DatabaseConnection {
+    let mut db = db.clone();
+    if trace::on() || hook.is_some() {
+        let system = trace::system_name(db.get_database_backend());
+        db.set_metric_callback(move |info| {
+            if let Some(hook) = &hook {
+                hook(&info.statement.sql, info.elapsed, info.failed);
+            }
+            trace::statement(system, &info.statement.sql, info.elapsed, info.failed);
+        });
+    }
+    db
 }
 
 /// The headers an error status implies, the same on every API: a 401 challenges for a bearer

@@ -71,7 +71,13 @@ pub struct Feed {
     /// The server's authentication cache: on (by default) only while this reader hears of
     /// commits as they happen, and emptied by the revocations it reads.
     auth: Arc<AuthCache>,
+    /// Told, for each change broadcast, how many seconds after it was recorded (the metrics).
+    lag: std::sync::OnceLock<LagHook>,
 }
+
+/// Sees each broadcast change's lag in seconds, from its record in the writing transaction to
+/// its broadcast here.
+pub type LagHook = Arc<dyn Fn(f64) + Send + Sync>;
 
 impl Feed {
     /// Starts the reader task over `db`, keeping `backlog` batches for slow subscribers. It
@@ -84,6 +90,7 @@ impl Feed {
             tx,
             wake: wake.clone(),
             auth: Arc::default(),
+            lag: std::sync::OnceLock::new(),
         });
         if db.get_database_backend() == DbBackend::Postgres {
             let auth = Arc::downgrade(&feed.auth);
@@ -108,6 +115,12 @@ impl Feed {
     /// that only looks for authentication changes (a WebSocket session).
     pub fn watch(&self) -> broadcast::Receiver<Arc<Batch>> {
         self.tx.subscribe()
+    }
+
+    /// Reports every broadcast change's lag to `hook` from now on (set once; later calls are
+    /// ignored).
+    pub fn observe_lag(&self, hook: LagHook) {
+        let _ = self.lag.set(hook);
     }
 
     /// The server's authentication cache (see [`AuthCache`]).
@@ -284,6 +297,13 @@ async fn read_loop(db: DatabaseConnection, feed: Weak<Feed>) {
                     subscribers = f.subscribers(),
                     "change feed: batch"
                 );
+                if let Some(lag) = f.lag.get() {
+                    let now = chrono::Utc::now();
+                    for change in &batch.changes {
+                        let seconds = (now - change.created_at).num_microseconds().unwrap_or(0);
+                        lag(seconds as f64 / 1e6);
+                    }
+                }
                 // No subscriber is not an error: the batch is simply not needed.
                 let _ = f.tx.send(Arc::new(batch));
                 // A full page: read on without waiting.

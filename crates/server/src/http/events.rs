@@ -245,6 +245,15 @@ pub async fn post(
         Ok(outcomes) => outcomes,
         Err(err) => return app_failure(&err),
     };
+    if let Some(metrics) = &state.metrics {
+        for outcome in &outcomes {
+            metrics.event(match outcome {
+                EventOutcome::Applied => "applied",
+                EventOutcome::Duplicate => "duplicate",
+                EventOutcome::Rejected(_) => "rejected",
+            });
+        }
+    }
     let results: Vec<Value> = keys
         .into_iter()
         .zip(outcomes)

@@ -27,7 +27,7 @@ use crate::graphql::RequestCtx;
 use crate::graphql::context::Budget;
 use crate::graphql::cost;
 use crate::graphql::executor::{BatchQueue, Drive};
-use crate::graphql::persisted::Refusal;
+use crate::graphql::persisted::{Refusal, Source};
 use crate::http::AuthFailure;
 use crate::http::metrics::Outcome;
 
@@ -157,9 +157,18 @@ impl Wire {
         request.operation_name = self.operation_name;
         request.variables = self.variables;
         request.extensions = self.extensions;
-        state
+        let source = state
             .persisted
-            .resolve(&mut request, self.document_id.as_deref(), ad_hoc)?;
+            .resolve(&mut request, self.document_id.as_deref(), ad_hoc);
+        if let Some(metrics) = &state.metrics {
+            metrics.document(match source {
+                Ok(Source::AdHoc) => "ad_hoc",
+                Ok(Source::Apq) => "apq",
+                Ok(Source::Trusted) => "trusted",
+                Err(_) => "refused",
+            });
+        }
+        source?;
         Ok(request)
     }
 
@@ -333,7 +342,11 @@ async fn execute(
 ) -> Response {
     let started = std::time::Instant::now();
     let slow = state.slow_operation;
-    let (db, meter) = crate::http::counted(&state.db, slow.is_some());
+    let (db, meter) = crate::http::counted(
+        &state.db,
+        slow.is_some(),
+        state.metrics.as_ref().map(|m| m.statement_hook()),
+    );
     let budget = Budget::new(state.limits.max_statements);
     let schemas = state.schema.clone();
     let metrics = state.metrics.clone();
@@ -346,7 +359,11 @@ async fn execute(
     // Parsing, the cost check and execution all run inside the timeout; the request and its
     // loaders' batches run in this task (see `graphql::executor`), so a client that
     // disconnects drops its work, and the timeout stops all of it.
-    let batches = BatchQueue::default();
+    let batches = BatchQueue::default().observed(state.metrics.as_ref().map(|m| {
+        let m = m.clone();
+        std::sync::Arc::new(move |kind: &'static str, keys: usize| m.batch(kind, keys))
+            as crate::graphql::executor::BatchHook
+    }));
     let queue = batches.clone();
     let run = async move {
         let mut out = Vec::with_capacity(requests.len());
@@ -362,6 +379,11 @@ async fn execute(
             let operation = request.operation_name.clone();
             // A document that does not parse is left to the executor, which reports it.
             let doc = documents.parse(&mut request);
+            let span = crate::graphql::trace::operation_span(
+                doc.as_deref(),
+                operation.as_deref(),
+                &request.query,
+            );
             if let Some(doc) = &doc
                 && let Err(refusal) = cost::check(
                     doc,
@@ -380,6 +402,7 @@ async fn execute(
                 if let Some(m) = &metrics {
                     record(m, Some(doc), operation.as_deref(), Outcome::RefusedByCost);
                 }
+                crate::graphql::trace::operation_failed(&span);
                 out.push((refusal.into_response(), None, operation));
                 continue;
             }
@@ -390,7 +413,14 @@ async fn execute(
             }
             // A request like one that ran without error is not validated again.
             let key = schemas.key(&request);
-            let response = crate::graphql::execute(schemas.for_key(key), request).await;
+            let response = tracing::Instrument::instrument(
+                crate::graphql::execute(schemas.for_key(key), request),
+                span.clone(),
+            )
+            .await;
+            if !response.errors.is_empty() {
+                crate::graphql::trace::operation_failed(&span);
+            }
             if let Some(key) = key
                 && response.errors.is_empty()
             {

@@ -56,6 +56,28 @@ struct OperationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DbLabels {
+    db_system_name: &'static str,
+    db_operation_name: &'static str,
+    db_collection_name: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoaderLabels {
+    stepgraph_loader_kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DocumentLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConnectionLabels {
     state: &'static str,
 }
@@ -103,6 +125,13 @@ pub struct Metrics {
     request_sizes: Family<RouteLabels, Histogram>,
     response_sizes: Family<RouteLabels, Histogram>,
     websockets: Gauge,
+    /// Statement durations, recorded through [`Metrics::statement_hook`].
+    statement_hook: stepgraph_web::StatementHook,
+    batches: Family<LoaderLabels, Histogram>,
+    documents: Family<DocumentLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    subscriptions: Gauge,
+    feed_lag: Histogram,
     /// The server's WebSocket permits and their number, read at each scrape.
     websocket_permits: Mutex<Option<(Arc<tokio::sync::Semaphore>, usize)>>,
     /// Route templates and operation names, each kept once for the life of the process
@@ -201,9 +230,61 @@ impl Metrics {
             "Open GraphQL WebSocket (subscription) connections",
             websockets.clone(),
         );
+        let statement_durations = Family::<DbLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 2.5,
+            ])
+        });
+        registry.register(
+            "db_client_operation_duration_seconds",
+            "Duration of SQL statements, by operation and the table they read or write first",
+            statement_durations.clone(),
+        );
+        let statement_hook = statement_hook(db.get_database_backend(), statement_durations);
+        let batches = Family::<LoaderLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0])
+        });
+        registry.register(
+            "stepgraph_loader_batch_size",
+            "Keys one GraphQL loader batch read in one go, by loader kind (by_id, pages, counts)",
+            batches.clone(),
+        );
+        let documents = Family::<DocumentLabels, Counter>::default();
+        registry.register(
+            "graphql_server_documents",
+            "GraphQL operations by how their document came: ad_hoc (its text), apq (an automatic persisted query's hash), trusted (a manifest's documentId), refused",
+            documents.clone(),
+        );
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "stepgraph_events_ingested",
+            "Mailing events sent to POST /events/mailings, by status (applied, duplicate, rejected)",
+            events.clone(),
+        );
+        let subscriptions: Gauge = Gauge::default();
+        registry.register(
+            "stepgraph_subscriptions_active",
+            "GraphQL subscriptions running on this server's WebSockets",
+            subscriptions.clone(),
+        );
+        let feed_lag = Histogram::new([
+            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
+        registry.register(
+            "stepgraph_change_feed_lag_seconds",
+            "Seconds from a change's commit to its broadcast to this server's subscriptions",
+            feed_lag.clone(),
+        );
         Self {
             registry,
             db: db.clone(),
+            statement_hook,
+            batches,
+            documents,
+            events,
+            subscriptions,
+            feed_lag,
             costs,
             request_sizes,
             response_sizes,
@@ -226,6 +307,43 @@ impl Metrics {
             .websocket_permits
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some((permits, max));
+    }
+
+    /// What counts each statement's duration ([`stepgraph_web::counted`] and
+    /// [`stepgraph_web::observed`] call it).
+    pub fn statement_hook(&self) -> &stepgraph_web::StatementHook {
+        &self.statement_hook
+    }
+
+    /// A loader batch of `keys` keys.
+    pub fn batch(&self, kind: &'static str, keys: usize) {
+        self.batches
+            .get_or_create(&LoaderLabels {
+                stepgraph_loader_kind: kind,
+            })
+            .observe(keys as f64);
+    }
+
+    /// How an operation's document came (`ad_hoc`, `apq`, `trusted`, `refused`).
+    pub fn document(&self, source: &'static str) {
+        self.documents
+            .get_or_create(&DocumentLabels { source })
+            .inc();
+    }
+
+    /// An ingested event's status (`applied`, `duplicate`, `rejected`).
+    pub fn event(&self, status: &'static str) {
+        self.events.get_or_create(&EventLabels { status }).inc();
+    }
+
+    /// The gauge of running subscriptions.
+    pub fn subscriptions(&self) -> &Gauge {
+        &self.subscriptions
+    }
+
+    /// A change broadcast `seconds` after its commit.
+    pub fn feed_lag(&self, seconds: f64) {
+        self.feed_lag.observe(seconds.max(0.0));
     }
 
     /// The complexity the cost check measured an operation at.
@@ -349,6 +467,56 @@ impl Metrics {
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Tables named in statement metrics; statements name only the schema's tables, so this is
+/// a guard, not a limit ever reached.
+const MAX_TABLES: usize = 64;
+
+/// The hook that records each statement's duration by operation and first table
+/// ([`stepgraph_web::trace::summarize`]).
+fn statement_hook(
+    backend: DbBackend,
+    durations: Family<DbLabels, Histogram>,
+) -> stepgraph_web::StatementHook {
+    let system = stepgraph_web::trace::system_name(backend);
+    let tables: RwLock<HashMap<String, &'static str>> = RwLock::default();
+    Arc::new(
+        move |sql: &str, elapsed: std::time::Duration, _failed: bool| {
+            let (operation, table) = stepgraph_web::trace::summarize(sql);
+            let table = match table {
+                None => "",
+                Some(table) => {
+                    let known = tables
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(table)
+                        .copied();
+                    match known {
+                        Some(known) => known,
+                        None => {
+                            let mut map = tables.write().unwrap_or_else(|p| p.into_inner());
+                            if map.len() >= MAX_TABLES {
+                                "other"
+                            } else {
+                                let kept: &'static str =
+                                    Box::leak(table.to_owned().into_boxed_str());
+                                map.insert(table.to_owned(), kept);
+                                kept
+                            }
+                        }
+                    }
+                }
+            };
+            durations
+                .get_or_create(&DbLabels {
+                    db_system_name: system,
+                    db_operation_name: operation,
+                    db_collection_name: table,
+                })
+                .observe(elapsed.as_secs_f64());
+        },
+    )
 }
 
 /// The most connections the pool opens.

@@ -348,12 +348,19 @@ fn refuse(code: &'static str, message: &str) -> BoxStream<'static, Response> {
     stream::once(async move { Response::from_errors(vec![err]) }).boxed()
 }
 
-/// Gives a subscription's slot back when its stream is dropped.
-struct Slot(Arc<AtomicUsize>);
+/// Gives a subscription's slot back when its stream is dropped (and takes it off the
+/// server's gauge of running subscriptions, when metrics are on).
+struct Slot(
+    Arc<AtomicUsize>,
+    Option<prometheus_client::metrics::gauge::Gauge>,
+);
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+        if let Some(running) = &self.1 {
+            running.dec();
+        }
     }
 }
 
@@ -440,7 +447,12 @@ impl LiveExecutor {
                 &format!("at most {MAX_PER_CONNECTION} subscriptions per connection"),
             );
         }
-        let slot = Slot(self.open.clone());
+        let running = self.state.metrics.as_ref().map(|m| {
+            let running = m.subscriptions().clone();
+            running.inc();
+            running
+        });
+        let slot = Slot(self.open.clone(), running);
         let ctx = RequestCtx::new(
             viewer,
             self.state.db.clone(),
