@@ -162,6 +162,19 @@ async fn a_graphql_request_is_traced_from_the_request_down_to_each_statement() {
         "{body}"
     );
 
+    // A caller's trace that was not sampled (flags 00): the parent-based sampler leaves the
+    // request out, and no span of it is made or sent.
+    let unsampled = "11111111111111111111111111111111";
+    let res = http
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{unsampled}-2222222222222222-00"))
+        .json(&serde_json::json!({ "query": "{ sequences(first: 2) { nodes { name } } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
     // A JSON:API request in a trace of its own.
     let rest_trace = "0af7651916cd43dd8448eb211c80319c";
     let res = http
@@ -383,6 +396,19 @@ async fn a_graphql_request_is_traced_from_the_request_down_to_each_statement() {
     ] {
         assert!(!everything.contains(secret), "{secret} was exported");
     }
+    let unsampled_spans = received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter(|s| hex(&s.trace_id) == unsampled)
+        .count();
+    assert_eq!(
+        unsampled_spans, 0,
+        "the unsampled request's spans were sent"
+    );
     // The service is named by OTEL_SERVICE_NAME.
     assert!(everything.contains("stepgraph-under-test"));
 

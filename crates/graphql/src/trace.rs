@@ -2,9 +2,10 @@
 //! OpenTelemetry's GraphQL conventions say), each loader batch and each relationship page,
 //! and the document text a span may carry (every literal value removed).
 //!
-//! Every span here is at TRACE level under the target `stepgraph::trace`: the exporter's layer
-//! enables that target when traces are on; with traces off (and the log below TRACE) no layer
-//! wants them and each costs one cached interest check.
+//! Every span here is at TRACE level under the target `stepgraph::trace`, which only the
+//! exporter's layer takes, and is made only inside a sampled trace (the request's server
+//! span, `stepgraph_web::trace`): with traces off, or for a request the sampler left out,
+//! each costs a look at the current span.
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use opentelemetry::trace::TraceContextExt as _;
@@ -19,6 +20,9 @@ pub fn operation_span(
     name: Option<&str>,
     query: &str,
 ) -> tracing::Span {
+    if !in_sampled_trace() {
+        return tracing::Span::none();
+    }
     let span = tracing::trace_span!(
         target: "stepgraph::trace",
         "graphql operation",
@@ -53,12 +57,15 @@ pub fn operation_span(
     if let Some(name) = name {
         span.record("graphql.operation.name", name);
     }
-    // The document only when the trace is kept: at 1% sampling the other 99 requests skip
-    // the copy.
-    if span.context().span().span_context().is_sampled() {
-        span.record("graphql.document", without_literals(query).as_str());
-    }
+    span.record("graphql.document", without_literals(query).as_str());
     span
+}
+
+/// Whether the current span belongs to a sampled trace: spans are made only inside one, so
+/// with traces off, or for a request the sampler left out, no span is made at all.
+fn in_sampled_trace() -> bool {
+    let current = tracing::Span::current();
+    !current.is_none() && current.context().span().span_context().is_sampled()
 }
 
 /// Marks an operation's span failed (refused, or answered with errors).
@@ -93,6 +100,9 @@ pub fn batch(
 /// The span of a loader's batch: what it does (`by_id`, `pages`, `counts`), which loader (a
 /// type or a relationship), and how many keys it reads at once.
 pub fn batch_span(kind: &'static str, loader: &'static str, keys: usize) -> tracing::Span {
+    if !in_sampled_trace() {
+        return tracing::Span::none();
+    }
     let span = tracing::trace_span!(
         target: "stepgraph::trace",
         "loader batch",
@@ -113,6 +123,9 @@ pub fn batch_span(kind: &'static str, loader: &'static str, keys: usize) -> trac
 /// The span of one page statement of a relationship (`page Sequence.sequenceSteps`), for
 /// `parents` parents at once.
 pub fn page_span(relationship: &'static str, parents: usize) -> tracing::Span {
+    if !in_sampled_trace() {
+        return tracing::Span::none();
+    }
     let span = tracing::trace_span!(
         target: "stepgraph::trace",
         "relationship page",

@@ -233,16 +233,23 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
         active.inc();
     }
     // Health checks are not traced: a load balancer asks every few seconds.
-    let span = if path == "/healthz" || path == "/readyz" {
-        tracing::Span::none()
+    let spans = if path == "/healthz" || path == "/readyz" {
+        stepgraph_web::trace::RequestSpans {
+            server: tracing::Span::none(),
+            log: tracing::Span::none(),
+        }
     } else {
         stepgraph_web::trace::request_span(&method, &path, req.headers())
     };
-    let res = if span.is_none() {
+    let res = if spans.server.is_none() {
         next.run(req).await
     } else {
-        tracing::Instrument::instrument(next.run(req), span.clone()).await
+        // The server span innermost: it is the current span below, the parent of what the
+        // request makes; the log's span around it names its ids on the log's lines.
+        let traced = tracing::Instrument::instrument(next.run(req), spans.server.clone());
+        tracing::Instrument::instrument(traced, spans.log.clone()).await
     };
+    let span = &spans.server;
     let elapsed = started.elapsed();
     let route = res.extensions().get::<axum::extract::MatchedPath>();
     let statements = res
@@ -251,7 +258,7 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let status = res.status().as_u16();
-    stepgraph_web::trace::finish_request(&span, &method, route.map(|r| r.as_str()), status);
+    stepgraph_web::trace::finish_request(span, &method, route.map(|r| r.as_str()), status);
     if let (Some(metrics), Some(active)) = (&state.metrics, active) {
         active.dec();
         let response_size = axum::body::HttpBody::size_hint(res.body()).exact();
@@ -264,8 +271,8 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
             (request_size, response_size),
         );
     }
-    // Inside the request's span when traced, so the line carries its trace and span ids.
-    span.in_scope(|| {
+    // Inside the request's log span when traced, so the line carries its trace and span ids.
+    spans.log.in_scope(|| {
         tracing::info!(
             %method,
             path,

@@ -53,14 +53,32 @@ impl opentelemetry::propagation::Extractor for Headers<'_> {
     }
 }
 
-/// The server span of a request (`Span::none()` when traces are off), a child of the trace a
-/// valid `traceparent` names. Its `trace_id` and `span_id` fields put the ids on every log
-/// line written inside it.
-pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> tracing::Span {
+/// Where the log's layer finds a traced request's ids: a span of its own target, which the
+/// exporter's layer does not take.
+pub const LOG_TARGET: &str = "stepgraph::request";
+
+/// The spans of a request the sampler kept: the server span (a child of the trace a valid
+/// `traceparent` names) and, around it, the span that puts its `trace_id` and `span_id` on
+/// every log line written inside it. Both are `Span::none()` when traces are off or the
+/// request was not sampled: then no span at all is made below it (see [`in_sampled_trace`]),
+/// so a request left out at 1% sampling costs one sampling decision.
+pub struct RequestSpans {
+    pub server: tracing::Span,
+    pub log: tracing::Span,
+}
+
+/// The spans of a request ([`RequestSpans`]).
+pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> RequestSpans {
+    let none = || RequestSpans {
+        server: tracing::Span::none(),
+        log: tracing::Span::none(),
+    };
     if !on() {
-        return tracing::Span::none();
+        return none();
     }
-    let span = tracing::info_span!(
+    // TRACE, like every span for the exporter: the log's layer, at its usual levels, sees
+    // only the log span below.
+    let server = tracing::trace_span!(
         target: TARGET,
         "request",
         otel.name = method.as_str(),
@@ -70,17 +88,29 @@ pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> tracing
         url.path = path,
         http.route = Empty,
         http.response.status_code = Empty,
-        trace_id = Empty,
-        span_id = Empty,
     );
     let parent = global::get_text_map_propagator(|p| p.extract(&Headers(headers)));
     // Only fails when no exporter layer is installed, in which case there is no trace.
-    let _ = span.set_parent(parent);
-    if let Some((trace, id)) = ids(&span) {
-        span.record("trace_id", tracing::field::display(trace));
-        span.record("span_id", tracing::field::display(id));
+    let _ = server.set_parent(parent);
+    let cx = server.context();
+    let sc = cx.span().span_context().clone();
+    if !sc.is_sampled() {
+        return none();
     }
-    span
+    let log = tracing::info_span!(
+        target: LOG_TARGET,
+        "request",
+        trace_id = %sc.trace_id(),
+        span_id = %sc.span_id(),
+    );
+    RequestSpans { server, log }
+}
+
+/// Whether the current span belongs to a sampled trace: what every span below a request
+/// asks before it is made.
+pub fn in_sampled_trace() -> bool {
+    let current = tracing::Span::current();
+    !current.is_none() && current.context().span().span_context().is_sampled()
 }
 
 /// Completes a request's server span with the route that matched and the status: named
@@ -138,7 +168,11 @@ pub fn statement(system: &'static str, sql: &str, elapsed: Duration, failed: boo
     if !on() {
         return;
     }
-    let parent = tracing::Span::current().context();
+    let current = tracing::Span::current();
+    if current.is_none() {
+        return;
+    }
+    let parent = current.context();
     if !parent.span().span_context().is_sampled() {
         return;
     }
@@ -196,14 +230,18 @@ pub fn summarize(sql: &str) -> (&'static str, Option<&str>) {
         w if w.eq_ignore_ascii_case("with") => "WITH",
         _ => return ("OTHER", None),
     };
-    let keywords: &[&str] = match operation {
-        "INSERT" => &["INTO"],
-        "UPDATE" => &["UPDATE"],
-        _ => &["FROM", "JOIN"],
+    // Keywords in upper case (sea-query's, and every statement written by hand here) or
+    // lower case; found with a vectorised substring search, since this runs for every
+    // statement when metrics are on and a statement's text is a few kilobytes of columns.
+    let keywords: &[(&str, &str)] = match operation {
+        "INSERT" => &[("INTO", "into")],
+        "UPDATE" => &[("UPDATE", "update")],
+        _ => &[("FROM", "from"), ("JOIN", "join")],
     };
     let mut at = 0;
     while let Some(next) = keywords
         .iter()
+        .flat_map(|(upper, lower)| [*upper, *lower])
         .filter_map(|k| keyword_end(&sql[at..], k).map(|end| at + end))
         .min()
     {
@@ -216,15 +254,14 @@ pub fn summarize(sql: &str) -> (&'static str, Option<&str>) {
     (operation, None)
 }
 
-/// Where the first `keyword` (any case, a whole word) ends.
+/// Where the first `keyword` (as written, a whole word) ends.
 fn keyword_end(sql: &str, keyword: &str) -> Option<usize> {
     let bytes = sql.as_bytes();
     let n = keyword.len();
-    (0..=bytes.len().checked_sub(n)?).find_map(|i| {
-        let word = bytes[i..i + n].eq_ignore_ascii_case(keyword.as_bytes());
+    memchr::memmem::find_iter(bytes, keyword.as_bytes()).find_map(|i| {
         let before = i == 0 || !is_word(bytes[i - 1]);
         let after = bytes.get(i + n).is_none_or(|b| !is_word(*b));
-        (word && before && after).then_some(i + n)
+        (before && after).then_some(i + n)
     })
 }
 
