@@ -18,6 +18,14 @@ impl Cli {
         Self { dir }
     }
 
+    /// Seeds the demo data and returns a new API token of `email`.
+    pub(crate) fn demo_token(&self, email: &str) -> String {
+        self.ok(&["seed", "--demo"]);
+        self.ok(&["token", "create", "--user", email])
+            .trim()
+            .to_string()
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("sqlite://{}/cli.db", self.dir.display())
     }
@@ -677,11 +685,7 @@ pub(crate) fn stop_with_stderr(child: std::process::Child) -> String {
 fn sync_outreach_mirrors_a_server_and_the_mirror_refuses_local_writes() {
     // "Outreach": a stepgraph with the demo data, and an admin's token for it.
     let upstream = Cli::new();
-    upstream.ok(&["seed", "--demo"]);
-    let token = upstream
-        .ok(&["token", "create", "--user", "ada.admin@example.com"])
-        .trim()
-        .to_string();
+    let token = upstream.demo_token("ada.admin@example.com");
     let up_port = free_port();
     let server = spawn_serve(&upstream, "127.0.0.1", up_port, &[], Stdio::null);
     let base = format!("http://127.0.0.1:{up_port}");

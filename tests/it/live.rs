@@ -101,7 +101,8 @@ impl Client {
 
 const STEPS: &str = "subscription($filter: SequenceStepFilter) { sequenceStepChanged(filter: $filter) { kind id node { id order canWrite sequence { id name } } } }";
 
-fn new_step(sequence_id: i64) -> NewStep {
+/// A task step in `sequence_id`, every optional field left out.
+pub(crate) fn new_step(sequence_id: i64) -> NewStep {
     NewStep {
         sequence_id,
         step_type: StepType::Task,

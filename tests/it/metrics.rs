@@ -159,7 +159,7 @@ async fn requests_operations_and_the_pool_are_counted_with_bounded_labels() {
 async fn statements_batches_documents_events_and_subscriptions_are_measured() {
     use std::time::Duration;
     use stepgraph::auth::tokens::{self, Scope};
-    use stepgraph::service::steps::{self, NewStep};
+    use stepgraph::service::steps;
 
     let t = TestDb::new().await;
     let f = fixture(&t.db).await;
@@ -191,17 +191,7 @@ async fn statements_batches_documents_events_and_subscriptions_are_measured() {
     let step = steps::create(
         &s.db.db,
         &f.owner,
-        NewStep {
-            sequence_id: f.interval_shared.id,
-            step_type: entity::enums::StepType::Task,
-            order: None,
-            interval: Some(60),
-            date: None,
-            task_note: None,
-            task_autoskip_delay: None,
-            call_purpose_id: None,
-            task_priority_id: None,
-        },
+        crate::live::new_step(f.interval_shared.id),
     )
     .await
     .unwrap();
