@@ -72,20 +72,25 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The spans of one trace received so far.
+fn spans_of(received: &Received, trace_id: &str) -> Vec<Span> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter(|s| hex(&s.trace_id) == trace_id)
+        .cloned()
+        .collect()
+}
+
 /// The spans of one trace, once the server span of `path` arrived (the exporter sends every
 /// 100 ms here).
 async fn trace_of(received: &Received, trace_id: &str, path: &str) -> Vec<Span> {
     for _ in 0..100 {
-        let spans: Vec<Span> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .flat_map(|r| &r.resource_spans)
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .filter(|s| hex(&s.trace_id) == trace_id)
-            .cloned()
-            .collect();
+        let spans = spans_of(received, trace_id);
         if spans.iter().any(|s| attr_str(s, "url.path") == Some(path)) {
             // The server span ends last; the others were queued before it.
             return spans;
@@ -391,15 +396,7 @@ async fn a_graphql_request_is_traced_from_the_request_down_to_each_statement() {
     ] {
         assert!(!everything.contains(secret), "{secret} was exported");
     }
-    let unsampled_spans = received
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .filter(|s| hex(&s.trace_id) == unsampled)
-        .count();
+    let unsampled_spans = spans_of(&received, unsampled).len();
     assert_eq!(
         unsampled_spans, 0,
         "the unsampled request's spans were sent"
