@@ -405,7 +405,7 @@ pub enum LogFormat {
 
 /// [`init_logging`] in `format`.
 pub fn init_logging_as(filter: &str, format: LogFormat) {
-    init_logging_with(filter, format, None);
+    init_logging_with(filter, format, None, false);
 }
 
 /// [`init_logging_as`], and spans to `traces` when given (the OpenTelemetry layer of
@@ -414,7 +414,12 @@ pub fn init_logging_as(filter: &str, format: LogFormat) {
 /// Each layer has its own filter: the log's is `filter`; the exporter's takes only the spans
 /// made for traces (target `stepgraph::trace`), never log events, so nothing a log line says
 /// is sent as a span event.
-pub fn init_logging_with(filter: &str, format: LogFormat, traces: Option<crate::telemetry::Layer>) {
+pub fn init_logging_with(
+    filter: &str,
+    format: LogFormat,
+    traces: Option<crate::telemetry::Layer>,
+    pool_waits: bool,
+) {
     use std::io::IsTerminal;
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -436,6 +441,16 @@ pub fn init_logging_with(filter: &str, format: LogFormat, traces: Option<crate::
             .boxed(),
     };
     let mut layers = vec![log];
+    if pool_waits {
+        layers.push(
+            PoolWaits
+                .with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target(stepgraph_domain::db::ACQUIRE_TARGET, tracing::Level::TRACE),
+                )
+                .boxed(),
+        );
+    }
     let has_traces = traces.is_some();
     if let Some(layer) = traces {
         layers.push(
@@ -454,6 +469,34 @@ pub fn init_logging_with(filter: &str, format: LogFormat, traces: Option<crate::
     if installed && has_traces {
         stepgraph_web::trace::enable();
     }
+}
+
+/// Hands sqlx's report of each connection checkout's wait to the metrics
+/// (`db_client_connection_wait_time_seconds`; [`DbConfig::report_acquire`]).
+struct PoolWaits;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWaits {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Wait(Option<f64>);
+        impl tracing::field::Visit for Wait {
+            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+                if field.name() == "acquired_after_secs" {
+                    self.0 = Some(value);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut wait = Wait(None);
+        event.record(&mut wait);
+        if let Some(seconds) = wait.0 {
+            stepgraph_domain::db::acquired_after(seconds);
+        }
+    }
+}
+
+/// Whether this command serves with metrics, which report the pool's waits.
+pub fn reports_pool_waits(cli: &Cli) -> bool {
+    matches!(&cli.command, Command::Serve(args) if args.metrics_listen.is_some())
 }
 
 /// Opens the database after applying pending migrations (every command but `migrate` itself
@@ -522,6 +565,8 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
     }
     config.acquire_timeout = Duration::from_secs(db_acquire_timeout_secs);
     config.pg_plan_cache = pg_plan_cache;
+    config.report_acquire =
+        matches!(&command, Command::Serve(args) if args.metrics_listen.is_some());
     match command {
         Command::Schema => {
             print!("{}", crate::graphql::sdl());

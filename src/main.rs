@@ -33,7 +33,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    stepgraph::cli::init_logging_with(&cli.log, cli.log_format, layer);
+    let pool_waits = stepgraph::cli::reports_pool_waits(&cli);
+    stepgraph::cli::init_logging_with(&cli.log, cli.log_format, layer, pool_waits);
     if let Err(err) = thp {
         tracing::debug!(error = %err, "transparent huge pages stay on");
     }

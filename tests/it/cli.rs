@@ -963,6 +963,7 @@ fn metrics_are_served_on_their_own_listener() {
         )
     };
     assert!(get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(get(port, "/readyz").starts_with("HTTP/1.1 200"));
     let scraped = get(metrics_port, "/metrics");
     let on_api = get(port, "/metrics");
     stop(child);
@@ -979,6 +980,14 @@ fn metrics_are_served_on_their_own_listener() {
         "{scraped}"
     );
     assert!(scraped.contains("db_client_connection_max"), "{scraped}");
+    // The readiness check's checkout (and the startup's) waited for a pooled connection, as
+    // sqlx measured it.
+    let waits = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("db_client_connection_wait_time_seconds_count "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no connection waits in {scraped}"));
+    assert!(waits >= 1, "{scraped}");
 }
 
 /// `--slow-operation-ms`: a GraphQL request at least that slow is logged with its operation,

@@ -58,6 +58,30 @@ pub struct DbConfig {
     pub sqlite_busy_timeout: Duration,
     /// PostgreSQL's `plan_cache_mode` for our connections (see [`PlanCache`]).
     pub pg_plan_cache: PlanCache,
+    /// Have sqlx report how long each checkout waited for a connection ([`acquired_after`]):
+    /// on only with metrics, since each report is an event.
+    pub report_acquire: bool,
+}
+
+/// The target of sqlx's event for each connection checkout, with its wait in
+/// `acquired_after_secs` (reported with [`DbConfig::report_acquire`]).
+pub const ACQUIRE_TARGET: &str = "sqlx::pool::acquire";
+
+type AcquireObserver = Box<dyn Fn(f64) + Send + Sync>;
+static ACQUIRE_OBSERVER: OnceLock<AcquireObserver> = OnceLock::new();
+
+/// Sends every connection wait from now on to `observer` (the metrics' histogram). One per
+/// process: a process serves one pool, and later calls are ignored.
+pub fn observe_acquire(observer: AcquireObserver) {
+    let _ = ACQUIRE_OBSERVER.set(observer);
+}
+
+/// A checkout waited `seconds` for its connection: the log subscriber calls this for sqlx's
+/// event (sqlx measures the wait; nothing else sees it).
+pub fn acquired_after(seconds: f64) {
+    if let Some(observer) = ACQUIRE_OBSERVER.get() {
+        observer(seconds);
+    }
 }
 
 /// How PostgreSQL plans our prepared statements (its `plan_cache_mode`).
@@ -113,6 +137,7 @@ impl DbConfig {
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             sqlite_busy_timeout: Duration::from_secs(10),
             pg_plan_cache: PlanCache::default(),
+            report_acquire: false,
         }
     }
 }
@@ -163,6 +188,12 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         opts.test_before_acquire(false);
     } else {
         opts.test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
+    }
+    if config.report_acquire {
+        let trace = log::LevelFilter::Trace;
+        opts.map_sqlx_postgres_pool_opts(move |o| o.acquire_time_level(trace))
+            .map_sqlx_mysql_pool_opts(move |o| o.acquire_time_level(trace))
+            .map_sqlx_sqlite_pool_opts(move |o| o.acquire_time_level(trace));
     }
     if backend == DbBackend::Postgres && config.pg_plan_cache == PlanCache::Generic {
         // A startup parameter, so every connection of the pool has it from its first

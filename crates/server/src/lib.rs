@@ -111,6 +111,10 @@ impl AppState {
         let m = metrics.clone();
         self.feed
             .observe_lag(std::sync::Arc::new(move |seconds| m.feed_lag(seconds)));
+        // The pool's waits reach the process's first metrics (sqlx reports them through the
+        // binary's log subscriber when `DbConfig::report_acquire` is on).
+        let waits = metrics.connection_waits().clone();
+        stepgraph_domain::db::observe_acquire(Box::new(move |seconds| waits.observe(seconds)));
         self.metrics = Some(metrics);
     }
 }

@@ -132,6 +132,7 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     subscriptions: Gauge,
     feed_lag: Histogram,
+    connection_waits: Histogram,
     /// The server's WebSocket permits and their number, read at each scrape.
     websocket_permits: Mutex<Option<(Arc<tokio::sync::Semaphore>, usize)>>,
     /// Route templates and operation names, each kept once for the life of the process
@@ -276,10 +277,19 @@ impl Metrics {
             "Seconds from a change's commit to its broadcast to this server's subscriptions",
             feed_lag.clone(),
         );
+        let connection_waits = Histogram::new([
+            0.00001, 0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ]);
+        registry.register(
+            "db_client_connection_wait_time_seconds",
+            "Seconds a statement waited for a pooled connection (reported by sqlx when the server runs with metrics)",
+            connection_waits.clone(),
+        );
         Self {
             registry,
             db: db.clone(),
             statement_hook,
+            connection_waits,
             batches,
             documents,
             events,
@@ -339,6 +349,11 @@ impl Metrics {
     /// The gauge of running subscriptions.
     pub fn subscriptions(&self) -> &Gauge {
         &self.subscriptions
+    }
+
+    /// The histogram of waits for a pooled connection.
+    pub fn connection_waits(&self) -> &Histogram {
+        &self.connection_waits
     }
 
     /// A change broadcast `seconds` after its commit.
