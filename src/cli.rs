@@ -149,6 +149,11 @@ pub struct ServeArgs {
     /// not given.
     #[arg(long, env = "STEPGRAPH_SLOW_OPERATION_MS")]
     pub slow_operation_ms: Option<u64>,
+    /// On SIGTERM or Ctrl-C, answer `/readyz` with 503 at once and keep serving for this many
+    /// seconds, so a load balancer moves traffic away first; then close WebSockets with 1012
+    /// (graphql-ws clients reconnect) and finish the requests in flight.
+    #[arg(long, env = "STEPGRAPH_DRAIN_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_secs: u64,
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,

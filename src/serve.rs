@@ -55,6 +55,7 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     }
     state.public_url = args.public_url.clone();
     state.slow_operation = args.slow_operation_ms.map(std::time::Duration::from_millis);
+    state.drain = std::time::Duration::from_secs(args.drain_secs);
     state.ingest_members = args.ingest_members;
     state.allowed_hosts =
         http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());

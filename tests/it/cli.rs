@@ -1034,3 +1034,68 @@ fn slow_operations_are_logged_with_their_cost_and_slowest_statement() {
     assert!(!sql.contains("987654321"), "no bound value: {slow}");
     assert!(!stderr.contains(&token), "no token in the log");
 }
+
+/// `--drain-secs`: on SIGTERM `/readyz` answers 503 at once while requests are still served;
+/// when the grace period ends, WebSockets are closed with 1012 (graphql-ws clients reconnect
+/// on it) and the process exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_then_closes_websockets_with_a_code_clients_retry_on() {
+    let cli = Cli::new();
+    let token = cli.demo_token("ada.admin@example.com");
+    let port = free_port();
+    let mut child = spawn_serve(&cli, "127.0.0.1", port, &["--drain-secs", "2"], Stdio::null);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut socket = crate::live::Client::connect(&base, &token).await;
+    socket
+        .subscribe(
+            "1",
+            "subscription { sequenceStepChanged { kind id } }",
+            serde_json::json!({}),
+        )
+        .await;
+
+    let pid = child.id().to_string();
+    let signalled = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let http = reqwest::Client::new();
+    // Not ready at once, still serving.
+    let mut not_ready = false;
+    for _ in 0..20 {
+        let res = http.get(format!("{base}/readyz")).send().await.unwrap();
+        if res.status() == 503 {
+            assert_eq!(res.text().await.unwrap(), "draining");
+            not_ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(not_ready, "/readyz kept answering 200 after SIGTERM");
+    let res = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "query": "{ viewer { email } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a request during the drain is served");
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(2));
+
+    // The grace period ends: the socket is closed with 1012, then the process exits.
+    let closed = socket.next(std::time::Duration::from_secs(10)).await;
+    assert_eq!(
+        closed,
+        Some(serde_json::json!({"type": "close", "code": 1012})),
+        "{closed:?}"
+    );
+    assert!(signalled.elapsed() >= std::time::Duration::from_secs(2));
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

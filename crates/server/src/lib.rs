@@ -56,9 +56,14 @@ pub struct AppState {
     pub feed: std::sync::Arc<crate::live::Feed>,
     /// Open subscription (WebSocket) connections, bounded by `max_websockets`.
     pub websockets: std::sync::Arc<tokio::sync::Semaphore>,
-    /// Turns true when the server shuts down: open WebSockets close (HTTP's graceful shutdown
-    /// does not wait for upgraded connections).
+    /// Turns true when the server shuts down, after the drain: open WebSockets close with
+    /// 1012 (HTTP's graceful shutdown does not wait for upgraded connections).
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// True from the shutdown signal on: `/readyz` answers 503 while requests are still
+    /// served for [`AppState::drain`].
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How long to keep serving after the shutdown signal (`serve --drain-secs`).
+    pub drain: std::time::Duration,
     /// The `Host` names answered (see [`http::hosts`]); resolved against the listener in
     /// [`run`].
     pub allowed_hosts: http::hosts::HostPolicy,
@@ -93,6 +98,8 @@ impl AppState {
             ingest_members: false,
             websockets: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_websockets)),
             closing: tokio::sync::watch::Sender::new(false),
+            draining: Default::default(),
+            drain: std::time::Duration::ZERO,
             allowed_hosts: http::hosts::HostPolicy::Auto(None),
             outreach_webhook_secret: None,
             upstream: None,
@@ -294,8 +301,12 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers; 503 otherwise, so a load balancer stops routing here.
+/// The database answers and the server is not shutting down; 503 otherwise, so a load
+/// balancer stops routing here.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+    }
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {
@@ -315,12 +326,24 @@ pub async fn run(
     let mut state = state;
     state.allowed_hosts = state.allowed_hosts.resolve(listener.local_addr()?);
     let closing = state.closing.clone();
+    let draining = state.draining.clone();
+    let drain = state.drain;
     // Why `into_make_service`: served as it is, a `Router` converts itself again for every
     // connection (`with_state(())`, cloning each route: about 40,000 instructions), while the
     // made service converts once and hands each connection a clone of an `Arc`.
     axum::serve(listener, router(state).into_make_service())
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Draining: readiness fails at once, so a load balancer stops sending new
+            // requests, while this one still serves what arrives during the grace period.
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            if !drain.is_zero() {
+                tracing::info!(
+                    drain_secs = drain.as_secs(),
+                    "draining: /readyz answers 503; serving until the grace period ends"
+                );
+                tokio::time::sleep(drain).await;
+            }
             closing.send_replace(true);
         })
         .await

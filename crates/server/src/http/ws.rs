@@ -58,6 +58,9 @@ pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
 const FORBIDDEN: u16 = 4403;
 /// graphql-transport-ws: a `subscribe` before the connection was acknowledged.
 const UNAUTHORIZED: u16 = 4401;
+/// Service Restart (RFC 6455's registry): the server is going away; graphql-ws clients
+/// retry on it.
+const SERVICE_RESTART: u16 = 1012;
 /// The most a connection's unsent output may hold (a slow reader is otherwise ended by its
 /// subscription backlog, see [`crate::live`]).
 const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
@@ -126,9 +129,15 @@ pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> 
                     }
                 }
             };
+            // At shutdown `serve` sends its close frame; a socket that cannot take it within
+            // a second is dropped.
+            let backstop = async move {
+                let _ = closing.wait_for(|closing| *closing).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            };
             tokio::select! {
                 () = serve(socket, executor, protocol, state.clone(), guard, acked) => {}
-                _ = closing.wait_for(|closing| *closing) => {}
+                () = backstop => {}
                 () = unauthenticated => {}
             }
             drop(permit);
@@ -188,8 +197,21 @@ async fn serve(
     futures_util::pin_mut!(messages);
     let watch = guard.watch(&state);
     futures_util::pin_mut!(watch);
+    let mut closing = state.closing.subscribe();
     loop {
         let msg = tokio::select! {
+            // (The guard `wait_for` returns is dropped before the close frame is sent.)
+            () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+                // 1012 (service restart): graphql-ws clients reconnect, to another instance
+                // once the load balancer has moved away from this one.
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: SERVICE_RESTART,
+                        reason: "the server is restarting; reconnect".into(),
+                    })))
+                    .await;
+                break;
+            }
             msg = messages.next() => match msg {
                 Some(msg) => msg,
                 None => break,
