@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use axum::http::{HeaderMap, Method};
+use memchr::memmem;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue, global};
 use sea_orm::DbBackend;
@@ -233,15 +234,15 @@ pub fn summarize(sql: &str) -> (&'static str, Option<&str>) {
     // Keywords in upper case (sea-query's, and every statement written by hand here) or
     // lower case; found with a vectorised substring search, since this runs for every
     // statement when metrics are on and a statement's text is a few kilobytes of columns.
-    let keywords: &[(&str, &str)] = match operation {
-        "INSERT" => &[("INTO", "into")],
-        "UPDATE" => &[("UPDATE", "update")],
-        _ => &[("FROM", "from"), ("JOIN", "join")],
+    let finders = keyword_finders();
+    let keywords: &[memmem::Finder<'static>] = match operation {
+        "INSERT" => &finders[4..6],
+        "UPDATE" => &finders[6..8],
+        _ => &finders[0..4],
     };
     let mut at = 0;
     while let Some(next) = keywords
         .iter()
-        .flat_map(|(upper, lower)| [*upper, *lower])
         .filter_map(|k| keyword_end(&sql[at..], k).map(|end| at + end))
         .min()
     {
@@ -254,11 +255,23 @@ pub fn summarize(sql: &str) -> (&'static str, Option<&str>) {
     (operation, None)
 }
 
+/// The keywords [`summarize`] looks for, each searcher built once: FROM, from, JOIN, join,
+/// INTO, into, UPDATE, update.
+fn keyword_finders() -> &'static [memmem::Finder<'static>; 8] {
+    static FINDERS: OnceLock<[memmem::Finder<'static>; 8]> = OnceLock::new();
+    FINDERS.get_or_init(|| {
+        [
+            "FROM", "from", "JOIN", "join", "INTO", "into", "UPDATE", "update",
+        ]
+        .map(|k| memmem::Finder::new(k.as_bytes()))
+    })
+}
+
 /// Where the first `keyword` (as written, a whole word) ends.
-fn keyword_end(sql: &str, keyword: &str) -> Option<usize> {
+fn keyword_end(sql: &str, keyword: &memmem::Finder<'_>) -> Option<usize> {
     let bytes = sql.as_bytes();
-    let n = keyword.len();
-    memchr::memmem::find_iter(bytes, keyword.as_bytes()).find_map(|i| {
+    let n = keyword.needle().len();
+    keyword.find_iter(bytes).find_map(|i| {
         let before = i == 0 || !is_word(bytes[i - 1]);
         let after = bytes.get(i + n).is_none_or(|b| !is_word(*b));
         (before && after).then_some(i + n)
