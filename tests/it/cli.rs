@@ -256,14 +256,7 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
             && preflight.contains("access-control-allow-origin: http://localhost:5173"),
         "{preflight}"
     );
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -674,9 +667,20 @@ fn stop(mut child: std::process::Child) {
 }
 
 /// Stops a server started with piped output, and returns what it wrote to stderr.
-pub(crate) fn stop_with_stderr(child: std::process::Child) -> String {
+/// Sends SIGTERM to a server started here.
+fn sigterm(child: &std::process::Child) {
     let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+pub(crate) fn stop_with_stderr(child: std::process::Child) -> String {
+    sigterm(&child);
     let out = child.wait_with_output().unwrap();
     String::from_utf8(out.stderr).unwrap()
 }
@@ -1054,15 +1058,8 @@ async fn sigterm_drains_then_closes_websockets_with_a_code_clients_retry_on() {
         )
         .await;
 
-    let pid = child.id().to_string();
     let signalled = std::time::Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    sigterm(&child);
     let http = reqwest::Client::new();
     // Not ready at once, still serving.
     let mut not_ready = false;

@@ -61,8 +61,9 @@ pub const LOG_TARGET: &str = "stepgraph::request";
 /// The spans of a request the sampler kept: the server span (a child of the trace a valid
 /// `traceparent` names) and, around it, the span that puts its `trace_id` and `span_id` on
 /// every log line written inside it. Both are `Span::none()` when traces are off or the
-/// request was not sampled: then no span at all is made below it (see [`in_sampled_trace`]),
-/// so a request left out at 1% sampling costs one sampling decision.
+/// request was not sampled: then no span at all is made below it (each asks whether the
+/// current span is sampled first: `stepgraph_graphql::trace`, [`statement`]), so a request
+/// left out at 1% sampling costs one sampling decision.
 pub struct RequestSpans {
     pub server: tracing::Span,
     pub log: tracing::Span,
@@ -107,13 +108,6 @@ pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> Request
     RequestSpans { server, log }
 }
 
-/// Whether the current span belongs to a sampled trace: what every span below a request
-/// asks before it is made.
-pub fn in_sampled_trace() -> bool {
-    let current = tracing::Span::current();
-    !current.is_none() && current.context().span().span_context().is_sampled()
-}
-
 /// Completes a request's server span with the route that matched and the status: named
 /// `{method} {route}` as the semantic conventions ask; a 5xx marks it an error.
 pub fn finish_request(span: &tracing::Span, method: &Method, route: Option<&str>, status: u16) {
@@ -133,18 +127,6 @@ pub fn finish_request(span: &tracing::Span, method: &Method, route: Option<&str>
     if status >= 500 {
         span.record("otel.status_code", "error");
     }
-}
-
-/// The trace id and span id of `span`, as log lines and W3C headers write them (lower-case
-/// hex), when it belongs to a trace.
-pub fn ids(span: &tracing::Span) -> Option<(String, String)> {
-    if span.is_none() {
-        return None;
-    }
-    let cx = span.context();
-    let sc = cx.span().span_context().clone();
-    sc.is_valid()
-        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
 }
 
 fn tracer() -> &'static global::BoxedTracer {
