@@ -306,6 +306,34 @@ pub fn selected_operation<'a>(
         .map(|(_, op)| op)
 }
 
+/// The type of the operation a request runs (`query`, `mutation`, `subscription`), as metrics
+/// and traces name it; `None` when the document has no such operation.
+pub fn operation_type(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'static str> {
+    selected_operation(doc, operation_name).map(|op| match op.node.ty {
+        async_graphql::parser::types::OperationType::Query => "query",
+        async_graphql::parser::types::OperationType::Mutation => "mutation",
+        async_graphql::parser::types::OperationType::Subscription => "subscription",
+    })
+}
+
+/// The name of the operation a request runs: the one it asked for, or the name of its
+/// document's only operation (`None`: anonymous).
+pub fn operation_name<'a>(
+    doc: Option<&'a ExecutableDocument>,
+    requested: Option<&'a str>,
+) -> Option<&'a str> {
+    use async_graphql::parser::types::DocumentOperations;
+    requested.or_else(|| match doc.map(|d| &d.operations) {
+        Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
+            ops.keys().next().map(|n| n.as_str())
+        }
+        _ => None,
+    })
+}
+
 /// The cost of the operation a request would run; `None` when there is no such operation
 /// (the executor reports that).
 pub fn measure(

@@ -7,7 +7,7 @@
 //! span, `stepgraph_web::trace`): with traces off, or for a request the sampler left out,
 //! each costs a look at the current span.
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::ExecutableDocument;
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -35,14 +35,8 @@ pub fn operation_span(
     if span.is_disabled() {
         return span;
     }
-    let kind = doc
-        .and_then(|d| crate::cost::selected_operation(d, name))
-        .map(|op| match op.node.ty {
-            OperationType::Query => "query",
-            OperationType::Mutation => "mutation",
-            OperationType::Subscription => "subscription",
-        });
-    let name = name.or_else(|| doc.and_then(only_operation_name));
+    let kind = doc.and_then(|d| crate::cost::operation_type(d, name));
+    let name = crate::cost::operation_name(doc, name);
     match (kind, name) {
         (Some(kind), Some(name)) => span.record(
             "otel.name",
@@ -71,17 +65,6 @@ fn in_sampled_trace() -> bool {
 /// Marks an operation's span failed (refused, or answered with errors).
 pub fn operation_failed(span: &tracing::Span) {
     span.record("otel.status_code", "error");
-}
-
-/// The name of a document's only operation.
-fn only_operation_name(doc: &ExecutableDocument) -> Option<&str> {
-    use async_graphql::parser::types::DocumentOperations;
-    match &doc.operations {
-        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-            ops.keys().next().map(|n| n.as_str())
-        }
-        _ => None,
-    }
 }
 
 /// A loader batch starting: its size goes to `hook` (the metrics), and its span is returned.

@@ -266,7 +266,7 @@ fn log_slow(
     let operations: Vec<&str> = responses
         .iter()
         .map(|(_, doc, name)| {
-            operation_name(doc.as_deref(), name.as_deref()).unwrap_or("(anonymous)")
+            cost::operation_name(doc.as_deref(), name.as_deref()).unwrap_or("(anonymous)")
         })
         .collect();
     let (slowest, sql) = meter.slowest();
@@ -289,29 +289,10 @@ fn record(
     operation: Option<&str>,
     outcome: Outcome,
 ) {
-    let op = doc.and_then(|d| crate::graphql::cost::selected_operation(d, operation));
-    let kind = match op.map(|op| op.node.ty) {
-        Some(OperationType::Query) => "query",
-        Some(OperationType::Mutation) => "mutation",
-        Some(OperationType::Subscription) => "subscription",
-        None => "unknown",
-    };
-    metrics.operation(kind, operation_name(doc, operation), outcome);
-}
-
-/// The name of the operation a request runs: the one it asked for, or the name of its
-/// document's only operation (`None`: anonymous).
-fn operation_name<'a>(
-    doc: Option<&'a async_graphql::parser::types::ExecutableDocument>,
-    requested: Option<&'a str>,
-) -> Option<&'a str> {
-    use async_graphql::parser::types::DocumentOperations;
-    requested.or_else(|| match doc.map(|d| &d.operations) {
-        Some(DocumentOperations::Multiple(ops)) if ops.len() == 1 => {
-            ops.keys().next().map(|n| n.as_str())
-        }
-        _ => None,
-    })
+    let kind = doc
+        .and_then(|d| cost::operation_type(d, operation))
+        .unwrap_or("unknown");
+    metrics.operation(kind, cost::operation_name(doc, operation), outcome);
 }
 
 /// Whether the operation a request would run is a mutation (unparseable documents are left
