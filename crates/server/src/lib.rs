@@ -245,10 +245,7 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     }
     // Health checks are not traced: a load balancer asks every few seconds.
     let spans = if path == "/healthz" || path == "/readyz" {
-        stepgraph_web::trace::RequestSpans {
-            server: tracing::Span::none(),
-            log: tracing::Span::none(),
-        }
+        stepgraph_web::trace::RequestSpans::none()
     } else {
         stepgraph_web::trace::request_span(&method, &path, req.headers())
     };

@@ -135,12 +135,18 @@ pub fn counted(
                 Some(info.statement.sql.clone());
         }
         tracing::trace!(target: "stepgraph::sql", elapsed_us = us, sql = %info.statement.sql, "statement");
-        if let Some(hook) = &hook {
-            hook(&info.statement.sql, info.elapsed, info.failed);
-        }
-        trace::statement(system, &info.statement.sql, info.elapsed, info.failed);
+        report(hook.as_ref(), system, info);
     });
     (db, meter)
+}
+
+/// What every observed statement goes to besides its count: the hook (metrics) and, when
+/// traced, a span.
+fn report(hook: Option<&StatementHook>, system: &'static str, info: &sea_orm::metric::Info<'_>) {
+    if let Some(hook) = hook {
+        hook(&info.statement.sql, info.elapsed, info.failed);
+    }
+    trace::statement(system, &info.statement.sql, info.elapsed, info.failed);
 }
 
 /// A handle on the pool whose statements go to `hook` and, when traced, become spans of the
@@ -150,12 +156,7 @@ pub fn observed(db: &DatabaseConnection, hook: Option<StatementHook>) -> Databas
     let mut db = db.clone();
     if trace::on() || hook.is_some() {
         let system = trace::system_name(db.get_database_backend());
-        db.set_metric_callback(move |info| {
-            if let Some(hook) = &hook {
-                hook(&info.statement.sql, info.elapsed, info.failed);
-            }
-            trace::statement(system, &info.statement.sql, info.elapsed, info.failed);
-        });
+        db.set_metric_callback(move |info| report(hook.as_ref(), system, info));
     }
     db
 }

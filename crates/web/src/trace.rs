@@ -69,14 +69,20 @@ pub struct RequestSpans {
     pub log: tracing::Span,
 }
 
+impl RequestSpans {
+    /// No spans: the request is not traced.
+    pub fn none() -> Self {
+        Self {
+            server: tracing::Span::none(),
+            log: tracing::Span::none(),
+        }
+    }
+}
+
 /// The spans of a request ([`RequestSpans`]).
 pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> RequestSpans {
-    let none = || RequestSpans {
-        server: tracing::Span::none(),
-        log: tracing::Span::none(),
-    };
     if !on() {
-        return none();
+        return RequestSpans::none();
     }
     // TRACE, like every span for the exporter: the log's layer, at its usual levels, sees
     // only the log span below.
@@ -97,7 +103,7 @@ pub fn request_span(method: &Method, path: &str, headers: &HeaderMap) -> Request
     let cx = server.context();
     let sc = cx.span().span_context().clone();
     if !sc.is_sampled() {
-        return none();
+        return RequestSpans::none();
     }
     let log = tracing::info_span!(
         target: LOG_TARGET,

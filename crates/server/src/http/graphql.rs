@@ -340,11 +340,8 @@ async fn execute(
     // Parsing, the cost check and execution all run inside the timeout; the request and its
     // loaders' batches run in this task (see `graphql::executor`), so a client that
     // disconnects drops its work, and the timeout stops all of it.
-    let batches = BatchQueue::default().observed(state.metrics.as_ref().map(|m| {
-        let m = m.clone();
-        std::sync::Arc::new(move |kind: &'static str, keys: usize| m.batch(kind, keys))
-            as crate::graphql::executor::BatchHook
-    }));
+    let batches =
+        BatchQueue::default().observed(state.metrics.as_ref().map(|m| m.batch_hook().clone()));
     let queue = batches.clone();
     let run = async move {
         let mut out = Vec::with_capacity(requests.len());

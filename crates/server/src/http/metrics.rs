@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::graphql::executor::BatchHook;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -127,7 +128,8 @@ pub struct Metrics {
     websockets: Gauge,
     /// Statement durations, recorded through [`Metrics::statement_hook`].
     statement_hook: stepgraph_web::StatementHook,
-    batches: Family<LoaderLabels, Histogram>,
+    /// Loader batch sizes, recorded through [`Metrics::batch_hook`].
+    batch_hook: BatchHook,
     documents: Family<DocumentLabels, Counter>,
     events: Family<EventLabels, Counter>,
     subscriptions: Gauge,
@@ -138,8 +140,52 @@ pub struct Metrics {
     /// Route templates and operation names, each kept once for the life of the process
     /// (both sets are bounded: the routes by the router, the names by
     /// [`MAX_OPERATION_NAMES`]).
-    interned: RwLock<HashMap<String, &'static str>>,
-    names: Mutex<usize>,
+    interned: Interner,
+}
+
+/// Label values kept once as `&'static str` for the life of the process. Values asked for
+/// as `counted` are kept only while fewer than `limit` of them are (`None` past that); the
+/// others (route templates, bounded by the router) always.
+struct Interner {
+    kept: RwLock<HashMap<String, &'static str>>,
+    counted: Mutex<usize>,
+    limit: usize,
+}
+
+impl Interner {
+    fn new(limit: usize) -> Self {
+        Self {
+            kept: RwLock::default(),
+            counted: Mutex::new(0),
+            limit,
+        }
+    }
+
+    /// `text` as a `&'static str`, kept once.
+    fn get(&self, text: &str, counted: bool) -> Option<&'static str> {
+        if let Some(found) = self
+            .kept
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(text)
+        {
+            return Some(found);
+        }
+        let mut n = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        if counted && *n >= self.limit {
+            return None;
+        }
+        let mut map = self.kept.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = map.get(text) {
+            return Some(found);
+        }
+        if counted {
+            *n += 1;
+        }
+        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        map.insert(text.to_owned(), kept);
+        Some(kept)
+    }
 }
 
 impl Metrics {
@@ -251,6 +297,13 @@ impl Metrics {
             "Keys one GraphQL loader batch read in one go, by loader kind (by_id, pages, counts)",
             batches.clone(),
         );
+        let batch_hook: BatchHook = Arc::new(move |kind: &'static str, keys: usize| {
+            batches
+                .get_or_create(&LoaderLabels {
+                    stepgraph_loader_kind: kind,
+                })
+                .observe(keys as f64);
+        });
         let documents = Family::<DocumentLabels, Counter>::default();
         registry.register(
             "graphql_server_documents",
@@ -290,7 +343,7 @@ impl Metrics {
             db: db.clone(),
             statement_hook,
             connection_waits,
-            batches,
+            batch_hook,
             documents,
             events,
             subscriptions,
@@ -306,8 +359,7 @@ impl Metrics {
             statements,
             shed,
             connections,
-            interned: RwLock::default(),
-            names: Mutex::new(0),
+            interned: Interner::new(MAX_OPERATION_NAMES),
         }
     }
 
@@ -325,13 +377,10 @@ impl Metrics {
         &self.statement_hook
     }
 
-    /// A loader batch of `keys` keys.
-    pub fn batch(&self, kind: &'static str, keys: usize) {
-        self.batches
-            .get_or_create(&LoaderLabels {
-                stepgraph_loader_kind: kind,
-            })
-            .observe(keys as f64);
+    /// What records each loader batch's size (a request's `BatchQueue` hands it to its
+    /// loaders).
+    pub fn batch_hook(&self) -> &BatchHook {
+        &self.batch_hook
     }
 
     /// How an operation's document came (`ad_hoc`, `apq`, `trusted`, `refused`).
@@ -376,7 +425,7 @@ impl Metrics {
         statements: Option<u64>,
         sizes: (Option<u64>, Option<u64>),
     ) {
-        let route = route.map_or("other", |r| self.intern(r, false).unwrap_or("other"));
+        let route = route.map_or("other", |r| self.interned.get(r, false).unwrap_or("other"));
         let labels = RouteLabels {
             http_request_method: method,
             http_route: route,
@@ -412,7 +461,7 @@ impl Metrics {
     pub fn operation(&self, kind: &'static str, name: Option<&str>, outcome: Outcome) {
         let name = match name {
             None => "",
-            Some(name) => self.intern(name, true).unwrap_or("other"),
+            Some(name) => self.interned.get(name, true).unwrap_or("other"),
         };
         self.operations
             .get_or_create(&OperationLabels {
@@ -431,33 +480,6 @@ impl Metrics {
                 reason,
             })
             .inc();
-    }
-
-    /// `text` as a `&'static str`, kept once. An operation name (`counted`) is kept only while
-    /// fewer than [`MAX_OPERATION_NAMES`] are; `None` past that.
-    fn intern(&self, text: &str, counted: bool) -> Option<&'static str> {
-        if let Some(found) = self
-            .interned
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(text)
-        {
-            return Some(found);
-        }
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if counted && *names >= MAX_OPERATION_NAMES {
-            return None;
-        }
-        let mut map = self.interned.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = map.get(text) {
-            return Some(found);
-        }
-        if counted {
-            *names += 1;
-        }
-        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        map.insert(text.to_owned(), kept);
-        Some(kept)
     }
 
     /// The metrics in Prometheus's text format, the pool's gauges read now.
@@ -495,34 +517,11 @@ fn statement_hook(
     durations: Family<DbLabels, Histogram>,
 ) -> stepgraph_web::StatementHook {
     let system = stepgraph_web::trace::system_name(backend);
-    let tables: RwLock<HashMap<String, &'static str>> = RwLock::default();
+    let tables = Interner::new(MAX_TABLES);
     Arc::new(
         move |sql: &str, elapsed: std::time::Duration, _failed: bool| {
             let (operation, table) = stepgraph_web::trace::summarize(sql);
-            let table = match table {
-                None => "",
-                Some(table) => {
-                    let known = tables
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get(table)
-                        .copied();
-                    match known {
-                        Some(known) => known,
-                        None => {
-                            let mut map = tables.write().unwrap_or_else(|p| p.into_inner());
-                            if map.len() >= MAX_TABLES {
-                                "other"
-                            } else {
-                                let kept: &'static str =
-                                    Box::leak(table.to_owned().into_boxed_str());
-                                map.insert(table.to_owned(), kept);
-                                kept
-                            }
-                        }
-                    }
-                }
-            };
+            let table = table.map_or("", |t| tables.get(t, true).unwrap_or("other"));
             durations
                 .get_or_create(&DbLabels {
                     db_system_name: system,
