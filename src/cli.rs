@@ -154,6 +154,25 @@ pub struct ServeArgs {
     /// (graphql-ws clients reconnect) and finish the requests in flight.
     #[arg(long, env = "STEPGRAPH_DRAIN_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub drain_secs: u64,
+    /// A PostgreSQL streaming replica to send queries to (repeatable; in the environment,
+    /// comma-separated). Mutations, writes, ingest, tokens and subscriptions stay on the
+    /// primary; a read that must see a write (`X-Commit-Position`, or its token's last write)
+    /// waits for a replica that has replayed it, else reads from the primary.
+    #[arg(
+        long = "read-database-url",
+        env = "STEPGRAPH_READ_DATABASE_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub read_database_urls: Vec<String>,
+    /// Skip a replica that lags the primary by more than this many seconds (decimals
+    /// allowed), until it catches up.
+    #[arg(long, env = "STEPGRAPH_MAX_REPLICA_LAG", default_value_t = 5.0, value_parser = replica_lag)]
+    pub max_replica_lag: f64,
+    /// How long a read that must see a write waits for a replica to replay it before it reads
+    /// from the primary, in milliseconds.
+    #[arg(long, env = "STEPGRAPH_REPLICA_WAIT_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub replica_wait_ms: u64,
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
@@ -204,6 +223,11 @@ pub struct ServeArgs {
     /// Requests per minute per bearer token, beyond which the API answers 429 (0: no limit).
     #[arg(long, env = "STEPGRAPH_RATE_LIMIT_PER_MINUTE", default_value_t = Limits::default().rate_limit_per_minute)]
     pub rate_limit_per_minute: u32,
+    /// Keep the per-token rate limit's buckets in the database (PostgreSQL only), so that it
+    /// holds across every instance on it: a token is cut off at the same count whichever
+    /// instance it reaches. Costs one statement on the primary per request with a token.
+    #[arg(long, env = "STEPGRAPH_SHARED_RATE_LIMIT", value_parser = BoolishValueParser::new())]
+    pub shared_rate_limit: bool,
     /// Answer no introspection (`__schema`, `__type`): GraphiQL's docs and autocompletion
     /// stop working; clients keep working.
     #[arg(long, env = "STEPGRAPH_DISABLE_INTROSPECTION", value_parser = BoolishValueParser::new())]
@@ -548,6 +572,14 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// `--max-replica-lag`: seconds, from 0 to an hour.
+fn replica_lag(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=3600.0).contains(s))
+        .ok_or_else(|| "a number of seconds from 0 to 3600, like 5 or 0.5".to_string())
+}
+
 /// Runs the command, as a future made in this crate: the binary then instantiates none of
 /// the code below (async bodies are otherwise compiled again in the crate that polls them, and
 /// the binary was 40 s of a clean release build; ARCHITECTURE.md, build times).
@@ -579,7 +611,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let db = open(&config).await?;
-            crate::serve::serve(db, &args).await
+            crate::serve::serve(db, &config, &args).await
         }
         Command::Migrate { action } => {
             let db = open_for_migrations(&config).await?;

@@ -25,7 +25,11 @@ pub const DEMO_CORS_ORIGINS: [&str; 6] = [
 ];
 
 /// `stepgraph serve`: optional demo data, then serve until a signal.
-pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    db: DatabaseConnection,
+    config: &crate::db::DbConfig,
+    args: &crate::cli::ServeArgs,
+) -> anyhow::Result<()> {
     let listen = args.listen;
     // Statements outside the counted paths (the event ingest, webhooks) are traced too.
     let mut state = AppState::new(stepgraph_web::observed(&db, None), args.limits());
@@ -56,6 +60,19 @@ pub async fn serve(db: DatabaseConnection, args: &crate::cli::ServeArgs) -> anyh
     state.public_url = args.public_url.clone();
     state.slow_operation = args.slow_operation_ms.map(std::time::Duration::from_millis);
     state.drain = std::time::Duration::from_secs(args.drain_secs);
+    if !args.read_database_urls.is_empty() {
+        state.replicas = Some(open_replicas(&state.db, config, args).await?);
+    }
+    if args.shared_rate_limit {
+        let shedding = http::shed::Shedding::new(
+            state.limits.max_in_flight,
+            state.limits.rate_limit_per_minute,
+        )
+        .shared(state.db.clone())
+        .map_err(|e| anyhow::anyhow!("--shared-rate-limit: {e}"))?;
+        state.shedding = std::sync::Arc::new(shedding);
+        println!("rate limit: shared by every instance on this database");
+    }
     state.ingest_members = args.ingest_members;
     state.allowed_hosts =
         http::hosts::HostPolicy::from_list(&args.allowed_hosts, args.public_url.as_deref());
@@ -221,4 +238,42 @@ async fn prepare_demo(
         );
         Ok(None)
     }
+}
+
+/// The replicas of `--read-database-url`, watched from now on. Their pools connect lazily: a
+/// replica that is down at startup is skipped until it answers, never an error.
+async fn open_replicas(
+    primary: &DatabaseConnection,
+    config: &crate::db::DbConfig,
+    args: &crate::cli::ServeArgs,
+) -> anyhow::Result<std::sync::Arc<stepgraph_web::replicas::Replicas>> {
+    if primary.get_database_backend() != sea_orm::DbBackend::Postgres {
+        anyhow::bail!("--read-database-url: read replicas need PostgreSQL (streaming replication)");
+    }
+    let mut replicas = Vec::new();
+    for url in &args.read_database_urls {
+        let label = crate::cli::redact_url(url);
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("--read-database-url {label}: a replica is a postgres:// URL");
+        }
+        let mut replica = config.clone();
+        replica.url = url.clone();
+        replica.lazy = true;
+        let db = crate::db::connect(&replica)
+            .await
+            .map_err(|e| anyhow::anyhow!("--read-database-url {label}: {e}"))?;
+        replicas.push((label, stepgraph_web::observed(&db, None)));
+    }
+    println!(
+        "reads: {} replica(s), skipped when more than {} s behind; a read of a write waits up to {} ms",
+        replicas.len(),
+        args.max_replica_lag,
+        args.replica_wait_ms
+    );
+    Ok(stepgraph_web::replicas::Replicas::start(
+        primary.clone(),
+        replicas,
+        std::time::Duration::from_secs_f64(args.max_replica_lag),
+        std::time::Duration::from_millis(args.replica_wait_ms),
+    ))
 }

@@ -15,6 +15,7 @@ mod m20261128_000003_change_feed;
 mod m20261201_000001_auth_feed;
 mod m20261203_000001_event_key_scope;
 mod m20261203_000002_mirror_checkpoints;
+mod m20261204_000001_rate_limit_buckets;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_auth_feed::Migration),
             Box::new(m20261203_000001_event_key_scope::Migration),
             Box::new(m20261203_000002_mirror_checkpoints::Migration),
+            Box::new(m20261204_000001_rate_limit_buckets::Migration),
         ]
     }
 }

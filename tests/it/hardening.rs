@@ -538,6 +538,73 @@ async fn tokens_are_rate_limited() {
     s.finish().await;
 }
 
+/// `--shared-rate-limit`: two instances on one PostgreSQL database share each token's
+/// bucket, so the token is cut off at the same count whichever instance it reaches; the
+/// headers count down across both. Other backends refuse the option.
+#[tokio::test]
+async fn a_shared_rate_limit_holds_across_instances() {
+    use stepgraph::http::shed::Shedding;
+    let t = TestDb::new().await;
+    if t.backend() != sea_orm::DbBackend::Postgres {
+        let refused = Shedding::new(8, 5).shared(t.db.clone());
+        assert!(refused.is_err(), "{:?}", refused.err());
+        t.finish().await;
+        return;
+    }
+    let f = fixture(&t.db).await;
+    let second = t.connect_again().await;
+    let limits = Limits {
+        rate_limit_per_minute: 5,
+        ..Limits::default()
+    };
+    let shared = |db: sea_orm::DatabaseConnection| {
+        move |state: &mut stepgraph::server::AppState| {
+            state.shedding = std::sync::Arc::new(Shedding::new(8, 5).shared(db).unwrap());
+        }
+    };
+    let first = t.db.clone();
+    let a = TestServer::start_configured(t, limits, shared(first)).await;
+    let b =
+        TestServer::start_configured(TestDb::sharing(second.clone()), limits, shared(second)).await;
+    let token = a.token(&f.owner).await;
+    let other = a.token(&f.viewer).await;
+    let ask = |s: &TestServer, token: &str| {
+        s.http
+            .post(format!("{}/graphql", s.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": "{ viewer { id } }" }))
+            .send()
+    };
+    for (i, left) in (0..5).rev().enumerate() {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let res = ask(s, &token).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["ratelimit-remaining"],
+            left.to_string().as_str(),
+            "request {i}"
+        );
+    }
+    // The sixth is refused by either instance, with a Retry-After of the bucket's refill.
+    for s in [&b, &a] {
+        let res = ask(s, &token).await.unwrap();
+        assert_eq!(res.status(), 429);
+        let retry: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=12).contains(&retry), "{retry}");
+        assert_eq!(res.headers()["ratelimit-remaining"], "0");
+    }
+    // Another token has its own bucket.
+    let res = ask(&b, &other).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["ratelimit-remaining"], "4");
+    b.finish().await;
+    a.finish().await;
+}
+
 /// Beyond the in-flight bound a request is answered 503 at once, not queued.
 #[tokio::test]
 async fn requests_beyond_the_in_flight_bound_are_shed() {

@@ -22,6 +22,7 @@ mod mirror;
 mod node;
 mod pagination;
 mod persisted;
+mod replicas;
 mod rest;
 mod security;
 mod seed;

@@ -61,6 +61,8 @@ pub struct DbConfig {
     /// Have sqlx report how long each checkout waited for a connection ([`acquired_after`]):
     /// on only with metrics, since each report is an event.
     pub report_acquire: bool,
+    /// Open the pool without connecting (a read replica, which may be down at startup).
+    pub lazy: bool,
 }
 
 /// The target of sqlx's event for each connection checkout, with its wait in
@@ -138,6 +140,7 @@ impl DbConfig {
             sqlite_busy_timeout: Duration::from_secs(10),
             pg_plan_cache: PlanCache::default(),
             report_acquire: false,
+            lazy: false,
         }
     }
 }
@@ -175,7 +178,8 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .connect_lazy(config.lazy);
     // sqlx pings a connection on every checkout by default: a round trip, and on PostgreSQL a
     // wake-up of the backend process, for each statement (about as much PostgreSQL CPU as a
     // one-row lookup's own execution, docs/PERFORMANCE.md). A connection in steady use has

@@ -45,6 +45,8 @@ pub struct RestState {
     pub upstream: Option<Arc<dyn stepgraph_domain::service::upstream::Upstream>>,
     /// Where each statement's duration goes (the server's metrics, when on).
     pub statement_hook: Option<stepgraph_web::StatementHook>,
+    /// Read replicas: `GET`s read there (`stepgraph_web::replicas`).
+    pub replicas: Option<Arc<stepgraph_web::replicas::Replicas>>,
 }
 use stepgraph_domain::service::lists::{
     CallPurposes, Calls, Mailings, SequenceTemplates, Sequences, Steps, TaskPriorities, Tasks,
@@ -126,6 +128,12 @@ pub struct Prepared {
     pub params: Params,
     statements: Arc<stepgraph_web::Meter>,
     timeout: Duration,
+    /// Reads: where they run; writes: the replicas to give the commit position for.
+    replicas: Option<(
+        Arc<stepgraph_web::replicas::Replicas>,
+        Option<stepgraph_web::replicas::Reader>,
+    )>,
+    headers: HeaderMap,
 }
 
 /// Authenticates, checks `Accept`, parses and checks the query string.
@@ -146,7 +154,17 @@ pub async fn prepare(
         };
     let params = params::parse(raw.as_deref(), route, state.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
-    let (db, statements) = stepgraph_web::counted(&state.db, false, state.statement_hook.as_ref());
+    let reader = match (&state.replicas, route) {
+        (Some(replicas), Route::Collection | Route::Single) => Some(
+            replicas
+                .reader(headers)
+                .await
+                .map_err(|bad| ApiError::plain(400, bad.to_string()))?,
+        ),
+        _ => None,
+    };
+    let base = reader.as_ref().map_or(&state.db, |r| &r.db);
+    let (db, statements) = stepgraph_web::counted(base, false, state.statement_hook.as_ref());
     Ok(Prepared {
         cx: Cx {
             db,
@@ -159,6 +177,12 @@ pub async fn prepare(
         params,
         statements,
         timeout: Duration::from_secs(state.timeout_secs),
+        replicas: state.replicas.clone().map(|r| (r, reader)),
+        headers: if state.replicas.is_some() {
+            headers.clone()
+        } else {
+            HeaderMap::new()
+        },
     })
 }
 
@@ -182,6 +206,20 @@ impl Prepared {
         let n = self.statements.statements();
         if let Ok(v) = HeaderValue::from_str(&n.to_string()) {
             res.headers_mut().insert("x-sql-statements", v);
+        }
+        match &self.replicas {
+            // A read on a replica that failed for want of it: skip that replica for now.
+            Some((replicas, Some(reader))) if res.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                replicas.failed(reader);
+            }
+            // A write: where a later read must have caught up to, to see it.
+            Some((replicas, None)) if res.status().is_success() => {
+                if let Some(position) = replicas.written(&self.headers).await {
+                    res.headers_mut()
+                        .insert(stepgraph_web::replicas::POSITION_HEADER, position);
+                }
+            }
+            _ => {}
         }
         res
     }

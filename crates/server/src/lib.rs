@@ -72,6 +72,8 @@ pub struct AppState {
     /// Where step writes go first (`serve --mirror-outreach`): Outreach, through
     /// `service::upstream`; `None`: writes are local.
     pub upstream: Option<std::sync::Arc<dyn crate::service::upstream::Upstream>>,
+    /// Read replicas (`serve --read-database-url`); `None`: every read is the primary's.
+    pub replicas: Option<std::sync::Arc<stepgraph_web::replicas::Replicas>>,
     /// Prometheus metrics (`serve --metrics-listen`); `None`: nothing is recorded.
     pub metrics: Option<std::sync::Arc<http::metrics::Metrics>>,
     /// GraphQL requests that take at least this long are logged with their cost and slowest
@@ -103,6 +105,7 @@ impl AppState {
             allowed_hosts: http::hosts::HostPolicy::Auto(None),
             outreach_webhook_secret: None,
             upstream: None,
+            replicas: None,
             metrics: None,
             slow_operation: None,
         }
@@ -142,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         max_list_items: state.limits.max_list_items,
         timeout_secs: state.limits.timeout_secs,
         upstream: state.upstream.clone(),
+        replicas: state.replicas.clone(),
         statement_hook: state.metrics.as_ref().map(|m| m.statement_hook().clone()),
     });
     // The APIs sit behind load shedding; the playground and health checks do not.
@@ -208,9 +212,15 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::HeaderName::from_static(stepgraph_web::replicas::POSITION_HEADER),
+            ])
             .expose_headers([
                 header::HeaderName::from_static("x-sql-statements"),
+                header::HeaderName::from_static(stepgraph_web::replicas::POSITION_HEADER),
                 header::HeaderName::from_static("ratelimit-limit"),
                 header::HeaderName::from_static("ratelimit-remaining"),
                 header::HeaderName::from_static("ratelimit-reset"),
@@ -325,6 +335,7 @@ pub async fn run(
     let closing = state.closing.clone();
     let draining = state.draining.clone();
     let drain = state.drain;
+    let websockets = (state.websockets.clone(), state.limits.max_websockets);
     // Why `into_make_service`: served as it is, a `Router` converts itself again for every
     // connection (`with_state(())`, cloning each route: about 40,000 instructions), while the
     // made service converts once and hands each connection a clone of an `Arc`.
@@ -343,7 +354,20 @@ pub async fn run(
             }
             closing.send_replace(true);
         })
+        .await?;
+    // Upgraded connections are not waited for by the graceful shutdown above: wait until each
+    // socket has sent its close frame (a socket gives its permit back when its task ends, at
+    // most a second after `closing`), else the process could exit first and the client would
+    // see a reset instead of 1012.
+    let (sockets, max) = websockets;
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(std::time::Duration::from_secs(3), sockets.acquire_many(all))
         .await
+        .is_err()
+    {
+        tracing::warn!("shutting down with WebSockets still open");
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -15,6 +15,7 @@ use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::auth::tokens::{self, AuthCache, Scope};
 use stepgraph_domain::error::AppError;
 
+pub mod replicas;
 pub mod trace;
 
 /// Why a request has no viewer.

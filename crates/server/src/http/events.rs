@@ -267,5 +267,12 @@ pub async fn post(
             }),
         })
         .collect();
-    (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response()
+    let mut res = (StatusCode::OK, axum::Json(json!({ "results": results }))).into_response();
+    if let Some(replicas) = &state.replicas
+        && let Some(position) = replicas.written(&headers).await
+    {
+        res.headers_mut()
+            .insert(stepgraph_web::replicas::POSITION_HEADER, position);
+    }
+    res
 }

@@ -323,8 +323,22 @@ async fn execute(
 ) -> Response {
     let started = std::time::Instant::now();
     let slow = state.slow_operation;
+    // Queries read from a replica when there are any (with read-your-writes); a request with
+    // a mutation runs wholly on the primary.
+    let writes = requests
+        .iter()
+        .any(|r| r.as_ref().is_ok_and(|r| is_mutation(state, r)));
+    let reader = match &state.replicas {
+        Some(replicas) if !writes => match replicas.reader(headers).await {
+            Ok(reader) => Some(reader),
+            Err(bad) => {
+                return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", &bad.to_string());
+            }
+        },
+        _ => None,
+    };
     let (db, meter) = crate::http::counted(
-        &state.db,
+        reader.as_ref().map_or(&state.db, |r| &r.db),
         slow.is_some(),
         state.metrics.as_ref().map(|m| m.statement_hook()),
     );
@@ -512,6 +526,17 @@ async fn execute(
     if unavailable {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let (Some(replicas), Some(reader)) = (&state.replicas, &reader) {
+            replicas.failed(reader);
+        }
+    }
+    // Where a later read must have caught up to, to see this request's writes.
+    if writes
+        && let Some(replicas) = &state.replicas
+        && let Some(position) = replicas.written(headers).await
+    {
+        res.headers_mut()
+            .insert(stepgraph_web::replicas::POSITION_HEADER, position);
     }
     res
 }

@@ -14,6 +14,20 @@
 //!   when the table is full, and a token that finds no room is served unlimited rather than
 //!   refused (invalid tokens still get 401, and the in-flight bound still holds).
 //!
+//! - **Shared** (`serve --shared-rate-limit`, PostgreSQL only). With several instances behind
+//!   a load balancer, per-instance buckets would let a token send N times the rate. Shared,
+//!   each request takes from the token's bucket in PostgreSQL in one statement ([`SHARED`]), so
+//!   a token is cut off at the same count whichever instance it reaches. Why PostgreSQL: it
+//!   is the store every such deployment already runs and already depends on (a Redis just
+//!   for this would be one more thing to run, secure and lose). The table is `UNLOGGED`
+//!   (no WAL, not copied to replicas: a crash resets the buckets, which only forgives some
+//!   requests), keyed by the token's SHA-256, and its clock is the database's, so instances
+//!   whose clocks differ still agree. The bucket is a GCRA: one row holds the time at which
+//!   the bucket will be full again; it behaves exactly as the local bucket. When the
+//!   statement fails the request is served unlimited, as when the local table is full: the
+//!   limit protects the service, and the request needs the database anyway. The cost is
+//!   that statement, on the primary, for every request with a token.
+//!
 //! Both limits answer in the API's own error format (GraphQL or JSON:API), chosen by path.
 
 use std::collections::HashMap;
@@ -24,6 +38,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -37,7 +52,27 @@ pub struct Shedding {
     in_flight: Arc<Semaphore>,
     per_minute: u32,
     buckets: Mutex<Buckets>,
+    /// The database holding the shared buckets; `None`: buckets are this process's.
+    shared: Option<DatabaseConnection>,
 }
+
+/// Takes one request from a token's shared bucket: `$1` the key, `$2` the emission interval
+/// (µs per request), `$3` the window (µs to refill an empty bucket). `tat_us` is the
+/// "theoretical arrival time": when the bucket is full again; a request is allowed while it
+/// stays within one window of now. Both SET expressions read the row as it was.
+pub const SHARED: &str = "\
+INSERT INTO rate_limit_buckets AS b (key, tat_us, allowed) \
+VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) + $2, true) \
+ON CONFLICT (key) DO UPDATE SET \
+tat_us = CASE WHEN GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 \
+- CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) <= $3 \
+THEN GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 ELSE b.tat_us END, \
+allowed = GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 \
+- CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) <= $3 \
+RETURNING tat_us, allowed, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) AS now_us";
+
+/// Forgets buckets that are full again (their row says nothing a new row would not).
+const PRUNE_SHARED: &str = "DELETE FROM rate_limit_buckets WHERE tat_us < CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)";
 
 struct Buckets {
     by_token: HashMap<[u8; 32], Bucket>,
@@ -68,7 +103,65 @@ impl Shedding {
                 by_token: HashMap::new(),
                 pruned: None,
             }),
+            shared: None,
         }
+    }
+
+    /// Keeps the buckets in `db` (PostgreSQL), shared by every instance on it, and starts a
+    /// task that forgets full buckets once a minute.
+    pub fn shared(mut self, db: DatabaseConnection) -> Result<Self, String> {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Err("a shared rate limit needs PostgreSQL".into());
+        }
+        if self.per_minute > 0 {
+            let pruner = db.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    let prune = Statement::from_string(DbBackend::Postgres, PRUNE_SHARED);
+                    if let Err(err) = pruner.execute_raw(prune).await {
+                        tracing::warn!(error = %err, "cannot prune the shared rate limit's buckets");
+                    }
+                }
+            });
+        }
+        self.shared = Some(db);
+        Ok(self)
+    }
+
+    /// The verdict for one request of the token hashed to `key`.
+    async fn verdict(&self, key: [u8; 32]) -> Verdict {
+        match &self.shared {
+            Some(db) if self.per_minute > 0 => self.take_shared(db, key).await,
+            _ => self.take(key, Instant::now()),
+        }
+    }
+
+    async fn take_shared(&self, db: &DatabaseConnection, key: [u8; 32]) -> Verdict {
+        const WINDOW_US: i64 = 60_000_000;
+        let interval = WINDOW_US / i64::from(self.per_minute);
+        let take = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            SHARED,
+            [key.to_vec().into(), interval.into(), WINDOW_US.into()],
+        );
+        let row = match db.query_one_raw(take).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Verdict::Unlimited,
+            Err(err) => {
+                tracing::warn!(error = %err, "the shared rate limit is unavailable; serving unlimited");
+                return Verdict::Unlimited;
+            }
+        };
+        let (Ok(tat), Ok(allowed), Ok(now)) = (
+            row.try_get::<i64>("", "tat_us"),
+            row.try_get::<bool>("", "allowed"),
+            row.try_get::<i64>("", "now_us"),
+        ) else {
+            return Verdict::Unlimited;
+        };
+        shared_verdict(tat - now, allowed, interval, WINDOW_US)
     }
 
     fn take(&self, key: [u8; 32], now: Instant) -> Verdict {
@@ -114,6 +207,22 @@ impl Shedding {
     }
 }
 
+/// A shared bucket's answer as a verdict: `ahead` is how far (µs) its full-again time is
+/// past now, after the request when it was `allowed`.
+fn shared_verdict(ahead: i64, allowed: bool, interval: i64, window: i64) -> Verdict {
+    let secs = |us: i64| (us.max(0) as u64).div_ceil(1_000_000);
+    if allowed {
+        Verdict::Allowed {
+            remaining: u32::try_from((window - ahead).max(0) / interval).unwrap_or(u32::MAX),
+            reset_secs: secs(ahead),
+        }
+    } else {
+        Verdict::Limited {
+            retry_after_secs: secs(ahead + interval - window).max(1),
+        }
+    }
+}
+
 /// The bearer token of a request, hashed.
 fn token_key(headers: &HeaderMap) -> Option<[u8; 32]> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -154,7 +263,7 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
         );
     };
     let verdict = match token_key(req.headers()) {
-        Some(key) => state.shedding.take(key, Instant::now()),
+        Some(key) => state.shedding.verdict(key).await,
         None => Verdict::Unlimited,
     };
     let per_minute = state.shedding.per_minute;
@@ -234,6 +343,40 @@ mod tests {
         assert!(matches!(
             Shedding::new(1, 0).take([1; 32], t0),
             Verdict::Unlimited
+        ));
+    }
+
+    /// The shared bucket's answer reads as the local bucket's: after the first request of a
+    /// full bucket of 60 a minute, 59 are left and it is full again in a second; a refused
+    /// request retries when one request has refilled.
+    #[test]
+    fn shared_answers_read_as_the_local_bucket() {
+        let (interval, window) = (1_000_000, 60_000_000);
+        assert!(matches!(
+            shared_verdict(interval, true, interval, window),
+            Verdict::Allowed {
+                remaining: 59,
+                reset_secs: 1
+            }
+        ));
+        assert!(matches!(
+            shared_verdict(window, true, interval, window),
+            Verdict::Allowed {
+                remaining: 0,
+                reset_secs: 60
+            }
+        ));
+        assert!(matches!(
+            shared_verdict(window, false, interval, window),
+            Verdict::Limited {
+                retry_after_secs: 1
+            }
+        ));
+        assert!(matches!(
+            shared_verdict(window - 1, false, 7 * interval, window),
+            Verdict::Limited {
+                retry_after_secs: 7
+            }
         ));
     }
 }
