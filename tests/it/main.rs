@@ -5,6 +5,7 @@
 
 mod api;
 mod cli;
+mod deploy;
 mod concurrency;
 mod constraints;
 mod counters;
