@@ -173,6 +173,28 @@ pub struct ServeArgs {
     /// from the primary, in milliseconds.
     #[arg(long, env = "STEPGRAPH_REPLICA_WAIT_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub replica_wait_ms: u64,
+    /// Accept bearer JWTs from this OpenID Connect issuer beside stepgraph's tokens
+    /// (repeatable; in the environment, comma-separated); its keys are found through
+    /// `ISSUER/.well-known/openid-configuration`. https, or http on a loopback address.
+    #[arg(
+        long = "oidc-issuer",
+        env = "STEPGRAPH_OIDC_ISSUERS",
+        value_delimiter = ','
+    )]
+    pub oidc_issuers: Vec<String>,
+    /// The `aud` every identity provider's JWT must hold (this API's client id there);
+    /// required with `--oidc-issuer`.
+    #[arg(long, env = "STEPGRAPH_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// The JWT claim that names the stepgraph user, matched against users' emails.
+    #[arg(long, env = "STEPGRAPH_OIDC_USER_CLAIM", default_value = "email")]
+    pub oidc_user_claim: String,
+    /// The JWT signing algorithms accepted (asymmetric only).
+    #[arg(long, env = "STEPGRAPH_OIDC_ALGORITHMS", default_value = "RS256,ES256")]
+    pub oidc_algorithms: String,
+    /// Clock skew allowed on a JWT's `exp` and `nbf`, in seconds.
+    #[arg(long, env = "STEPGRAPH_OIDC_LEEWAY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub oidc_leeway_secs: u64,
     /// On an empty database, load the demo data and print a token per role.
     #[arg(long, env = "STEPGRAPH_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,

@@ -60,6 +60,9 @@ pub async fn serve(
     state.public_url = args.public_url.clone();
     state.slow_operation = args.slow_operation_ms.map(std::time::Duration::from_millis);
     state.drain = std::time::Duration::from_secs(args.drain_secs);
+    if !args.oidc_issuers.is_empty() {
+        start_oidc(args).await?;
+    }
     if !args.read_database_urls.is_empty() {
         state.replicas = Some(open_replicas(&state.db, config, args).await?);
     }
@@ -276,4 +279,85 @@ async fn open_replicas(
         std::time::Duration::from_secs_f64(args.max_replica_lag),
         std::time::Duration::from_millis(args.replica_wait_ms),
     ))
+}
+
+/// Single sign-on (`--oidc-issuer`): checks the configuration, fetches each issuer's keys
+/// (one that cannot be reached now is tried again when a token needs it) and installs it.
+async fn start_oidc(args: &crate::cli::ServeArgs) -> anyhow::Result<()> {
+    use stepgraph_domain::auth::oidc;
+    let audience = args
+        .oidc_audience
+        .clone()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--oidc-issuer needs --oidc-audience: without it, a token the provider issued to any other application would be accepted"
+            )
+        })?;
+    for issuer in &args.oidc_issuers {
+        let url = reqwest::Url::parse(issuer)
+            .map_err(|e| anyhow::anyhow!("--oidc-issuer {issuer}: not a URL ({e})"))?;
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            anyhow::bail!(
+                "--oidc-issuer {issuer}: an issuer is an https:// URL (http only on a loopback address)"
+            );
+        }
+    }
+    let algorithms = oidc::parse_algorithms(&args.oidc_algorithms)
+        .map_err(|e| anyhow::anyhow!("--oidc-algorithms: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()?;
+    let fetch: oidc::Fetch = std::sync::Arc::new(move |url: String| {
+        let client = client.clone();
+        Box::pin(async move { fetch_bounded(&client, &url).await })
+    });
+    let provider = oidc::Oidc::new(
+        oidc::OidcConfig {
+            issuers: args.oidc_issuers.clone(),
+            audience,
+            user_claim: args.oidc_user_claim.clone(),
+            algorithms,
+            leeway: std::time::Duration::from_secs(args.oidc_leeway_secs),
+        },
+        fetch,
+    );
+    for (issuer, keys) in provider.prefetch().await {
+        match keys {
+            Ok(n) => println!("single sign-on: {issuer} ({n} signing keys)"),
+            Err(err) => {
+                tracing::warn!(issuer, error = %err, "cannot fetch the identity provider's keys yet");
+                println!("single sign-on: {issuer} (keys not fetched yet: {err})");
+            }
+        }
+    }
+    oidc::install(provider);
+    Ok(())
+}
+
+/// A discovery document or a JWKS: GET, 200 only, at most 1 MiB.
+async fn fetch_bounded(client: &reqwest::Client, url: &str) -> Result<String, String> {
+    const MAX: usize = 1024 * 1024;
+    let mut res = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !res.status().is_success() {
+        return Err(format!("{url}: HTTP {}", res.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > MAX {
+            return Err(format!("{url}: more than {MAX} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| format!("{url}: not UTF-8"))
 }

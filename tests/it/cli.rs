@@ -624,7 +624,7 @@ fn readme_configuration_table_matches_the_binary() {
 
 /// Starts `serve` (with `extra` arguments) on the CLI's database, listening on
 /// `host:port`, and waits until it is ready.
-fn spawn_serve(
+pub(crate) fn spawn_serve(
     cli: &Cli,
     host: &str,
     port: u16,
@@ -660,7 +660,7 @@ pub(crate) fn wait_ready(port: u16) {
     assert!(ready, "the server became ready");
 }
 
-fn stop(mut child: std::process::Child) {
+pub(crate) fn stop(mut child: std::process::Child) {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let _ = child.wait();

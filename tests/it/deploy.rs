@@ -74,7 +74,10 @@ async fn ask(
     let text = res.text().await.unwrap_or_default();
     let body: Option<Value> = serde_json::from_str(&text).ok();
     if status != 200 && status != 429 {
-        eprintln!("{status} from {url}: {}", text.chars().take(300).collect::<String>());
+        eprintln!(
+            "{status} from {url}: {}",
+            text.chars().take(300).collect::<String>()
+        );
     }
     let code = body
         .as_ref()
@@ -217,7 +220,10 @@ async fn under_load() {
     let limit: u64 = env("DEPLOY_RATE_LIMIT").parse().unwrap();
     let secs: u64 = env("DEPLOY_SECS").parse().unwrap();
     let readers = 2;
-    assert!(tokens.len() >= steps.len() + readers + 1, "a token per worker");
+    assert!(
+        tokens.len() > steps.len() + readers,
+        "a token per worker"
+    );
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -351,7 +357,10 @@ async fn under_load() {
         for (id, note) in &last_notes {
             if seen.get(id).map(|s| &s.0) != Some(note) {
                 gaps += 1;
-                eprintln!("a subscriber ended with {:?} for step {id}, not {note:?}", seen.get(id));
+                eprintln!(
+                    "a subscriber ended with {:?} for step {id}, not {note:?}",
+                    seen.get(id)
+                );
             }
         }
     }
@@ -363,7 +372,15 @@ async fn under_load() {
     let mut refused_by = Vec::new();
     for i in 0..limit * 2 {
         let at = &instances[i as usize % instances.len()];
-        let (outcome, _, _) = ask(&http, at, &limit_token, "{ viewer { id } }", json!({}), None).await;
+        let (outcome, _, _) = ask(
+            &http,
+            at,
+            &limit_token,
+            "{ viewer { id } }",
+            json!({}),
+            None,
+        )
+        .await;
         if outcome == "200" {
             allowed += 1;
         } else {
@@ -372,7 +389,15 @@ async fn under_load() {
         }
     }
     for at in &instances {
-        let (outcome, _, _) = ask(&http, at, &limit_token, "{ viewer { id } }", json!({}), None).await;
+        let (outcome, _, _) = ask(
+            &http,
+            at,
+            &limit_token,
+            "{ viewer { id } }",
+            json!({}),
+            None,
+        )
+        .await;
         refused_by.push(outcome);
     }
     let refill = (limit_started.elapsed().as_secs_f64() * limit as f64 / 60.0).ceil() as u64;

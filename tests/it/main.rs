@@ -5,10 +5,10 @@
 
 mod api;
 mod cli;
-mod deploy;
 mod concurrency;
 mod constraints;
 mod counters;
+mod deploy;
 mod events;
 mod graph;
 mod hardening;
@@ -21,6 +21,7 @@ mod metrics;
 mod migrations;
 mod mirror;
 mod node;
+mod oidc;
 mod pagination;
 mod persisted;
 mod replicas;

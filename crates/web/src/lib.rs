@@ -73,6 +73,14 @@ pub async fn viewer_scoped(
     let token = bearer(headers)?;
     match tokens::authenticate_scoped(db, token, scope, Some(cache)).await {
         Ok(found) => Ok(found),
+        Err(AppError::Unauthenticated)
+            if stepgraph_domain::auth::oidc::installed().is_some()
+                && stepgraph_domain::auth::oidc::looks_like_jwt(token) =>
+        {
+            Err(AuthFailure::Unauthenticated(
+                "the identity provider's token did not verify (signature, issuer, audience, expiry) or its user is locked",
+            ))
+        }
         Err(AppError::Unauthenticated) => {
             Err(AuthFailure::Unauthenticated("unknown or revoked token"))
         }

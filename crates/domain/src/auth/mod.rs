@@ -1,5 +1,7 @@
-//! Who is calling ([`Viewer`]), what they may do ([`policy`]) and how they prove it ([`tokens`]).
+//! Who is calling ([`Viewer`]), what they may do ([`policy`]) and how they prove it ([`tokens`],
+//! or an identity provider's JWT: [`oidc`]).
 
+pub mod oidc;
 pub mod policy;
 pub mod tokens;
 

@@ -436,7 +436,17 @@ pub struct Session {
 /// the database (never the cache): a WebSocket session checks its token with this when it
 /// opens and on every `subscribe`, and times its end by `expires_at`.
 pub async fn session(db: &impl ConnectionTrait, token: &str, scope: Scope) -> AppResult<Session> {
-    let found = lookup_stored(db, &stored_hash(token)?).await?;
+    let found = match sso(token) {
+        Some(oidc) => {
+            let verified = oidc.verify(db, token).await?;
+            Session {
+                viewer: verified.viewer,
+                scopes: Scopes::of(&[Scope::Api]),
+                expires_at: Some(verified.expires_at),
+            }
+        }
+        None => lookup_stored(db, &stored_hash(token)?).await?,
+    };
     require(found.scopes, scope)?;
     Ok(found)
 }
@@ -446,6 +456,9 @@ async fn lookup(
     token: &str,
     cache: Option<&AuthCache>,
 ) -> AppResult<(Viewer, Scopes)> {
+    if let Some(oidc) = sso(token) {
+        return lookup_jwt(oidc, db, token, cache).await;
+    }
     let hash = stored_hash(token)?;
     if let Some(found) = cache.and_then(|c| c.get(&hash)) {
         return Ok(found);
@@ -461,6 +474,41 @@ async fn lookup(
         cache.put(hash, (found.viewer, found.scopes), expires_in, generation);
     }
     Ok((found.viewer, found.scopes))
+}
+
+/// The identity providers a bearer goes to: when single sign-on is on and the bearer is a
+/// JWT rather than one of our tokens.
+fn sso(token: &str) -> Option<&'static super::oidc::Oidc> {
+    super::oidc::installed()
+        .filter(|_| !token.starts_with(TOKEN_PREFIX) && super::oidc::looks_like_jwt(token))
+        .map(|o| &**o)
+}
+
+/// A provider's JWT, through the same cache as our tokens (keyed by its hash, until its
+/// `exp`): the changes that empty the cache (a user locked or re-roled) apply to it too.
+async fn lookup_jwt(
+    oidc: &super::oidc::Oidc,
+    db: &impl ConnectionTrait,
+    token: &str,
+    cache: Option<&AuthCache>,
+) -> AppResult<(Viewer, Scopes)> {
+    let hash = hash_token(token);
+    if let Some(found) = cache.and_then(|c| c.get(&hash)) {
+        return Ok(found);
+    }
+    let generation = GENERATION.load(Ordering::Acquire);
+    let verified = oidc.verify(db, token).await?;
+    let scopes = Scopes::of(&[Scope::Api]);
+    if let Some(cache) = cache {
+        let expires_in = (verified.expires_at - now()).to_std().unwrap_or_default();
+        cache.put(
+            hash,
+            (verified.viewer, scopes),
+            Some(expires_in),
+            generation,
+        );
+    }
+    Ok((verified.viewer, scopes))
 }
 
 /// The stored token with this hash, if it is live (not revoked, not expired, its user not
