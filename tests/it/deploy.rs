@@ -220,10 +220,7 @@ async fn under_load() {
     let limit: u64 = env("DEPLOY_RATE_LIMIT").parse().unwrap();
     let secs: u64 = env("DEPLOY_SECS").parse().unwrap();
     let readers = 2;
-    assert!(
-        tokens.len() > steps.len() + readers,
-        "a token per worker"
-    );
+    assert!(tokens.len() > steps.len() + readers, "a token per worker");
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

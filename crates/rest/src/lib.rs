@@ -143,6 +143,17 @@ pub async fn prepare(
     raw: Option<String>,
     route: Route,
 ) -> Result<Prepared, ApiError> {
+    prepare_on(state, headers, raw, route, false).await
+}
+
+/// [`prepare`]; `primary`: a read runs on the primary even when there are replicas.
+async fn prepare_on(
+    state: &RestState,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    route: Route,
+    primary: bool,
+) -> Result<Prepared, ApiError> {
     check_accept(headers)?;
     let viewer =
         match stepgraph_web::viewer_for(&state.db, state.feed.auth_cache(), headers, Scope::Api)
@@ -155,7 +166,7 @@ pub async fn prepare(
     let params = params::parse(raw.as_deref(), route, state.max_list_items)?;
     document::check_fields(&resources::all_types(), &params.fields)?;
     let reader = match (&state.replicas, route) {
-        (Some(replicas), Route::Collection | Route::Single) => Some(
+        (Some(replicas), Route::Collection | Route::Single) if !primary => Some(
             replicas
                 .reader(headers)
                 .await
@@ -208,10 +219,6 @@ impl Prepared {
             res.headers_mut().insert("x-sql-statements", v);
         }
         match &self.replicas {
-            // A read on a replica that failed for want of it: skip that replica for now.
-            Some((replicas, Some(reader))) if res.status() == StatusCode::SERVICE_UNAVAILABLE => {
-                replicas.failed(reader);
-            }
             // A write: where a later read must have caught up to, to see it.
             Some((replicas, None)) if res.status().is_success() => {
                 if let Some(position) = replicas.written(&self.headers).await {
@@ -280,20 +287,54 @@ pub fn path_id<R: ApiResource>(text: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::plain(404, format!("{} {text:?} was not found", R::NAME)))
 }
 
+/// What a read does with its prepared request.
+type ReadWork<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<(StatusCode, Value), ApiError>> + Send + 'a>>;
+
+/// A `GET`: prepared and answered; when it ran on a replica that failed under it (stopped,
+/// restarting), prepared again on the primary and answered from there: a read is safe to
+/// repeat, and the client never sees the replica's failure.
+async fn read(
+    state: &RestState,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    route: Route,
+    work: impl for<'a> Fn(&'a Prepared) -> ReadWork<'a>,
+) -> Response {
+    let req = match prepare_on(state, headers, raw.clone(), route, false).await {
+        Ok(req) => req,
+        Err(err) => return err.into_response(),
+    };
+    let res = req.answer(work(&req)).await;
+    if res.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return res;
+    }
+    let Some((replicas, Some(reader))) = &req.replicas else {
+        return res;
+    };
+    if !reader.on_replica() {
+        return res;
+    }
+    replicas.failed(reader);
+    match prepare_on(state, headers, raw, route, true).await {
+        Ok(again) => again.answer(work(&again)).await,
+        Err(err) => err.into_response(),
+    }
+}
+
 /// `GET /{type}`.
 async fn list<R: ApiResource>(
     State(state): State<RestState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let req = match prepare(&state, &headers, raw, Route::Collection).await {
-        Ok(req) => req,
-        Err(err) => return err.into_response(),
-    };
-    req.answer(async {
-        let doc = document::collection::<R>(&req.cx, &req.params, Condition::all(), &[], R::PLURAL)
-            .await?;
-        Ok((StatusCode::OK, doc))
+    read(&state, &headers, raw, Route::Collection, |req| {
+        Box::pin(async move {
+            let doc =
+                document::collection::<R>(&req.cx, &req.params, Condition::all(), &[], R::PLURAL)
+                    .await?;
+            Ok((StatusCode::OK, doc))
+        })
     })
     .await
 }
@@ -305,16 +346,15 @@ async fn show<R: ApiResource>(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let req = match prepare(&state, &headers, raw, Route::Single).await {
-        Ok(req) => req,
-        Err(err) => return err.into_response(),
-    };
-    req.answer(async {
-        let id = path_id::<R>(&id)?;
-        Ok((
-            StatusCode::OK,
-            document::single::<R>(&req.cx, id, &req.params).await?,
-        ))
+    read(&state, &headers, raw, Route::Single, |req| {
+        let id = id.clone();
+        Box::pin(async move {
+            let id = path_id::<R>(&id)?;
+            Ok((
+                StatusCode::OK,
+                document::single::<R>(&req.cx, id, &req.params).await?,
+            ))
+        })
     })
     .await
 }
@@ -327,16 +367,15 @@ async fn related<R: ApiResource>(
     Path((id, relationship)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let req = match prepare(&state, &headers, raw, Route::Collection).await {
-        Ok(req) => req,
-        Err(err) => return err.into_response(),
-    };
-    req.answer(async {
-        let id = path_id::<R>(&id)?;
-        Ok((
-            StatusCode::OK,
-            document::related::<R>(&req.cx, id, &relationship, &req.params).await?,
-        ))
+    read(&state, &headers, raw, Route::Collection, |req| {
+        let (id, relationship) = (id.clone(), relationship.clone());
+        Box::pin(async move {
+            let id = path_id::<R>(&id)?;
+            Ok((
+                StatusCode::OK,
+                document::related::<R>(&req.cx, id, &relationship, &req.params).await?,
+            ))
+        })
     })
     .await
 }

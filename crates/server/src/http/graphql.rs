@@ -321,8 +321,6 @@ async fn execute(
     single: bool,
     requests: Vec<Result<async_graphql::Request, Refusal>>,
 ) -> Response {
-    let started = std::time::Instant::now();
-    let slow = state.slow_operation;
     // Queries read from a replica when there are any (with read-your-writes); a request with
     // a mutation runs wholly on the primary.
     let writes = requests
@@ -337,8 +335,60 @@ async fn execute(
         },
         _ => None,
     };
+    // A read on a replica is kept to run again on the primary if the replica fails under it
+    // (stopped, restarting): a read is safe to repeat, and the client never sees the failure.
+    let again: Option<Vec<_>> = reader
+        .as_ref()
+        .filter(|r| r.on_replica())
+        .map(|_| requests.iter().map(copy_request).collect());
+    let db = reader.as_ref().map_or(&state.db, |r| &r.db);
+    let (mut res, unavailable) = execute_on(state, viewer, headers, single, requests, db).await;
+    if unavailable
+        && let (Some(replicas), Some(reader), Some(again)) = (&state.replicas, &reader, again)
+    {
+        replicas.failed(reader);
+        res = execute_on(state, viewer, headers, single, again, &state.db)
+            .await
+            .0;
+    }
+    // Where a later read must have caught up to, to see this request's writes.
+    if writes
+        && let Some(replicas) = &state.replicas
+        && let Some(position) = replicas.written(headers).await
+    {
+        res.headers_mut()
+            .insert(stepgraph_web::replicas::POSITION_HEADER, position);
+    }
+    res
+}
+
+/// A request as it arrived, before it ran (async-graphql's `Request` is not `Clone`: it
+/// carries the data the run adds, which this one has none of yet).
+fn copy_request(
+    request: &Result<async_graphql::Request, Refusal>,
+) -> Result<async_graphql::Request, Refusal> {
+    let request = request.as_ref().map_err(Clone::clone)?;
+    let mut copy = async_graphql::Request::new(request.query.clone());
+    copy.operation_name = request.operation_name.clone();
+    copy.variables = request.variables.clone();
+    copy.extensions = request.extensions.clone();
+    Ok(copy)
+}
+
+/// Runs the requests on `db`; the response, and whether the database was unreachable for
+/// part of it.
+async fn execute_on(
+    state: &AppState,
+    viewer: Viewer,
+    headers: &HeaderMap,
+    single: bool,
+    requests: Vec<Result<async_graphql::Request, Refusal>>,
+    db: &sea_orm::DatabaseConnection,
+) -> (Response, bool) {
+    let started = std::time::Instant::now();
+    let slow = state.slow_operation;
     let (db, meter) = crate::http::counted(
-        reader.as_ref().map_or(&state.db, |r| &r.db),
+        db,
         slow.is_some(),
         state.metrics.as_ref().map(|m| m.statement_hook()),
     );
@@ -443,11 +493,12 @@ async fn execute(
                 timeout_secs = state.limits.timeout_secs,
                 "GraphQL request timed out"
             );
-            return error_response(
+            let res = error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
                 "the request took too long and was stopped; try a smaller query",
             );
+            return (res, false);
         }
     };
     for (r, doc, operation) in &mut responses {
@@ -511,11 +562,12 @@ async fn execute(
         Ok(body) => body,
         Err(err) => {
             tracing::error!(error = %err, "cannot serialise a GraphQL response");
-            return error_response(
+            let res = error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL_SERVER_ERROR",
                 "internal error",
             );
+            return (res, false);
         }
     };
     let mut res = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
@@ -526,19 +578,8 @@ async fn execute(
     if unavailable {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        if let (Some(replicas), Some(reader)) = (&state.replicas, &reader) {
-            replicas.failed(reader);
-        }
     }
-    // Where a later read must have caught up to, to see this request's writes.
-    if writes
-        && let Some(replicas) = &state.replicas
-        && let Some(position) = replicas.written(headers).await
-    {
-        res.headers_mut()
-            .insert(stepgraph_web::replicas::POSITION_HEADER, position);
-    }
-    res
+    (res, unavailable)
 }
 
 /// The responses of a single or batched request.
