@@ -30,6 +30,8 @@ async fn queries_read_from_a_replica_writes_go_to_the_primary() {
         .await
         .unwrap();
     let replica_db = replica.db.clone();
+    let metrics = std::sync::Arc::new(stepgraph::http::metrics::Metrics::new(&t.db));
+    let m = metrics.clone();
     let s = TestServer::start_configured(t, Limits::default(), move |state| {
         state.replicas = Some(Replicas::start(
             state.db.clone(),
@@ -37,6 +39,7 @@ async fn queries_read_from_a_replica_writes_go_to_the_primary() {
             Duration::from_secs(5),
             Duration::from_millis(50),
         ));
+        state.set_metrics(m);
     })
     .await;
     let token = s.token(&f.owner).await;
@@ -91,6 +94,18 @@ async fn queries_read_from_a_replica_writes_go_to_the_primary() {
     let (status, body) = name(Some("FFFFFFFF/0")).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["sequence"]["name"], "shared", "{body}");
+    // The metrics say where reads went and how the replica is.
+    let text = metrics.render();
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{series} in\n{text}"))
+    };
+    assert_eq!(value("stepgraph_replica_usable{replica=\"replica\"}"), 1.0);
+    assert!(value("stepgraph_replica_lag_seconds{replica=\"replica\"}") < 5.0);
+    assert!(value("stepgraph_reads_total{read=\"replica\"}") >= 1.0);
+    assert_eq!(value("stepgraph_reads_total{read=\"primary_behind\"}"), 1.0);
     // Not a position: refused, in GraphQL's error shape.
     let (status, body) = name(Some("yesterday")).await;
     assert_eq!(status, 400);

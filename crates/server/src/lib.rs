@@ -117,6 +117,9 @@ impl AppState {
     /// run through [`AppState::db`] (and the handles counted from it).
     pub fn set_metrics(&mut self, metrics: std::sync::Arc<http::metrics::Metrics>) {
         metrics.watch_websockets(self.websockets.clone(), self.limits.max_websockets);
+        if let Some(replicas) = &self.replicas {
+            metrics.watch_replicas(replicas.clone());
+        }
         self.db = stepgraph_web::observed(&self.db, Some(metrics.statement_hook().clone()));
         let m = metrics.clone();
         self.feed

@@ -98,6 +98,21 @@ struct Replica {
     replayed: AtomicU64,
     /// It answered at the last look and lags no more than allowed.
     usable: AtomicBool,
+    /// Its lag at the last look, in µs (`u64::MAX`: it did not answer).
+    lag_us: AtomicU64,
+}
+
+/// Where reads went, for the metrics: `replica`; `primary_no_replica` (none usable),
+/// `primary_behind` (none had replayed the client's writes in time), `primary_retry` (the
+/// replica failed under the read).
+pub type ReadHook = Arc<dyn Fn(&'static str) + Send + Sync>;
+
+/// A replica's state at the monitor's last look.
+pub struct Health {
+    pub label: String,
+    pub usable: bool,
+    /// `None`: it did not answer.
+    pub lag: Option<Duration>,
 }
 
 /// The replicas of one primary, their health, and the positions tokens wrote.
@@ -110,6 +125,7 @@ pub struct Replicas {
     next: AtomicUsize,
     /// Each token's last write position (by the token's SHA-256) and when it was written.
     written: Mutex<HashMap<[u8; 32], (Lsn, Instant)>>,
+    reads: std::sync::OnceLock<ReadHook>,
 }
 
 /// Asks the primary for its position: where the next WAL record goes, so at or past the end
@@ -144,12 +160,14 @@ impl Replicas {
                     db,
                     replayed: AtomicU64::new(0),
                     usable: AtomicBool::new(false),
+                    lag_us: AtomicU64::new(u64::MAX),
                 })
                 .collect(),
             max_lag,
             wait,
             next: AtomicUsize::new(0),
             written: Mutex::new(HashMap::new()),
+            reads: std::sync::OnceLock::new(),
         });
         let weak = Arc::downgrade(&this);
         tokio::spawn(async move {
@@ -189,9 +207,14 @@ impl Replicas {
                 Some(replayed) => {
                     replica.replayed.fetch_max(replayed.0, Ordering::Relaxed);
                     let lag = lag(samples, replayed, now);
+                    let us = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX - 1);
+                    replica.lag_us.store(us, Ordering::Relaxed);
                     lag <= self.max_lag
                 }
-                None => false,
+                None => {
+                    replica.lag_us.store(u64::MAX, Ordering::Relaxed);
+                    false
+                }
             };
             if replica.usable.swap(usable, Ordering::Relaxed) != usable {
                 if usable {
@@ -219,17 +242,22 @@ impl Replicas {
         let deadline = Instant::now() + self.wait;
         loop {
             if let Some(replica) = self.pick(needed) {
+                self.count("replica");
                 return Ok(Reader {
                     db: self.replicas[replica].db.clone(),
                     replica: Some(replica),
                 });
             }
-            if !self
+            let none_usable = !self
                 .replicas
                 .iter()
-                .any(|r| r.usable.load(Ordering::Relaxed))
-                || Instant::now() >= deadline
-            {
+                .any(|r| r.usable.load(Ordering::Relaxed));
+            if none_usable || Instant::now() >= deadline {
+                self.count(if none_usable {
+                    "primary_no_replica"
+                } else {
+                    "primary_behind"
+                });
                 return Ok(Reader {
                     db: self.primary.clone(),
                     replica: None,
@@ -269,11 +297,38 @@ impl Replicas {
     /// A read on `reader` failed for want of its database: a replica is skipped until the
     /// monitor's next look finds it well.
     pub fn failed(&self, reader: &Reader) {
+        self.count("primary_retry");
         if let Some(replica) = reader.replica.map(|i| &self.replicas[i])
             && replica.usable.swap(false, Ordering::Relaxed)
         {
             tracing::warn!(replica = %replica.label, "replica skipped: a read on it failed");
         }
+    }
+
+    /// Sends where each read goes to `hook` (the metrics).
+    pub fn observe_reads(&self, hook: ReadHook) {
+        let _ = self.reads.set(hook);
+    }
+
+    fn count(&self, read: &'static str) {
+        if let Some(hook) = self.reads.get() {
+            hook(read);
+        }
+    }
+
+    /// Each replica's state at the monitor's last look.
+    pub fn health(&self) -> Vec<Health> {
+        self.replicas
+            .iter()
+            .map(|r| {
+                let us = r.lag_us.load(Ordering::Relaxed);
+                Health {
+                    label: r.label.clone(),
+                    usable: r.usable.load(Ordering::Relaxed),
+                    lag: (us != u64::MAX).then(|| Duration::from_micros(us)),
+                }
+            })
+            .collect()
     }
 
     /// After a write committed: the primary's position, remembered for the request's token

@@ -45,6 +45,16 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    replica: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReadLabels {
+    read: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
     http_request_method: &'static str,
 }
@@ -115,6 +125,11 @@ impl Outcome {
 /// The metrics of one server process.
 pub struct Metrics {
     registry: Registry,
+    /// The read replicas whose health each scrape reads (`serve --read-database-url`).
+    replicas: Mutex<Option<Arc<stepgraph_web::replicas::Replicas>>>,
+    replica_lag: Family<ReplicaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    replica_usable: Family<ReplicaLabels, Gauge>,
+    reads: Family<ReadLabels, Counter>,
     db: DatabaseConnection,
     http_duration: Family<HttpLabels, Histogram>,
     http_active: Family<MethodLabels, Gauge>,
@@ -338,8 +353,31 @@ impl Metrics {
             "Seconds a statement waited for a pooled connection (reported by sqlx when the server runs with metrics)",
             connection_waits.clone(),
         );
+        let replica_lag =
+            Family::<ReplicaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "stepgraph_replica_lag_seconds",
+            "How far each read replica is behind the primary at the monitor's last look (NaN: it did not answer)",
+            replica_lag.clone(),
+        );
+        let replica_usable = Family::<ReplicaLabels, Gauge>::default();
+        registry.register(
+            "stepgraph_replica_usable",
+            "1 while a read replica answers and lags no more than --max-replica-lag, else 0",
+            replica_usable.clone(),
+        );
+        let reads = Family::<ReadLabels, Counter>::default();
+        registry.register(
+            "stepgraph_reads",
+            "Reads by where they ran: replica, primary_no_replica, primary_behind (no replica had the client's writes in time), primary_retry (the replica failed under it)",
+            reads.clone(),
+        );
         Self {
             registry,
+            replicas: Mutex::new(None),
+            replica_lag,
+            replica_usable,
+            reads,
             db: db.clone(),
             statement_hook,
             connection_waits,
@@ -361,6 +399,15 @@ impl Metrics {
             connections,
             interned: Interner::new(MAX_OPERATION_NAMES),
         }
+    }
+
+    /// Reads the replicas' health at each scrape, and counts where reads go.
+    pub fn watch_replicas(&self, replicas: Arc<stepgraph_web::replicas::Replicas>) {
+        let reads = self.reads.clone();
+        replicas.observe_reads(Arc::new(move |read| {
+            reads.get_or_create(&ReadLabels { read }).inc();
+        }));
+        *self.replicas.lock().unwrap_or_else(|p| p.into_inner()) = Some(replicas);
     }
 
     /// Reads the open WebSockets at each scrape from the server's permits (`max` of them).
@@ -498,6 +545,19 @@ impl Metrics {
         {
             let open = max.saturating_sub(permits.available_permits());
             self.websockets.set(i64::try_from(open).unwrap_or(i64::MAX));
+        }
+        if let Some(replicas) = &*self.replicas.lock().unwrap_or_else(|p| p.into_inner()) {
+            for health in replicas.health() {
+                let labels = ReplicaLabels {
+                    replica: health.label,
+                };
+                self.replica_lag
+                    .get_or_create(&labels)
+                    .set(health.lag.map_or(f64::NAN, |l| l.as_secs_f64()));
+                self.replica_usable
+                    .get_or_create(&labels)
+                    .set(i64::from(health.usable));
+            }
         }
         let mut out = String::new();
         // Writing to a String cannot fail.
