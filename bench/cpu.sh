@@ -4,7 +4,9 @@
 #   bench/cpu.sh [--steps N] [--backend postgres|sqlite] [--duration S] [--perf] QUERY...
 #
 # QUERY is q1, q2, q3, q4 (as in bench/compare.sh), flat (50 steps, 3 attributes), toone (50 steps
-# with sequence, creator, updater) or tasks (50 steps with tasks(first: 5)). Needs the data
+# with sequence, creator, updater), tasks (50 steps with tasks(first: 5)) or update (one step's
+# taskNote, the same step every time). The server inherits the environment (STEPGRAPH_*), and
+# BENCH_RATE_LIMIT sets its rate limit (0, off, by default). Needs the data
 # bench/compare.sh seeds (run it once at the same --steps) and a release build.
 #
 # Why CPU per request: on a 2-core machine that also runs wrk and PostgreSQL, req/s moves
@@ -37,7 +39,7 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 . bench/probe.sh
 probe_data
 port=$(free_port)
-STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$url" --log warn serve --listen "127.0.0.1:$port" \
+STEPGRAPH_RATE_LIMIT_PER_MINUTE=${BENCH_RATE_LIMIT:-0} "$bin" --database-url "$url" --log warn serve --listen "127.0.0.1:$port" \
   > "$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done

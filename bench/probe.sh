@@ -2,7 +2,7 @@
 # measure against, and their queries. Expects $steps, $backend, $bin and $work to be set.
 #
 #   probe_data          sets pg_url, url (of $backend), admin_email, member_email, step_id
-#   probe_body Q FILE   writes query Q's request body (q1 q2 q3 q4 flat toone tasks) to FILE
+#   probe_body Q FILE   writes query Q's request body (q1 q2 q3 q4 flat toone tasks update) to FILE
 #   probe_tokens        sets admin_token and member_token (needs $bin and $url)
 #   probe_token Q       the token query Q runs with (q3 as a member, as in compare.sh)
 
@@ -16,6 +16,7 @@ probe_data() {
   step_id=$(psql "$pg_url" -tAc "select id from sequence_steps order by id limit 1 offset $((steps / 2))")
   seq_id=$(psql "$pg_url" -tAc "select sequence_id from sequence_steps where id = $step_id")
   step_type=$(psql "$pg_url" -tAc "select upper(step_type) from sequence_steps where id = $step_id")
+  write_id=$(psql "$pg_url" -tAc "select s.id from sequence_steps s join sequences q on q.id = s.sequence_id where not q.locked order by s.id limit 1 offset $((steps / 3))")
 }
 
 probe_body() { # query file
@@ -28,6 +29,7 @@ probe_body() { # query file
     flat) doc="{ sequenceSteps(first: 50) { nodes { id stepType order } } }" ;;
     toone) doc="{ sequenceSteps(first: 50) { nodes { id sequence { name } creator { name } updater { name } } } }" ;;
     tasks) doc="{ sequenceSteps(first: 50) { nodes { id tasks(first: 5) { nodes { id state } } } } }" ;;
+    update) doc="mutation { updateSequenceStep(id: \"$write_id\", input: { taskNote: \"bench\" }) { id updatedAt } }" ;;
     *) echo "unknown query $1" >&2; exit 2 ;;
   esac
   python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$doc" > "$2"

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 
 /// The header of a write's commit position, sent back by clients on later requests.
 pub const POSITION_HEADER: &str = "x-commit-position";
@@ -128,18 +128,19 @@ pub struct Replicas {
     reads: std::sync::OnceLock<ReadHook>,
 }
 
-/// Asks the primary for its position: where the next WAL record goes, so at or past the end
-/// of every commit that has returned (whatever `synchronous_commit` says).
-const PRIMARY_POSITION: &str = "SELECT CAST(pg_current_wal_insert_lsn() AS text)";
-/// Asks a replica how far it has replayed; a server that is not in recovery (a "replica" URL
-/// that names a primary) answers with its own position, which it has by definition.
-const REPLAYED: &str = "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
-                        ELSE pg_current_wal_insert_lsn() END AS text)";
+/// Where the primary is, or how far a replica has replayed.
+#[derive(Clone, Copy)]
+enum Ask {
+    Primary,
+    Replayed,
+}
 
-async fn position(db: &DatabaseConnection, sql: &str) -> Option<Lsn> {
-    let stmt = Statement::from_string(DbBackend::Postgres, sql);
-    let row = db.query_one_raw(stmt).await.ok()??;
-    Lsn::parse(&row.try_get_by_index::<Option<String>>(0).ok()??)
+async fn position(db: &DatabaseConnection, ask: Ask) -> Option<Lsn> {
+    let text = match ask {
+        Ask::Primary => stepgraph_domain::db::wal_insert_position(db).await,
+        Ask::Replayed => stepgraph_domain::db::replayed_position(db).await,
+    };
+    Lsn::parse(&text?)
 }
 
 impl Replicas {
@@ -187,7 +188,7 @@ impl Replicas {
     /// the lags are read from), then each replica is asked how far it has replayed.
     async fn look(&self, samples: &mut VecDeque<(Instant, Lsn)>) {
         let now = Instant::now();
-        if let Some(at) = position(&self.primary, PRIMARY_POSITION).await
+        if let Some(at) = position(&self.primary, Ask::Primary).await
             && samples.back().is_none_or(|&(_, last)| at > last)
         {
             samples.push_back((now, at));
@@ -199,7 +200,7 @@ impl Replicas {
         }
         let looks = self.replicas.iter().map(|r| async move {
             let replayed =
-                tokio::time::timeout(Duration::from_secs(1), position(&r.db, REPLAYED)).await;
+                tokio::time::timeout(Duration::from_secs(1), position(&r.db, Ask::Replayed)).await;
             (r, replayed.ok().flatten())
         });
         for (replica, replayed) in futures_util::future::join_all(looks).await {
@@ -271,7 +272,7 @@ impl Replicas {
                 .map(|r| async move {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if let Ok(Some(at)) =
-                        tokio::time::timeout(left, position(&r.db, REPLAYED)).await
+                        tokio::time::timeout(left, position(&r.db, Ask::Replayed)).await
                     {
                         r.replayed.fetch_max(at.0, Ordering::Relaxed);
                     }
@@ -336,7 +337,7 @@ impl Replicas {
     /// (the write stands; a later read may then come from a replica without it, which the
     /// client sees only if it reads within the replicas' lag).
     pub async fn written(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        let at = position(&self.primary, PRIMARY_POSITION).await?;
+        let at = position(&self.primary, Ask::Primary).await?;
         if let Some(key) = token_key(headers) {
             let now = Instant::now();
             let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());

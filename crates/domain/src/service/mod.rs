@@ -13,6 +13,7 @@ pub mod lists;
 pub mod mailings;
 pub mod mirror;
 pub mod pagination;
+pub mod rate_limits;
 pub mod relations;
 pub mod resource;
 pub mod steps;

@@ -16,8 +16,9 @@
 //!
 //! - **Shared** (`serve --shared-rate-limit`, PostgreSQL only). With several instances behind
 //!   a load balancer, per-instance buckets would let a token send N times the rate. Shared,
-//!   each request takes from the token's bucket in PostgreSQL in one statement ([`SHARED`]), so
-//!   a token is cut off at the same count whichever instance it reaches. Why PostgreSQL: it
+//!   each request takes from the token's bucket in PostgreSQL in one statement, so
+//!   a token is cut off at the same count whichever instance it reaches
+//!   (`service::rate_limits`). Why PostgreSQL: it
 //!   is the store every such deployment already runs and already depends on (a Redis just
 //!   for this would be one more thing to run, secure and lose). The table is `UNLOGGED`
 //!   (no WAL, not copied to replicas: a crash resets the buckets, which only forgives some
@@ -38,8 +39,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{DatabaseConnection, DbBackend};
 use sha2::{Digest, Sha256};
+use stepgraph_domain::service::rate_limits;
 use tokio::sync::Semaphore;
 
 use crate::AppState;
@@ -55,24 +57,6 @@ pub struct Shedding {
     /// The database holding the shared buckets; `None`: buckets are this process's.
     shared: Option<DatabaseConnection>,
 }
-
-/// Takes one request from a token's shared bucket: `$1` the key, `$2` the emission interval
-/// (µs per request), `$3` the window (µs to refill an empty bucket). `tat_us` is the
-/// "theoretical arrival time": when the bucket is full again; a request is allowed while it
-/// stays within one window of now. Both SET expressions read the row as it was.
-pub const SHARED: &str = "\
-INSERT INTO rate_limit_buckets AS b (key, tat_us, allowed) \
-VALUES ($1, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) + $2, true) \
-ON CONFLICT (key) DO UPDATE SET \
-tat_us = CASE WHEN GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 \
-- CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) <= $3 \
-THEN GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 ELSE b.tat_us END, \
-allowed = GREATEST(b.tat_us, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)) + $2 \
-- CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) <= $3 \
-RETURNING tat_us, allowed, CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint) AS now_us";
-
-/// Forgets buckets that are full again (their row says nothing a new row would not).
-const PRUNE_SHARED: &str = "DELETE FROM rate_limit_buckets WHERE tat_us < CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS bigint)";
 
 struct Buckets {
     by_token: HashMap<[u8; 32], Bucket>,
@@ -119,8 +103,7 @@ impl Shedding {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
                 loop {
                     every.tick().await;
-                    let prune = Statement::from_string(DbBackend::Postgres, PRUNE_SHARED);
-                    if let Err(err) = pruner.execute_raw(prune).await {
+                    if let Err(err) = rate_limits::prune(&pruner).await {
                         tracing::warn!(error = %err, "cannot prune the shared rate limit's buckets");
                     }
                 }
@@ -141,27 +124,14 @@ impl Shedding {
     async fn take_shared(&self, db: &DatabaseConnection, key: [u8; 32]) -> Verdict {
         const WINDOW_US: i64 = 60_000_000;
         let interval = WINDOW_US / i64::from(self.per_minute);
-        let take = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            SHARED,
-            [key.to_vec().into(), interval.into(), WINDOW_US.into()],
-        );
-        let row = match db.query_one_raw(take).await {
-            Ok(Some(row)) => row,
-            Ok(None) => return Verdict::Unlimited,
+        match rate_limits::take(db, key, interval, WINDOW_US).await {
+            Ok(Some(taken)) => shared_verdict(taken.ahead_us, taken.allowed, interval, WINDOW_US),
+            Ok(None) => Verdict::Unlimited,
             Err(err) => {
                 tracing::warn!(error = %err, "the shared rate limit is unavailable; serving unlimited");
-                return Verdict::Unlimited;
+                Verdict::Unlimited
             }
-        };
-        let (Ok(tat), Ok(allowed), Ok(now)) = (
-            row.try_get::<i64>("", "tat_us"),
-            row.try_get::<bool>("", "allowed"),
-            row.try_get::<i64>("", "now_us"),
-        ) else {
-            return Verdict::Unlimited;
-        };
-        shared_verdict(tat - now, allowed, interval, WINDOW_US)
+        }
     }
 
     fn take(&self, key: [u8; 32], now: Instant) -> Verdict {
