@@ -46,6 +46,9 @@ use tokio::sync::Semaphore;
 
 use crate::AppState;
 
+/// The shared bucket's window: an empty bucket is full again after a minute.
+const WINDOW_US: i64 = 60_000_000;
+
 /// The most buckets kept at once.
 const MAX_BUCKETS: usize = 10_000;
 
@@ -122,8 +125,7 @@ impl Shedding {
     }
 
     async fn take_shared(&self, db: &DatabaseConnection, key: [u8; 32]) -> Verdict {
-        const WINDOW_US: i64 = 60_000_000;
-        let interval = WINDOW_US / i64::from(self.per_minute);
+        let interval = emission_interval_us(self.per_minute);
         match rate_limits::take(db, key, interval, WINDOW_US).await {
             Ok(Some(taken)) => shared_verdict(taken.ahead_us, taken.allowed, interval, WINDOW_US),
             Ok(None) => Verdict::Unlimited,
@@ -175,6 +177,12 @@ impl Shedding {
             }
         }
     }
+}
+
+/// The shared bucket's time per request, in µs: at least one, so a limit above 60 million a
+/// minute (which the bucket cannot tell apart from unlimited anyway) never divides by zero.
+fn emission_interval_us(per_minute: u32) -> i64 {
+    (WINDOW_US / i64::from(per_minute.max(1))).max(1)
 }
 
 /// A shared bucket's answer as a verdict: `ahead` is how far (µs) its full-again time is
@@ -319,6 +327,17 @@ mod tests {
     /// The shared bucket's answer reads as the local bucket's: after the first request of a
     /// full bucket of 60 a minute, 59 are left and it is full again in a second; a refused
     /// request retries when one request has refilled.
+    #[test]
+    fn the_shared_interval_is_never_zero() {
+        assert_eq!(emission_interval_us(60), 1_000_000);
+        assert_eq!(emission_interval_us(u32::MAX), 1);
+        assert_eq!(emission_interval_us(0), WINDOW_US);
+        assert!(matches!(
+            shared_verdict(1, true, emission_interval_us(u32::MAX), WINDOW_US),
+            Verdict::Allowed { .. }
+        ));
+    }
+
     #[test]
     fn shared_answers_read_as_the_local_bucket() {
         let (interval, window) = (1_000_000, 60_000_000);
