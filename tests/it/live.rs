@@ -388,7 +388,9 @@ async fn a_subscriber_that_stops_reading_is_ended_not_buffered() {
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // 60,000-character notes: the sockets' buffers fill after some changes (a few MB), the
-    // server stops polling this subscription, and the feed runs ahead of it.
+    // server stops polling this subscription, and the feed runs ahead of it. The updates are
+    // spaced out so that each is a batch of its own: the feed reads a burst in one batch
+    // (live::COALESCE, 5 ms), and repeated updates of one row collapse into one change.
     let note = "x".repeat(60_000);
     let updates = 400;
     for i in 0..updates {
@@ -399,6 +401,7 @@ async fn a_subscriber_that_stops_reading_is_ended_not_buffered() {
         steps::update(&s.db.db, &f.owner, step.id, changes)
             .await
             .unwrap();
+        tokio::time::sleep(Duration::from_millis(12)).await;
     }
     // Now read what was sent: some changes, then the overflow error, then the end.
     let mut received = 0;
