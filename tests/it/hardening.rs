@@ -461,6 +461,17 @@ async fn every_type_and_field_has_a_description() {
     s.finish().await;
 }
 
+/// A 429 whose Retry-After is the refill of one request of a 5-a-minute bucket (12 s at most).
+fn assert_refused_for_a_while(res: &reqwest::Response) {
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retry), "{retry}");
+}
+
 /// Each token has its own bucket; an empty one is answered 429 with Retry-After, in each
 /// API's format, and every answer says what is left.
 #[tokio::test]
@@ -497,13 +508,7 @@ async fn tokens_are_rate_limited() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=12).contains(&retry), "{retry}");
+    assert_refused_for_a_while(&res);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
     // JSON:API, in Outreach's way: `X-RateLimit-*` beside the IETF names, the reset as the
@@ -588,13 +593,7 @@ async fn a_shared_rate_limit_holds_across_instances() {
     // The sixth is refused by either instance, with a Retry-After of the bucket's refill.
     for s in [&b, &a] {
         let res = ask(s, &token).await.unwrap();
-        assert_eq!(res.status(), 429);
-        let retry: u64 = res.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=12).contains(&retry), "{retry}");
+        assert_refused_for_a_while(&res);
         assert_eq!(res.headers()["ratelimit-remaining"], "0");
     }
     // Another token has its own bucket.
