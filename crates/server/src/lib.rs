@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             http::hosts::check,
         ))
+        .layer(middleware::from_fn(catch_panic))
         .layer(middleware::from_fn_with_state(state, log_request));
     match cors {
         Some(cors) => router.layer(cors),
@@ -306,6 +307,32 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     res
 }
 
+/// A request whose handling panicked is answered 500, logged and counted like any other,
+/// instead of its connection being dropped without an answer (hyper's behaviour: a client
+/// saw a reset and a load balancer a dead server). The panic's message goes to the log only.
+async fn catch_panic(req: Request, next: Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(res) => res,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = message, "a request panicked; answered 500");
+            http::graphql::error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "internal error",
+            )
+        }
+    }
+}
+
 /// The process is up.
 async fn healthz() -> &'static str {
     "ok"
@@ -400,4 +427,44 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A handler that panics gets its request answered 500, and the server goes on.
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async { std::hint::black_box(None::<&'static str>).expect("boom") }),
+            )
+            .route("/fine", get(|| async { "fine" }))
+            .layer(middleware::from_fn(catch_panic));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        for (path, status) in [("/boom", "500"), ("/fine", "200"), ("/boom", "500")] {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            socket.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            socket.read_to_string(&mut answer).await.unwrap();
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status}")),
+                "{path}: {answer}"
+            );
+            if status == "500" {
+                assert!(answer.contains("INTERNAL_SERVER_ERROR"), "{answer}");
+                assert!(
+                    !answer.contains("boom"),
+                    "the panic stays in the log: {answer}"
+                );
+            }
+        }
+    }
 }
