@@ -52,6 +52,14 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AuthFailure> {
         ))
 }
 
+/// The request's bearer token, hashed (SHA-256): the key of what is kept per token (rate
+/// limit buckets, write positions), never the token itself.
+pub fn bearer_key(headers: &HeaderMap) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let token = bearer(headers).ok()?;
+    Some(sha2::Sha256::digest(token.as_bytes()).into())
+}
+
 /// The viewer behind the request's bearer token, which must hold `scope` (else
 /// `Failed(Forbidden)`), through the server's authentication cache.
 pub async fn viewer_for(

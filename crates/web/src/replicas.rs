@@ -338,7 +338,7 @@ impl Replicas {
     /// client sees only if it reads within the replicas' lag).
     pub async fn written(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         let at = position(&self.primary, Ask::Primary).await?;
-        if let Some(key) = token_key(headers) {
+        if let Some(key) = crate::bearer_key(headers) {
             let now = Instant::now();
             let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
             if written.len() >= MAX_REMEMBERED && !written.contains_key(&key) {
@@ -357,7 +357,7 @@ impl Replicas {
         if written.is_empty() {
             return None;
         }
-        let key = token_key(headers)?;
+        let key = crate::bearer_key(headers)?;
         written
             .get(&key)
             .filter(|(_, when)| when.elapsed() < REMEMBER_FOR)
@@ -372,13 +372,6 @@ fn lag(samples: &VecDeque<(Instant, Lsn)>, replayed: Lsn, now: Instant) -> Durat
         .iter()
         .find(|&&(_, at)| at > replayed)
         .map_or(Duration::ZERO, |&(when, _)| now.duration_since(when))
-}
-
-/// The request's bearer token, hashed (the key its write positions are kept under).
-fn token_key(headers: &HeaderMap) -> Option<[u8; 32]> {
-    use sha2::Digest;
-    let token = crate::bearer(headers).ok()?;
-    Some(sha2::Sha256::digest(token.as_bytes()).into())
 }
 
 #[cfg(test)]

@@ -40,7 +40,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::{DatabaseConnection, DbBackend};
-use sha2::{Digest, Sha256};
 use stepgraph_domain::service::rate_limits;
 use tokio::sync::Semaphore;
 
@@ -201,16 +200,6 @@ fn shared_verdict(ahead: i64, allowed: bool, interval: i64, window: i64) -> Verd
     }
 }
 
-/// The bearer token of a request, hashed.
-fn token_key(headers: &HeaderMap) -> Option<[u8; 32]> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?
-        .trim();
-    Some(Sha256::digest(token.as_bytes()).into())
-}
-
 /// An error in the format of the API the path belongs to.
 fn refuse(path: &str, status: StatusCode, code: &str, message: &str, retry_after: u64) -> Response {
     let mut res = if path.starts_with("/api/") {
@@ -240,7 +229,7 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
             1,
         );
     };
-    let verdict = match token_key(req.headers()) {
+    let verdict = match stepgraph_web::bearer_key(req.headers()) {
         Some(key) => state.shedding.verdict(key).await,
         None => Verdict::Unlimited,
     };
