@@ -7,7 +7,8 @@
 # with sequence, creator, updater), tasks (50 steps with tasks(first: 5)) or update (one step's
 # taskNote, the same step every time). The server inherits the environment (STEPGRAPH_*), and
 # BENCH_RATE_LIMIT sets its rate limit (0, off, by default). Needs the data
-# bench/compare.sh seeds (run it once at the same --steps) and a release build.
+# bench/compare.sh seeds (run it once at the same --steps) and a release build
+# (target/release/stepgraph, or the binary STEPGRAPH_BIN names).
 #
 # Why CPU per request: on a 2-core machine that also runs wrk and PostgreSQL, req/s moves
 # with whatever else the machine does; the CPU milliseconds each process spends per request
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#queries[@]} -gt 0 ] || queries=(q1 q2 q3 q4 flat toone tasks)
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 2; }
-bin=target/release/stepgraph
+bin=${STEPGRAPH_BIN:-target/release/stepgraph}
 [ -x "$bin" ] || { echo "build it first: cargo build --release --bin stepgraph" >&2; exit 2; }
 work=$(mktemp -d)
 pid=

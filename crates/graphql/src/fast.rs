@@ -142,6 +142,8 @@ async fn resolve<'a, T: Attributes>(
     let mut out: Vec<(async_graphql::Name, Value)> = Vec::with_capacity(fields.len());
     let mut slots = Vec::new();
     let mut pending: Vec<FieldFuture<'a>> = Vec::new();
+    let mut failed = Vec::new();
+    let mut waited = None;
     for field in fields {
         let key = field.node.response_key().node.clone();
         if out.iter().any(|(k, _)| *k == key) || !field.node.directives.is_empty() {
@@ -165,6 +167,32 @@ async fn resolve<'a, T: Attributes>(
                 }
                 continue;
             }
+            // A field without arguments often has its value already: a to-one whose target
+            // the parent's statement joined, `canWrite`. Its resolver is polled once here, in
+            // place; one that waits goes on as a boxed future below (started again: a loader
+            // key it queued is queued once more, which the batch's key set absorbs), and the
+            // same field under the next parents skips the try. Fields with arguments
+            // (connections) nearly always wait, so they never try.
+            let waited = &*waited
+                .get_or_insert_with(|| ctx.data_opt::<crate::RequestCtx>().map(|rc| &rc.waited));
+            let address = std::ptr::from_ref(field) as usize;
+            if !waited.is_some_and(|w| w.contains(address)) {
+                if let Some(result) = poll_once(root.resolve_field(&ctx_field)) {
+                    match result {
+                        Ok(value) => out.push((key, value.unwrap_or_default())),
+                        Err(err) => {
+                            // As below: the error is reported and the key left out.
+                            failed.push(out.len());
+                            out.push((key, Value::Null));
+                            ctx.add_error(err);
+                        }
+                    }
+                    continue;
+                }
+                if let Some(w) = waited {
+                    w.insert(address);
+                }
+            }
         }
         // A placeholder keeps the selection's order; the value replaces it below.
         slots.push(out.len());
@@ -175,7 +203,6 @@ async fn resolve<'a, T: Attributes>(
         pending.push(future);
     }
     let results = futures_util::future::join_all(pending).await;
-    let mut failed = Vec::new();
     for (slot, result) in slots.into_iter().zip(results) {
         match result {
             Ok(value) => out[slot].1 = value.unwrap_or_default(),
@@ -197,6 +224,17 @@ async fn resolve<'a, T: Attributes>(
     } else {
         Value::Object(map)
     })
+}
+
+/// Polls `future` once, where it stands: its output when it is ready at once, else `None`
+/// (and the future is dropped).
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// The fields of `set` that apply to `root`, fragments expanded in place (as async-graphql's
