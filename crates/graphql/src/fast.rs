@@ -123,12 +123,7 @@ async fn resolve<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
-    if ctx
-        .schema_env
-        .data
-        .get(&std::any::TypeId::of::<StockResolvers>())
-        .is_some()
-    {
+    if stock(ctx) {
         return resolve_container(ctx, root).await;
     }
     let mut fields = Vec::new();
@@ -173,11 +168,12 @@ async fn resolve<'a, T: Attributes>(
             // key it queued is queued once more, which the batch's key set absorbs), and the
             // same field under the next parents skips the try. Fields with arguments
             // (connections) nearly always wait, so they never try.
-            let waited = &*waited
-                .get_or_insert_with(|| ctx.data_opt::<crate::RequestCtx>().map(|rc| &rc.waited));
+            let waited = &*waited.get_or_insert_with(|| waited_fields(ctx));
             let address = std::ptr::from_ref(field) as usize;
             if !waited.is_some_and(|w| w.contains(address)) {
-                if let Some(result) = poll_once(root.resolve_field(&ctx_field)) {
+                if let Some(result) =
+                    poll_once(&ctx.query_env.errors, root.resolve_field(&ctx_field))
+                {
                     match result {
                         Ok(value) => out.push((key, value.unwrap_or_default())),
                         Err(err) => {
@@ -226,15 +222,41 @@ async fn resolve<'a, T: Attributes>(
     })
 }
 
-/// Polls `future` once, where it stands: its output when it is ready at once, else `None`
-/// (and the future is dropped).
-fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+/// Polls `future` once, where it stands: its output when it is ready at once, else `None`:
+/// the future is dropped, and the errors it reported meanwhile (a nested field that failed
+/// in place) are taken back, since the caller starts it again. Nothing else of the request
+/// runs during the poll (the request is one task), so what was added was added by it.
+fn poll_once<F: Future>(
+    errors: &std::sync::Mutex<Vec<async_graphql::ServerError>>,
+    future: F,
+) -> Option<F::Output> {
+    let before = errors.lock().unwrap_or_else(|e| e.into_inner()).len();
     let future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.poll(&mut cx) {
         std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
+        std::task::Poll::Pending => {
+            errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .truncate(before);
+            None
+        }
     }
+}
+
+/// The fields (by address) of the request whose resolver waited when polled in place.
+fn waited_fields<'a>(ctx: &ContextSelectionSet<'a>) -> Option<&'a crate::context::WaitedFields> {
+    ctx.data_opt::<crate::RequestCtx>().map(|rc| &rc.waited)
+}
+
+/// Whether the schema sends every object through async-graphql's own path
+/// ([`crate::Limits::stock_resolvers`]).
+fn stock(ctx: &ContextSelectionSet<'_>) -> bool {
+    ctx.schema_env
+        .data
+        .get(&std::any::TypeId::of::<StockResolvers>())
+        .is_some()
 }
 
 /// The fields of `set` that apply to `root`, fragments expanded in place (as async-graphql's
@@ -423,6 +445,39 @@ mod tests {
                 "{name}.{method} is of type {base}, not a scalar or enum"
             );
         }
+    }
+
+    /// A future polled in place that waits is dropped and started again by the caller, so
+    /// the errors it reported before waiting are taken back; one that finishes keeps them.
+    #[test]
+    fn poll_once_takes_back_the_errors_of_a_future_that_waits() {
+        let errors = std::sync::Mutex::new(vec![async_graphql::ServerError::new("earlier", None)]);
+        let report = |message: &str| {
+            errors
+                .lock()
+                .unwrap()
+                .push(async_graphql::ServerError::new(message, None))
+        };
+        let waits = async {
+            report("in place");
+            std::future::pending::<()>().await;
+        };
+        assert!(poll_once(&errors, waits).is_none());
+        let messages = |errors: &std::sync::Mutex<Vec<async_graphql::ServerError>>| {
+            errors
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(messages(&errors), ["earlier"]);
+        let finishes = async {
+            report("kept");
+            7
+        };
+        assert_eq!(poll_once(&errors, finishes), Some(7));
+        assert_eq!(messages(&errors), ["earlier", "kept"]);
     }
 
     #[test]
