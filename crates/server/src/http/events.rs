@@ -22,7 +22,7 @@ use entity::enums::{MailingEventType, ReplySentiment, Role};
 use sea_orm::ActiveEnum;
 use serde_json::{Map, Value, json};
 
-use crate::AppState;
+use crate::SharedState;
 use crate::auth::tokens::Scope;
 use crate::error::{AppError, FieldError};
 use crate::http::{AuthFailure, error_headers, viewer_for};
@@ -167,7 +167,7 @@ fn required_str<'a>(
 
 /// The handler.
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

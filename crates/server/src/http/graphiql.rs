@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::AppState;
+use crate::SharedState;
 
 mod assets {
     include!(concat!(env!("OUT_DIR"), "/graphiql_assets.rs"));
@@ -51,7 +51,7 @@ fn integrity(sri: &str) -> String {
 }
 
 /// `GET /graphiql`.
-pub async fn page(State(state): State<AppState>) -> Html<String> {
+pub async fn page(State(state): State<SharedState>) -> Html<String> {
     let [css, react, react_dom, graphiql] = if offline() { LOCAL } else { CDN };
     let [css_sri, react_sri, react_dom_sri, graphiql_sri] = [
         assets::GRAPHIQL_CSS_SRI,

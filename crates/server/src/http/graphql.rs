@@ -20,7 +20,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::{AppState, SharedState};
 use crate::auth::Viewer;
 use crate::auth::tokens::Scope;
 use crate::graphql::RequestCtx;
@@ -81,7 +81,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// `POST /graphql`.
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -214,7 +214,7 @@ fn bad_body(body: &[u8]) -> String {
 
 /// `GET /graphql?query=...`: queries only.
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {

@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::SharedState;
 
 /// The `Host` names a server answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,7 @@ fn is_loopback_name(name: &str) -> bool {
 }
 
 /// The middleware in front of every route.
-pub async fn check(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn check(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let host = req
         .headers()
         .get(header::HOST)

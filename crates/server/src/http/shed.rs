@@ -43,7 +43,7 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use stepgraph_domain::service::rate_limits;
 use tokio::sync::Semaphore;
 
-use crate::AppState;
+use crate::SharedState;
 
 /// The shared bucket's window: an empty bucket is full again after a minute.
 const WINDOW_US: i64 = 60_000_000;
@@ -214,7 +214,7 @@ fn refuse(path: &str, status: StatusCode, code: &str, message: &str, retry_after
 }
 
 /// The middleware over `/graphql` and `/api/v2`.
-pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn shed(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let Ok(_permit) = state.shedding.in_flight.clone().try_acquire_owned() else {
         tracing::warn!(path, "shedding load: too many requests in flight");

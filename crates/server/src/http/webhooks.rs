@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::SharedState;
 use crate::http::error_headers;
 use crate::service::mirror::{self, Delivered, Kind, UpstreamRow};
 
@@ -71,7 +71,7 @@ fn hex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The handler.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(secret) = state.outreach_webhook_secret.as_deref() else {
         return refuse(
             StatusCode::NOT_FOUND,

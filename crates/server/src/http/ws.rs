@@ -37,7 +37,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 
-use crate::AppState;
+use crate::{AppState, SharedState};
 use crate::auth::Viewer;
 use crate::auth::tokens::{self, Scope};
 use crate::error::AppError;
@@ -66,7 +66,7 @@ const SERVICE_RESTART: u16 = 1012;
 const MAX_WRITE_BUFFER: usize = 4 * 1024 * 1024;
 
 /// `GET /graphql`: a WebSocket upgrade for subscriptions, else a query in the query string.
-pub async fn get(State(state): State<AppState>, req: axum::extract::Request) -> HttpResponse {
+pub async fn get(State(state): State<SharedState>, req: axum::extract::Request) -> HttpResponse {
     use axum::extract::FromRequestParts;
     let (mut parts, _body) = req.into_parts();
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
@@ -153,7 +153,7 @@ async fn serve(
     socket: WebSocket,
     executor: LiveExecutor,
     protocol: WebSocketProtocols,
-    state: AppState,
+    state: SharedState,
     guard: Arc<Guard>,
     acked: Arc<AtomicBool>,
 ) {
@@ -355,7 +355,7 @@ fn bearer(payload: &serde_json::Value) -> Option<String> {
 /// Runs subscription documents for one connection.
 #[derive(Clone)]
 struct LiveExecutor {
-    state: AppState,
+    state: SharedState,
     /// Subscriptions open on this connection.
     open: Arc<AtomicUsize>,
     /// The connection's session.
