@@ -20,7 +20,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::{AppState, SharedState};
 use crate::auth::Viewer;
 use crate::auth::tokens::Scope;
 use crate::graphql::RequestCtx;
@@ -30,6 +29,7 @@ use crate::graphql::executor::{BatchQueue, Drive};
 use crate::graphql::persisted::{Refusal, Source};
 use crate::http::AuthFailure;
 use crate::http::metrics::Outcome;
+use crate::{AppState, SharedState};
 
 /// A GraphQL-shaped error body with a status of our choosing.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {

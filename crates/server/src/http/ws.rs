@@ -37,7 +37,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response as HttpResponse};
 
-use crate::{AppState, SharedState};
 use crate::auth::Viewer;
 use crate::auth::tokens::{self, Scope};
 use crate::error::AppError;
@@ -46,6 +45,7 @@ use crate::graphql::cost;
 use crate::graphql::executor::BatchQueue;
 use crate::graphql::subscription::LiveCtx;
 use crate::http::graphql::error_response;
+use crate::{AppState, SharedState};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Subscriptions one connection may hold open at once.
