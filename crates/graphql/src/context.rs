@@ -20,6 +20,9 @@ pub struct RequestCtx {
     /// The fields of the document whose resolver waited when [`crate::fast`] polled it in
     /// place: under the next parents they go straight to a future.
     pub(crate) waited: WaitedFields,
+    /// Whether objects hand up their JSON text ([`crate::raw`]): set by a caller that writes
+    /// the response with [`crate::raw::to_vec`].
+    pub raw_json: bool,
 }
 
 impl RequestCtx {
@@ -38,7 +41,15 @@ impl RequestCtx {
             loaders,
             budget,
             waited: WaitedFields::default(),
+            raw_json: false,
         }
+    }
+
+    /// This context, its objects resolved to JSON text (see [`crate::raw`]); the response
+    /// must then be written with [`crate::raw::to_vec`].
+    pub fn raw_json(mut self) -> Self {
+        self.raw_json = true;
+        self
     }
 }
 

@@ -138,8 +138,10 @@ async fn resolve<'a, T: Attributes>(
     let mut slots = Vec::new();
     let mut pending: Vec<FieldFuture<'a>> = Vec::new();
     let mut failed = Vec::new();
-    let mut waited = None;
-    for field in fields {
+    let rc = ctx.data_opt::<crate::RequestCtx>();
+    let raw = rc.is_some_and(|rc| rc.raw_json);
+    let waited = rc.map(|rc| &rc.waited);
+    for &field in &fields {
         let key = field.node.response_key().node.clone();
         if out.iter().any(|(k, _)| *k == key) || !field.node.directives.is_empty() {
             // Selections merged under one key, or a directive to run: the stock path. (The
@@ -168,7 +170,6 @@ async fn resolve<'a, T: Attributes>(
             // key it queued is queued once more, which the batch's key set absorbs), and the
             // same field under the next parents skips the try. Fields with arguments
             // (connections) nearly always wait, so they never try.
-            let waited = &*waited.get_or_insert_with(|| waited_fields(ctx));
             let address = std::ptr::from_ref(field) as usize;
             if !waited.is_some_and(|w| w.contains(address)) {
                 if let Some(result) =
@@ -209,6 +210,22 @@ async fn resolve<'a, T: Attributes>(
             }
         }
     }
+    if raw {
+        // The object's JSON text, in selection order (`crate::raw`); no field, no object.
+        if failed.len() == out.len() {
+            return Ok(Value::Null);
+        }
+        let entries = out
+            .into_iter()
+            .zip(&fields)
+            .enumerate()
+            .filter(|(i, _)| !failed.contains(i))
+            .map(|(_, ((key, value), field))| (key, value, &field.node));
+        return Ok(crate::raw::fragment(crate::raw::object(
+            entries,
+            &ctx.query_env.fragments,
+        )));
+    }
     let mut map: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(out.len());
     for (i, (key, value)) in out.into_iter().enumerate() {
         if !failed.contains(&i) {
@@ -243,11 +260,6 @@ fn poll_once<F: Future>(
             None
         }
     }
-}
-
-/// The fields (by address) of the request whose resolver waited when polled in place.
-fn waited_fields<'a>(ctx: &ContextSelectionSet<'a>) -> Option<&'a crate::context::WaitedFields> {
-    ctx.data_opt::<crate::RequestCtx>().map(|rc| &rc.waited)
 }
 
 /// Whether the schema sends every object through async-graphql's own path

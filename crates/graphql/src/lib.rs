@@ -14,6 +14,7 @@ pub mod mutation;
 pub mod node;
 pub mod persisted;
 pub mod query;
+pub mod raw;
 pub mod resolve;
 pub mod response_order;
 pub mod scalars;

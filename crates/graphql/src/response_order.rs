@@ -6,10 +6,15 @@
 //! can land after a fast `viewer` one time and before it the next. This walks the executed
 //! operation's selection sets (fragments expanded in place, as the spec's CollectFields does)
 //! and sorts every object of the response by the first position of each response key.
+//! Objects that are JSON text already ([`crate::raw`] fragments) are in selection order and
+//! are not entered; a fragment puts an object async-graphql resolved inside it in order
+//! itself, with [`restore_field`].
 
 use async_graphql::Value;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+
+use crate::raw::Fragments;
 
 /// How deep fragments may nest before the walk stops (the parser already bounds documents).
 const MAX_FRAGMENT_DEPTH: usize = 32;
@@ -21,14 +26,22 @@ pub fn restore(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
         return;
     };
     let mut fields = Vec::new();
-    collect(&operation.node.selection_set.node, doc, &mut fields, 0);
-    reorder(data, &mut Plan::new(fields), doc);
+    collect(&operation.node.selection_set.node, &doc.fragments, &mut fields, 0);
+    reorder(data, &mut Plan::new(fields), &doc.fragments);
+}
+
+/// Reorders `value`, the value of `field`, to follow the field's selection (an object
+/// async-graphql resolved inside a [`crate::raw`] fragment, which [`restore`] does not see).
+pub fn restore_field(value: &mut Value, field: &Field, fragments: &Fragments) {
+    let mut fields = Vec::new();
+    collect(&field.selection_set.node, fragments, &mut fields, 0);
+    reorder(value, &mut Plan::new(fields), fragments);
 }
 
 /// The fields of a selection set in document order, fragments expanded where they stand.
 fn collect<'a>(
     set: &'a SelectionSet,
-    doc: &'a ExecutableDocument,
+    doc: &'a Fragments,
     out: &mut Vec<&'a Field>,
     depth: usize,
 ) {
@@ -39,7 +52,7 @@ fn collect<'a>(
         match &item.node {
             Selection::Field(field) => out.push(&field.node),
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                if let Some(fragment) = doc.get(&spread.node.fragment_name.node) {
                     collect(&fragment.node.selection_set.node, doc, out, depth + 1);
                 }
             }
@@ -88,7 +101,7 @@ impl<'a> Plan<'a> {
     }
 
     /// The plan of the sub-selection at key `index`.
-    fn nested(&mut self, index: usize, doc: &'a ExecutableDocument) -> &mut Plan<'a> {
+    fn nested(&mut self, index: usize, doc: &'a Fragments) -> &mut Plan<'a> {
         let keys = &self.keys;
         self.nested[index].get_or_insert_with(|| {
             let mut fields = Vec::new();
@@ -100,7 +113,7 @@ impl<'a> Plan<'a> {
     }
 }
 
-fn reorder<'a>(value: &mut Value, plan: &mut Plan<'a>, doc: &'a ExecutableDocument) {
+fn reorder<'a>(value: &mut Value, plan: &mut Plan<'a>, doc: &'a Fragments) {
     match value {
         Value::List(items) => {
             for item in items {

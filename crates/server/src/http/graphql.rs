@@ -448,7 +448,9 @@ async fn execute_on(
                 out.push((refusal.into_response(), None, operation));
                 continue;
             }
-            let ctx = RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone());
+            // Objects come back as JSON text, written out by `raw::to_vec` below.
+            let ctx =
+                RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone()).raw_json();
             let mut request = request.data(ctx);
             if let Some(upstream) = &upstream {
                 request = request.data(upstream.clone());
@@ -556,7 +558,7 @@ async fn execute_on(
             serde_json::to_vec(&json)
         })
     } else {
-        serde_json::to_vec(&response)
+        crate::graphql::raw::to_vec(&response)
     };
     let body = match serialised {
         Ok(body) => body,

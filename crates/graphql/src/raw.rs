@@ -1,0 +1,264 @@
+//! Responses written as JSON text while they are resolved: an object resolved by
+//! [`crate::fast`] hands its parent its JSON text (a "fragment") instead of a map, and the
+//! server writes the response around the fragments with [`to_vec`].
+//!
+//! Why: async-graphql builds the whole response as a tree of [`Value`]s (an `IndexMap` per
+//! object, every key hashed with SipHash), which the server then walks again to restore the
+//! selection order, serialises and drops. For a nested list (Q2 in docs/PERFORMANCE.md: 50
+//! steps, their sequence, creator, updater and tasks) that tree was about a fifth of the
+//! request's instructions; the fragments are written once, in selection order, and copied.
+//!
+//! How a fragment travels: as `Value::Binary`, the one variant no field of the schema
+//! produces (no scalar is binary: `no_field_of_the_schema_is_binary` below), so async-graphql
+//! passes it through lists, options and containers untouched. Only a request whose response
+//! the server writes with [`to_vec`] asks for fragments ([`crate::RequestCtx::raw_json`]);
+//! subscriptions and tests that read `Response::data` get plain values. What a client reads
+//! does not change: the same bytes, checked for every query of the integration suite against
+//! async-graphql's own path (`tests/it/server.rs`).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use async_graphql::parser::types::{Field, FragmentDefinition};
+use async_graphql::{BatchResponse, Name, Positioned, Response, Value};
+
+/// The fragments of the executed document, by name (what a selection's spreads refer to).
+pub type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
+
+/// An object's JSON text, carried as a value (see the module documentation).
+pub fn fragment(json: Vec<u8>) -> Value {
+    Value::Binary(json.into())
+}
+
+/// Writes an object's fields as JSON text, in the order given: `{"key":value,...}`. A value
+/// that is a map (an object async-graphql resolved itself, its fields in completion order) is
+/// put in the order of its field's selection first, as the server's
+/// [`crate::response_order::restore`] does for the rest of the response.
+pub fn object<'a>(
+    fields: impl Iterator<Item = (Name, Value, &'a Field)>,
+    fragments: &Fragments,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.push(b'{');
+    for (key, mut value, field) in fields {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        string(&mut out, key.as_str());
+        out.push(b':');
+        if unordered(&value) {
+            crate::response_order::restore_field(&mut value, field, fragments);
+        }
+        write(&mut out, &value);
+    }
+    out.push(b'}');
+    out
+}
+
+/// Whether `value` holds a map whose keys may be out of selection order (one with more than
+/// one key); fragments are in order already.
+fn unordered(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.len() > 1 || map.values().any(unordered),
+        Value::List(items) => items.iter().any(unordered),
+        _ => false,
+    }
+}
+
+/// Writes `value` as serde_json writes it, a fragment as it stands.
+pub fn write(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(true) => out.extend_from_slice(b"true"),
+        Value::Boolean(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            // Writing to a vector cannot fail.
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => string(out, s),
+        Value::Enum(name) => string(out, name.as_str()),
+        Value::Binary(json) => out.extend_from_slice(json),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(out, key.as_str());
+                out.push(b':');
+                write(out, item);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// A JSON string, escaped as serde_json escapes it: control characters, quotes and backslashes
+/// (most strings have none of them and are copied as they stand).
+fn string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// The response body: what `serde_json::to_vec(response)` writes, with every fragment copied
+/// where it stands.
+pub fn to_vec(response: &BatchResponse) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(1024);
+    match response {
+        BatchResponse::Single(r) => one(&mut out, r)?,
+        BatchResponse::Batch(list) => {
+            out.push(b'[');
+            for (i, r) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                one(&mut out, r)?;
+            }
+            out.push(b']');
+        }
+    }
+    Ok(out)
+}
+
+/// One response, its members in the order (and with the omissions) of async-graphql's
+/// `Serialize` for [`Response`]: `data`, then `extensions` and `errors` when not empty.
+fn one(out: &mut Vec<u8>, r: &Response) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"data\":");
+    write(out, &r.data);
+    if !r.extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":");
+        serde_json::to_writer(&mut *out, &r.extensions)?;
+    }
+    if !r.errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut *out, &r.errors)?;
+    }
+    out.write_all(b"}").map_err(serde_json::Error::io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{ErrorExtensionValues, Pos, ServerError, value};
+
+    fn values() -> Vec<Value> {
+        vec![
+            value!(null),
+            value!(true),
+            value!(false),
+            value!(0),
+            value!(-42),
+            value!(1.5),
+            value!(1e300),
+            value!(u64::MAX),
+            value!("plain"),
+            value!(""),
+            value!("\u{7f} del, \u{1f} unit separator, / slash, \u{2028} line separator"),
+            value!("quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} é 漢 😀"),
+            Value::Enum(Name::new("FINISHED")),
+            value!([]),
+            value!({}),
+            value!([1, "two", [3, { "four": 4 }], null]),
+            value!({ "b": 1, "a": { "z": [true, false], "y": "x\"y" } }),
+        ]
+    }
+
+    /// Without fragments, every value is written byte for byte as serde_json writes it.
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        for v in values() {
+            let mut out = Vec::new();
+            write(&mut out, &v);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&v).unwrap(),
+                "{v:?}"
+            );
+        }
+    }
+
+    /// A fragment is copied as it stands, wherever it is.
+    #[test]
+    fn fragments_are_copied() {
+        let v = value!({ "a": [1, 2] });
+        let mut map = async_graphql::indexmap::IndexMap::new();
+        map.insert(Name::new("x"), fragment(br#"{"k":"v"}"#.to_vec()));
+        map.insert(
+            Name::new("y"),
+            Value::List(vec![fragment(b"{}".to_vec()), Value::Null]),
+        );
+        map.insert(Name::new("z"), v);
+        let mut out = Vec::new();
+        write(&mut out, &Value::Object(map));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"x":{"k":"v"},"y":[{},null],"z":{"a":[1,2]}}"#
+        );
+    }
+
+    fn responses() -> Vec<Response> {
+        let mut failed = Response::new(value!({ "a": null }));
+        let mut err = ServerError::new("it \"failed\"", Some(Pos { line: 1, column: 3 }));
+        err.path = vec![async_graphql::PathSegment::Field("a".into())];
+        let mut ext = ErrorExtensionValues::default();
+        ext.set("code", "BAD_USER_INPUT");
+        err.extensions = Some(ext);
+        failed.errors.push(err);
+        let with_extension = Response::new(value!({ "b": [1] })).extension("cost", value!(7));
+        let only_errors = Response::from_errors(vec![ServerError::new("no", None)]);
+        vec![
+            Response::new(value!({ "x": { "y": "z" } })),
+            failed,
+            with_extension,
+            only_errors,
+        ]
+    }
+
+    /// Responses, single and batched, with and without errors and extensions: the body
+    /// async-graphql's `Serialize` gives.
+    #[test]
+    fn responses_are_written_as_serde_json_writes_them() {
+        for r in responses() {
+            let single = BatchResponse::Single(r);
+            assert_eq!(
+                String::from_utf8(to_vec(&single).unwrap()).unwrap(),
+                serde_json::to_string(&single).unwrap()
+            );
+        }
+        let batch = BatchResponse::Batch(responses());
+        assert_eq!(
+            String::from_utf8(to_vec(&batch).unwrap()).unwrap(),
+            serde_json::to_string(&batch).unwrap()
+        );
+    }
+
+    /// No field of the schema is of a binary type: `Value::Binary` marks a fragment only. The
+    /// schema's own scalars (`scalars.rs`) resolve to strings; a new scalar fails here until
+    /// it is checked to resolve to anything but `Value::Binary`.
+    #[test]
+    fn no_field_of_the_schema_is_binary() {
+        let sdl = crate::sdl();
+        let scalars: Vec<&str> = sdl
+            .lines()
+            .filter_map(|line| line.strip_prefix("scalar "))
+            .map(str::trim)
+            .collect();
+        assert_eq!(scalars, ["Date", "DateTime"]);
+    }
+}
