@@ -26,7 +26,12 @@ pub fn restore(data: &mut Value, doc: &ExecutableDocument, operation_name: Optio
         return;
     };
     let mut fields = Vec::new();
-    collect(&operation.node.selection_set.node, &doc.fragments, &mut fields, 0);
+    collect(
+        &operation.node.selection_set.node,
+        &doc.fragments,
+        &mut fields,
+        0,
+    );
     reorder(data, &mut Plan::new(fields), &doc.fragments);
 }
 
@@ -39,12 +44,7 @@ pub fn restore_field(value: &mut Value, field: &Field, fragments: &Fragments) {
 }
 
 /// The fields of a selection set in document order, fragments expanded where they stand.
-fn collect<'a>(
-    set: &'a SelectionSet,
-    doc: &'a Fragments,
-    out: &mut Vec<&'a Field>,
-    depth: usize,
-) {
+fn collect<'a>(set: &'a SelectionSet, doc: &'a Fragments, out: &mut Vec<&'a Field>, depth: usize) {
     if depth > MAX_FRAGMENT_DEPTH {
         return;
     }

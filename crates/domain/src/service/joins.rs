@@ -19,13 +19,18 @@
 
 use std::any::Any;
 
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryTrait};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement, SimpleExpr,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QueryTrait,
+    Statement,
+};
 
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::service::relations::ToOne;
-use crate::service::resource::{Resource, and_visible};
+use crate::service::resource::{Resource, and_visible, any_id, any_id_param, id_list};
 
 /// The targets one join found, one entry per parent row whose key is set: the key, and the
 /// target (`None` when it does not exist or the viewer cannot see it). Holds a
@@ -151,11 +156,24 @@ pub type Joined<'a, P> = (&'a dyn Join<P>, u64);
 pub async fn all<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    mut query: SelectStatement,
+    query: SelectStatement,
     columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
     let columns = (columns | 1) & all_columns::<P>();
+    let statement = db
+        .get_database_backend()
+        .build(&select::<P>(query, viewer, columns, joins));
+    run::<P>(db, statement, columns, joins).await
+}
+
+/// `query` reading `columns` of `P` (already limited to `P`'s) and the columns of `joins`.
+fn select<P: Resource>(
+    mut query: SelectStatement,
+    viewer: &Viewer,
+    columns: u64,
+    joins: &[Joined<'_, P>],
+) -> SelectStatement {
     if columns != all_columns::<P>() {
         query.clear_selects();
         for column in masked_columns::<P>(columns) {
@@ -165,9 +183,17 @@ pub async fn all<P: Resource>(
     for (index, (join, mask)) in joins.iter().enumerate() {
         join.add_to(&mut query, viewer, index, *mask);
     }
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&query))
-        .await?;
+    query
+}
+
+/// Runs `statement` (made by [`select`]) and decodes its rows (see [`all`]).
+async fn run<P: Resource>(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    columns: u64,
+    joins: &[Joined<'_, P>],
+) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
+    let rows = db.query_all_raw(statement).await?;
     let parents = rows
         .iter()
         .map(|row| <P::Model as entity::FromRow>::from_row_masked(row, 0, columns))
@@ -190,13 +216,202 @@ pub async fn by_ids<P: Resource>(
     columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
-    let cond = Condition::all().add(crate::service::resource::any_id(
-        db.get_database_backend(),
-        P::id_column(),
-        ids,
-    ));
-    let query = crate::service::resource::find::<P>()
-        .filter(and_visible::<P>(viewer, cond))
-        .into_query();
-    all::<P>(db, viewer, query, columns, joins).await
+    let backend = db.get_database_backend();
+    let columns = (columns | 1) & all_columns::<P>();
+    let statement = by_ids_statement::<P>(backend, viewer, ids, columns, joins);
+    run::<P>(db, statement, columns, joins).await
+}
+
+/// The statement of [`by_ids`]: from [`shapes`] where the ids are one parameter.
+fn by_ids_statement<P: Resource>(
+    backend: DbBackend,
+    viewer: &Viewer,
+    ids: &[i64],
+    columns: u64,
+    joins: &[Joined<'_, P>],
+) -> Statement {
+    let build = |ids: SimpleExpr| {
+        let query = crate::service::resource::find::<P>()
+            .filter(and_visible::<P>(viewer, Condition::all().add(ids)))
+            .into_query();
+        backend.build(&select::<P>(query, viewer, columns, joins))
+    };
+    match id_list(backend, ids) {
+        Some(list) => shapes::statement::<P>(backend, viewer, columns, joins, list, |list| {
+            build(any_id_param(backend, P::id_column(), list))
+        }),
+        None => build(any_id(backend, P::id_column(), ids)),
+    }
+}
+
+/// The statements of [`by_ids`], built once per shape.
+///
+/// Why: building the SQL text with sea-query (a select with its visibility conditions and
+/// joined sub-selects, every identifier quoted) was a tenth of a lookup by id's instructions,
+/// and every loader batch builds one. Its text and its parameters other than the id list
+/// depend only on the shape: the resource, the columns read, the joins and the columns they
+/// read, the backend and the viewer (whose id and role the visibility conditions hold). So
+/// the statement is built once per shape with a marker in place of the id list, and a later
+/// one with the same shape is the copy with the marker's parameter replaced. Only where the
+/// ids are one parameter whatever their number (PostgreSQL, SQLite; see `any_id`).
+mod shapes {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    use sea_orm::{DbBackend, Statement, Value, Values};
+
+    use super::Joined;
+    use crate::auth::Viewer;
+    use crate::service::resource::Resource;
+
+    /// Shapes kept before the cache starts again (a shape is per viewer: a few KB each).
+    const CAPACITY: usize = 1024;
+    /// Stands for the id list while a shape is built; no id list looks like it.
+    const MARKER: &str = "\u{0}stepgraph:ids\u{0}";
+
+    #[derive(PartialEq, Eq, Hash)]
+    struct Shape {
+        resource: TypeId,
+        postgres: bool,
+        viewer: Viewer,
+        columns: u64,
+        joins: Vec<(&'static str, u64)>,
+    }
+
+    struct Built {
+        sql: String,
+        values: Values,
+        /// Where the id list goes in `values`.
+        slot: usize,
+    }
+
+    type Cache = HashMap<Shape, Arc<Built>, std::hash::RandomState>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+
+    /// The statement for `list` (the id list as its one parameter), `build` making it for a
+    /// given list the first time a shape is seen.
+    pub(super) fn statement<P: Resource>(
+        backend: DbBackend,
+        viewer: &Viewer,
+        columns: u64,
+        joins: &[Joined<'_, P>],
+        list: String,
+        build: impl Fn(String) -> Statement,
+    ) -> Statement {
+        let shape = Shape {
+            resource: TypeId::of::<P>(),
+            postgres: backend == DbBackend::Postgres,
+            viewer: *viewer,
+            columns,
+            joins: joins.iter().map(|(j, mask)| (j.field(), *mask)).collect(),
+        };
+        let found = lock().get(&shape).cloned();
+        let built = match found {
+            Some(built) => built,
+            None => {
+                let marked = build(MARKER.to_owned());
+                let marker = Value::from(MARKER.to_owned());
+                let values = marked.values.unwrap_or(Values(Vec::new()));
+                let mut slots = values.0.iter().enumerate().filter(|(_, v)| **v == marker);
+                let (Some((slot, _)), None) = (slots.next(), slots.next()) else {
+                    // Not one parameter after all: nothing to keep.
+                    return build(list);
+                };
+                let built = Arc::new(Built {
+                    sql: marked.sql,
+                    values,
+                    slot,
+                });
+                let mut cache = lock();
+                if cache.len() >= CAPACITY {
+                    cache.clear();
+                }
+                cache.insert(shape, built.clone());
+                built
+            }
+        };
+        let mut values = built.values.clone();
+        values.0[built.slot] = Value::from(list);
+        Statement {
+            sql: built.sql.clone(),
+            values: Some(values),
+            db_backend: backend,
+        }
+    }
+
+    fn lock() -> std::sync::MutexGuard<'static, Cache> {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::lists::Steps;
+    use crate::service::relations::{STEP_CREATOR, STEP_SEQUENCE};
+    use entity::enums::Role;
+
+    /// A statement from the shape cache is the statement built afresh, for every viewer,
+    /// backend, id list and set of joins, whatever was cached before it.
+    #[test]
+    fn cached_statements_are_the_statements_built_afresh() {
+        let viewers = [
+            Viewer {
+                user_id: 1,
+                role: Role::Admin,
+            },
+            Viewer {
+                user_id: 2,
+                role: Role::Member,
+            },
+            Viewer {
+                user_id: 3,
+                role: Role::Member,
+            },
+            Viewer {
+                user_id: 4,
+                role: Role::Viewer,
+            },
+        ];
+        let joins: [Vec<Joined<'_, Steps>>; 3] = [
+            vec![],
+            vec![(&STEP_SEQUENCE, 0b11)],
+            vec![(&STEP_SEQUENCE, 0b101), (&STEP_CREATOR, u64::MAX)],
+        ];
+        let id_lists: [&[i64]; 3] = [&[1], &[5, 7, 9], &[42]];
+        for round in 0..2 {
+            for backend in [DbBackend::Postgres, DbBackend::Sqlite, DbBackend::MySql] {
+                for viewer in &viewers {
+                    for joins in &joins {
+                        for columns in [all_columns::<Steps>(), 0b1011] {
+                            for ids in id_lists {
+                                let cached =
+                                    by_ids_statement::<Steps>(backend, viewer, ids, columns, joins);
+                                let query = crate::service::resource::find::<Steps>()
+                                    .filter(and_visible::<Steps>(
+                                        viewer,
+                                        Condition::all().add(any_id(
+                                            backend,
+                                            Steps::id_column(),
+                                            ids,
+                                        )),
+                                    ))
+                                    .into_query();
+                                let fresh =
+                                    backend.build(&select::<Steps>(query, viewer, columns, joins));
+                                assert_eq!(
+                                    (&cached.sql, &cached.values),
+                                    (&fresh.sql, &fresh.values),
+                                    "round {round}, {backend:?}, {viewer:?}, ids {ids:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -260,20 +260,30 @@ pub async fn matching_ids<R: Resource>(
 /// (`IN (SELECT value FROM json_each(?))`). MySQL keeps a plain `IN (?, ?, ...)` list: MariaDB
 /// plans `JSON_TABLE` sub-selects poorly.
 pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleExpr {
-    let column = Expr::col((col.entity_name(), col));
-    let list = || comma_separated(ids);
-    match backend {
-        DbBackend::Postgres => Expr::cust_with_exprs(
-            // sea-query numbers a custom expression's operands `$1`, `$2` on PostgreSQL.
-            "$1 = ANY(string_to_array($2, ',')::bigint[])",
-            [column, Expr::val(list())],
-        ),
-        DbBackend::Sqlite => Expr::cust_with_exprs(
-            "? IN (SELECT value FROM json_each(?))",
-            [column, Expr::val(format!("[{}]", list()))],
-        ),
-        _ => col.is_in(ids.iter().copied()),
+    match id_list(backend, ids) {
+        Some(list) => any_id_param(backend, col, list),
+        None => col.is_in(ids.iter().copied()),
     }
+}
+
+/// The one parameter [`any_id`] passes `ids` as, where the backend takes them as one.
+pub(crate) fn id_list(backend: DbBackend, ids: &[i64]) -> Option<String> {
+    match backend {
+        DbBackend::Postgres => Some(comma_separated(ids)),
+        DbBackend::Sqlite => Some(format!("[{}]", comma_separated(ids))),
+        _ => None,
+    }
+}
+
+/// [`any_id`] with its one parameter given (PostgreSQL and SQLite).
+pub(crate) fn any_id_param(backend: DbBackend, col: impl ColumnTrait, list: String) -> SimpleExpr {
+    let column = Expr::col((col.entity_name(), col));
+    let template = match backend {
+        // sea-query numbers a custom expression's operands `$1`, `$2` on PostgreSQL.
+        DbBackend::Postgres => "$1 = ANY(string_to_array($2, ',')::bigint[])",
+        _ => "? IN (SELECT value FROM json_each(?))",
+    };
+    Expr::cust_with_exprs(template, [column, Expr::val(list)])
 }
 
 /// `1,2,3`: an id list as one text parameter, for PostgreSQL's `string_to_array`.

@@ -449,8 +449,7 @@ async fn execute_on(
                 continue;
             }
             // Objects come back as JSON text, written out by `raw::to_vec` below.
-            let ctx =
-                RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone()).raw_json();
+            let ctx = RequestCtx::new(viewer, db.clone(), queue.clone(), budget.clone()).raw_json();
             let mut request = request.data(ctx);
             if let Some(upstream) = &upstream {
                 request = request.data(upstream.clone());
