@@ -149,32 +149,36 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
 /// One join of a statement: the relationship and the target columns it reads.
 pub type Joined<'a, P> = (&'a dyn Join<P>, u64);
 
-/// The rows of `query` (an entity select over `P`, as SeaORM builds it) with `joins` added:
-/// each parent, its fields outside `columns` placeholders (`entity::Placeholder`; every
-/// column when `columns` has every bit), and for each join the targets it found
-/// ([`Targets`], in the order of `joins`).
+/// The rows of `query` (an entity select over `P` selecting the columns `selected` names, in
+/// the model's order: [`resource::find_columns`](crate::service::resource::find_columns))
+/// reading the columns `columns` names instead, with `joins` added: each parent, its fields
+/// outside `columns` placeholders (`entity::Placeholder`; every column when `columns` has
+/// every bit), and for each join the targets it found ([`Targets`], in the order of `joins`).
 pub async fn all<P: Resource>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     query: SelectStatement,
+    selected: u64,
     columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
     let columns = (columns | 1) & all_columns::<P>();
     let statement = db
         .get_database_backend()
-        .build(&select::<P>(query, viewer, columns, joins));
+        .build(&select::<P>(query, viewer, selected, columns, joins));
     run::<P>(db, statement, columns, joins).await
 }
 
-/// `query` reading `columns` of `P` (already limited to `P`'s) and the columns of `joins`.
+/// `query` (selecting the columns `selected` names) reading `columns` of `P` (already
+/// limited to `P`'s) and the columns of `joins`.
 fn select<P: Resource>(
     mut query: SelectStatement,
     viewer: &Viewer,
+    selected: u64,
     columns: u64,
     joins: &[Joined<'_, P>],
 ) -> SelectStatement {
-    if columns != all_columns::<P>() {
+    if columns != selected & all_columns::<P>() {
         query.clear_selects();
         for column in masked_columns::<P>(columns) {
             query.column((P::Entity::default(), column));
@@ -234,7 +238,7 @@ fn by_ids_statement<P: Resource>(
         let query = crate::service::resource::find::<P>()
             .filter(and_visible::<P>(viewer, Condition::all().add(ids)))
             .into_query();
-        backend.build(&select::<P>(query, viewer, columns, joins))
+        backend.build(&select::<P>(query, viewer, u64::MAX, columns, joins))
     };
     match id_list(backend, ids) {
         Some(list) => shapes::statement::<P>(backend, viewer, columns, joins, list, |list| {
@@ -400,8 +404,13 @@ mod tests {
                                         )),
                                     ))
                                     .into_query();
-                                let fresh =
-                                    backend.build(&select::<Steps>(query, viewer, columns, joins));
+                                let fresh = backend.build(&select::<Steps>(
+                                    query,
+                                    viewer,
+                                    u64::MAX,
+                                    columns,
+                                    joins,
+                                ));
                                 assert_eq!(
                                     (&cached.sql, &cached.values),
                                     (&fresh.sql, &fresh.values),
