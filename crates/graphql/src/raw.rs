@@ -44,7 +44,7 @@ pub fn object<'a>(
         if out.len() > 1 {
             out.push(b',');
         }
-        string(&mut out, key.as_str());
+        name(&mut out, key.as_str());
         out.push(b':');
         if unordered(&value) {
             crate::response_order::restore_field(&mut value, field, fragments);
@@ -106,14 +106,45 @@ pub fn write(out: &mut Vec<u8>, value: &Value) {
 /// A JSON string, escaped as serde_json escapes it: control characters, quotes and backslashes
 /// (most strings have none of them and are copied as they stand).
 fn string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(s.as_bytes()) {
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        name(out, s);
     }
+}
+
+/// A response key: a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`, as the parser accepts an alias
+/// or a field name), which never needs escaping.
+fn name(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+/// Whether `bytes` holds a byte JSON escapes (below 0x20, a quote, a backslash), eight at a time:
+/// `(w - 0x0101..01 * n) & !w & 0x8080..80` is non-zero exactly when some byte of `w` is
+/// below `n` (n <= 0x80), and a byte equal to `c` is a zero byte of `w ^ (0x0101..01 * c)`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = below(w, 0x20)
+            | below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1);
+        if hits != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// The response body: what `serde_json::to_vec(response)` writes, with every fragment copied
@@ -190,6 +221,30 @@ mod tests {
                 serde_json::to_string(&v).unwrap(),
                 "{v:?}"
             );
+        }
+    }
+
+    /// Every byte JSON escapes is found wherever it stands in the string (the scan reads eight
+    /// bytes at a time), and no other byte is escaped.
+    #[test]
+    fn strings_are_escaped_wherever_the_byte_stands() {
+        for special in [
+            '"', '\\', '\n', '\u{0}', '\u{1f}', ' ', '\u{7f}', 'é', '!', '#', '[', ']',
+        ] {
+            for at in 0..20 {
+                for len in [at + 1, at + 3, 24] {
+                    let s: String = (0..len)
+                        .map(|i| if i == at { special } else { 'a' })
+                        .collect();
+                    let mut out = Vec::new();
+                    write(&mut out, &Value::String(s.clone()));
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        serde_json::to_string(&s).unwrap(),
+                        "{s:?}"
+                    );
+                }
+            }
         }
     }
 
