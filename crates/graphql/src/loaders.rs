@@ -48,8 +48,11 @@ pub struct ById<R: Joinable> {
     loaders: Weak<Loaders>,
 }
 
+/// A row is shared (`Arc`) while the DataLoader holds it: its cache and every requester get
+/// a reference, and the one requester that takes the model copies it once (two copies of
+/// every row before, one for the cache and one for the answer).
 impl<R: Joinable> Loader<i64> for ById<R> {
-    type Value = Option<R::Model>;
+    type Value = Option<Arc<R::Model>>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
@@ -62,9 +65,10 @@ impl<R: Joinable> ById<R> {
     async fn load_batch(
         &self,
         keys: &[i64],
-    ) -> Result<HashMap<i64, Option<R::Model>>, Arc<AppError>> {
+    ) -> Result<HashMap<i64, Option<Arc<R::Model>>>, Arc<AppError>> {
         self.budget.check().map_err(Arc::new)?;
-        let mut out: HashMap<i64, Option<R::Model>> = keys.iter().map(|k| (*k, None)).collect();
+        let mut out: HashMap<i64, Option<Arc<R::Model>>> =
+            keys.iter().map(|k| (*k, None)).collect();
         let (rows, targets) = joins::by_ids::<R>(
             &self.db,
             &self.viewer,
@@ -78,7 +82,7 @@ impl<R: Joinable> ById<R> {
             self.plan.store(&loaders, targets);
         }
         for row in rows {
-            out.insert(R::id(&row), Some(row));
+            out.insert(R::id(&row), Some(Arc::new(row)));
         }
         Ok(out)
     }
@@ -176,8 +180,9 @@ pub struct ChildPages<P: Resource, C: Resource> {
     hook: Option<BatchHook>,
 }
 
+/// Pages are shared while the DataLoader holds them, as [`ById`]'s rows are.
 impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P, C> {
-    type Value = Page<C::Model>;
+    type Value = Arc<Page<C::Model>>;
     type Error = Arc<AppError>;
 
     async fn load(
@@ -193,7 +198,7 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
     async fn load_batch(
         &self,
         keys: &[ChildKey<Arc<ArgsOf<C>>>],
-    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Page<C::Model>>, Arc<AppError>> {
+    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Arc<Page<C::Model>>>, Arc<AppError>> {
         let mut out = HashMap::with_capacity(keys.len());
         for (first, parents) in group(keys) {
             self.budget.check().map_err(Arc::new)?;
@@ -205,7 +210,7 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
             .await
             .map_err(Arc::new)?;
             for (parent, page) in pages {
-                out.insert(first.with_parent(parent), page);
+                out.insert(first.with_parent(parent), Arc::new(page));
             }
         }
         Ok(out)
@@ -500,6 +505,14 @@ const DELAY: Duration = Duration::ZERO;
 const MAX_BATCH: usize = 500;
 
 /// Loads one value, mapping a shared loader error.
+/// The visible row `id` of a [`ById`] loader, the caller's own copy.
+pub async fn row<R: Joinable>(
+    loader: &Dl<ById<R>>,
+    id: i64,
+) -> async_graphql::Result<Option<R::Model>> {
+    Ok(one(loader, id).await?.flatten().map(Arc::unwrap_or_clone))
+}
+
 pub async fn one<K, T>(loader: &Dl<T>, key: K) -> async_graphql::Result<Option<T::Value>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,

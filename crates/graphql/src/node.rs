@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::join_all;
 
 use crate::context::rc;
-use crate::loaders::one;
+use crate::loaders::row;
 use crate::types::*;
 use stepgraph_domain::service::lists;
 
@@ -66,9 +66,8 @@ macro_rules! nodes {
         async fn load(ctx: &Context<'_>, ty: &str, id: i64) -> Result<Option<Node>> {
             let rc = rc(ctx)?;
             Ok(match ty {
-                $(stringify!($ty) => one(&*rc.loaders.by_id::<$resource>($loader), id)
+                $(stringify!($ty) => row(&*rc.loaders.by_id::<$resource>($loader), id)
                     .await?
-                    .flatten()
                     .map(|m| Node::$ty(m.into())),)*
                 _ => None,
             })

@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, MergedObject, Object, Result};
 
 use crate::context::rc;
 use crate::error::gql;
-use crate::loaders::one;
+use crate::loaders::row;
 use crate::resolve::{lookup, page, root_connection};
 use crate::types::*;
 use stepgraph_domain::service::lists;
@@ -37,12 +37,11 @@ impl ViewerQuery {
     /// The user the request's token belongs to.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<User> {
         let rc = rc(ctx)?;
-        one(
+        row(
             &*rc.loaders.by_id::<lists::Users>("Query.viewer"),
             rc.viewer.user_id,
         )
         .await?
-        .flatten()
         .map(User::from)
         .ok_or_else(|| gql(stepgraph_domain::error::AppError::Unauthenticated))
     }

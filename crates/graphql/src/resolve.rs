@@ -4,6 +4,8 @@
 //! functions, so visibility and batching come with it; an object type's resolver only names
 //! the relationship (a static of [`stepgraph_domain::service::relations`]) and wraps the result.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Result};
 
 use crate::connection::{FromPage, LIMITS, Total, total_from};
@@ -11,7 +13,7 @@ use crate::context::rc;
 use crate::error::gql;
 use crate::inputs::{FilterInput, OrderInput};
 use crate::joins::{Joinable, Plan, columns, connection_nodes, selection_columns};
-use crate::loaders::{ChildKey, NO_ROW, one};
+use crate::loaders::{ChildKey, NO_ROW, one, row};
 use crate::scalars::parse_id;
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::children;
@@ -60,7 +62,7 @@ pub async fn lookup<R: Joinable, N: From<R::Model>>(
     let loader = rc
         .loaders
         .by_id_joined::<R>(name, Plan::of(&[ctx.look_ahead()]));
-    Ok(one(&*loader, id).await?.flatten().map(N::from))
+    Ok(row(&*loader, id).await?.map(N::from))
 }
 
 /// A root list: one page through the service, with the to-one targets its nodes read joined
@@ -143,7 +145,7 @@ pub async fn target<P: Resource, T: Joinable>(
         }
         return Ok(None);
     };
-    Ok(one(&*loader, id).await?.flatten())
+    row(&*loader, id).await
 }
 
 /// A to-one relationship the schema declares non-null: the foreign key is NOT NULL and the
@@ -197,6 +199,7 @@ async fn to_many<P: Resource, C: Joinable>(
         ChildKey::shared(parent, args.clone()),
     )
     .await?
+    .map(Arc::unwrap_or_clone)
     .unwrap_or(Page {
         rows: Vec::new(),
         has_next_page: false,

@@ -389,7 +389,7 @@ impl StepChanges {
                     .by_id::<lists::Sequences>(
                         <lists::Steps as stepgraph_domain::service::resource::Resource>::NAME,
                     )
-                    .feed_one(seq.id, Some(seq.clone()))
+                    .feed_one(seq.id, Some(std::sync::Arc::new(seq.clone())))
                     .await;
             }
         })
