@@ -162,7 +162,13 @@ async fn resolve<'a, T: Attributes>(
             if let Some(value) = root.attribute(&ctx_field) {
                 match value {
                     Ok(value) => out.push((key, value)),
-                    Err(err) => ctx.add_error(err),
+                    Err(err) => {
+                        // As below: reported and left out. `out` keeps one entry per
+                        // field, in the order of `fields` (the JSON text pairs them).
+                        failed.push(out.len());
+                        out.push((key, Value::Null));
+                        ctx.add_error(err);
+                    }
                 }
                 continue;
             }
