@@ -27,6 +27,10 @@ pg() { su postgres -s /bin/sh -c "$*"; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Instances started by the timeline (a subshell) are known only by this file.
+  if [ -f "$work/pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done < "$work/pids"
+  fi
   [ -f "$work/haproxy.pid" ] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null || true
   for d in replica primary; do pg "$pgbin/pg_ctl -D $work/$d -m immediate stop" >/dev/null 2>&1 || true; done
   if [ "${keep:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
@@ -64,6 +68,7 @@ instance() { # i
     "$bin" --database-url "$primary" --log warn serve --listen "127.0.0.1:${ports[$1]}" \
     >> "$work/instance$1.log" 2>&1 &
   pids[$1]=$!
+  echo "$!" >> "$work/pids"
 }
 for i in 0 1 2; do instance $i; done
 for i in 0 1 2; do
