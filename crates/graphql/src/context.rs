@@ -22,7 +22,7 @@ pub struct RequestCtx {
     pub(crate) waited: WaitedFields,
     /// Whether objects hand up their JSON text ([`crate::raw`]): set by a caller that writes
     /// the response with [`crate::raw::to_vec`].
-    pub raw_json: bool,
+    pub(crate) raw_json: bool,
 }
 
 impl RequestCtx {

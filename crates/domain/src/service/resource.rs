@@ -147,8 +147,18 @@ pub fn select_within<R: Resource>(
     filter: &R::Filter,
     scope: Condition,
 ) -> Select<R::Entity> {
+    narrowed::<R>(find::<R>(), viewer, filter, scope)
+}
+
+/// `start` (a select over `R`) with the filter, `scope` and the viewer's visibility.
+fn narrowed<R: Resource>(
+    start: Select<R::Entity>,
+    viewer: &Viewer,
+    filter: &R::Filter,
+    scope: Condition,
+) -> Select<R::Entity> {
     let cond = scope.add(R::condition(viewer, filter));
-    find::<R>().filter(and_visible::<R>(viewer, cond))
+    start.filter(and_visible::<R>(viewer, cond))
 }
 
 /// One page of what the viewer can see of the list.
@@ -191,10 +201,7 @@ pub async fn list_joined<R: Resource>(
     // Only the id at first: the page's select and the count behind it are copies of this
     // one, and `joins::all` chooses the page's columns (copying a step's 38 column
     // expressions twice, then dropping them, was 8% of a short list's instructions).
-    let base = find_columns::<R>(1).filter(and_visible::<R>(
-        viewer,
-        Condition::all().add(R::condition(viewer, &req.filter)),
-    ));
+    let base = narrowed::<R>(find_columns::<R>(1), viewer, &req.filter, Condition::all());
     let ordering = ordering::<R>(&req.order_by);
     let (window, page) = pagination::page_select(&base, &ordering, &req.page, req.limits)?;
     let columns = columns | sort_columns::<R>(&req.order_by);
