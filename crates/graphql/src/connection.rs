@@ -168,8 +168,8 @@ macro_rules! connection {
                 &self.edges
             }
             /// The items of this page, without cursors.
-            async fn nodes(&self) -> Vec<&$node> {
-                self.edges.iter().map(|e| &e.node).collect()
+            async fn nodes(&self) -> $crate::fast::List<'_, $node> {
+                $crate::fast::List::new(self.edges.iter().map(|e| &e.node).collect())
             }
             /// Information to aid in pagination.
             async fn page_info(&self) -> &$crate::connection::PageInfo {

@@ -39,20 +39,31 @@ pub fn object<'a>(
     fragments: &Fragments,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
+    object_into(&mut out, fields, fragments);
+    out
+}
+
+/// [`object`], written at the end of `out` (a list writes its objects into one text).
+pub fn object_into<'a>(
+    out: &mut Vec<u8>,
+    fields: impl Iterator<Item = (Name, Value, &'a Field)>,
+    fragments: &Fragments,
+) {
     out.push(b'{');
+    let mut first = true;
     for (key, mut value, field) in fields {
-        if out.len() > 1 {
+        if !first {
             out.push(b',');
         }
-        name(&mut out, key.as_str());
+        first = false;
+        name(out, key.as_str());
         out.push(b':');
         if unordered(&value) {
             crate::response_order::restore_field(&mut value, field, fragments);
         }
-        write(&mut out, &value);
+        write(out, &value);
     }
     out.push(b'}');
-    out
 }
 
 /// Whether `value` holds a map whose keys may be out of selection order (one with more than
