@@ -122,31 +122,30 @@ macro_rules! connection {
             }
         }
 
-        #[doc = concat!("A page of ", $what, ".")]
-        pub struct $conn {
-            pub edges: Vec<$edge>,
-            pub page_info: $crate::connection::PageInfo,
-            pub total: $crate::connection::Total,
-        }
+        /// The connection type's object, resolved through [`$crate::fast::Fast`] (which
+        /// keeps its name): its `nodes` resolve in place when their items do.
+        mod page {
+            #[doc = concat!("A page of ", $what, ".")]
+            pub struct $conn {
+                pub edges: Vec<super::$edge>,
+                pub page_info: $crate::connection::PageInfo,
+                pub total: $crate::connection::Total,
+            }
 
-        impl $conn {
-            pub fn new<M>(
-                page: ::stepgraph_domain::service::pagination::Page<M>,
-                wrap: impl Fn(M) -> $node,
-                total: $crate::connection::Total,
-            ) -> Self {
-                let (edges, page_info) = $crate::connection::edges(page, wrap);
-                let edges = edges
-                    .into_iter()
-                    .map(|(cursor, node)| $edge { cursor, node })
-                    .collect();
-                Self {
-                    edges,
-                    page_info,
-                    total,
+            /// No attributes: `nodes` and `edges` are lists of objects, `pageInfo` an
+            /// object and `totalCount` waits.
+            impl $crate::fast::Attributes for $conn {
+                fn attribute(
+                    &self,
+                    _: &async_graphql::Context<'_>,
+                ) -> Option<async_graphql::ServerResult<async_graphql::Value>> {
+                    None
                 }
             }
         }
+
+        #[doc = concat!("A page of ", $what, ".")]
+        pub type $conn = $crate::fast::Fast<page::$conn>;
 
         impl<M> $crate::connection::FromPage<M> for $conn
         where
@@ -156,13 +155,22 @@ macro_rules! connection {
                 page: ::stepgraph_domain::service::pagination::Page<M>,
                 total: $crate::connection::Total,
             ) -> Self {
-                Self::new(page, |m| <$node as From<M>>::from(m), total)
+                let (edges, page_info) = $crate::connection::edges(page, <$node as From<M>>::from);
+                let edges = edges
+                    .into_iter()
+                    .map(|(cursor, node)| $edge { cursor, node })
+                    .collect();
+                $crate::fast::Fast::new(page::$conn {
+                    edges,
+                    page_info,
+                    total,
+                })
             }
         }
 
         #[doc = concat!("A page of ", $what, ".")]
         #[async_graphql::Object]
-        impl $conn {
+        impl page::$conn {
             /// The edges of this page, each with its cursor.
             async fn edges(&self) -> &Vec<$edge> {
                 &self.edges

@@ -17,9 +17,6 @@ pub struct RequestCtx {
     pub db: DatabaseConnection,
     pub loaders: Arc<Loaders>,
     pub budget: Budget,
-    /// The fields of the document whose resolver waited when [`crate::fast`] polled it in
-    /// place: under the next parents they go straight to a future.
-    pub(crate) waited: WaitedFields,
     /// Whether objects hand up their JSON text ([`crate::raw`]): set by a caller that writes
     /// the response with [`crate::raw::to_vec`].
     pub(crate) raw_json: bool,
@@ -40,7 +37,6 @@ impl RequestCtx {
             db,
             loaders,
             budget,
-            waited: WaitedFields::default(),
             raw_json: false,
         }
     }
@@ -50,27 +46,6 @@ impl RequestCtx {
     pub fn raw_json(mut self) -> Self {
         self.raw_json = true;
         self
-    }
-}
-
-/// Fields of a document, by address, whose resolver did not have its value at once (see
-/// [`crate::fast`]). A handful per document: a scan beats hashing.
-#[derive(Default)]
-pub(crate) struct WaitedFields(std::sync::Mutex<Vec<usize>>);
-
-impl WaitedFields {
-    pub(crate) fn contains(&self, field: usize) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&field)
-    }
-
-    pub(crate) fn insert(&self, field: usize) {
-        let mut fields = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !fields.contains(&field) {
-            fields.push(field);
-        }
     }
 }
 

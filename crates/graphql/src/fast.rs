@@ -128,7 +128,7 @@ async fn resolve<'a, T: Attributes>(
     };
     let rc = ctx.data_opt::<crate::RequestCtx>();
     let mut pending = Vec::new();
-    let mut entries = begin(ctx, root, &fields, rc, 0, &mut pending);
+    let mut entries = begin(ctx, root, &fields, 0, &mut pending);
     for (_, slot, result) in wait(pending).await {
         entries.settle(slot, result, ctx);
     }
@@ -202,7 +202,7 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
             .iter()
             .zip(&contexts)
             .enumerate()
-            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, rc, i, &mut pending))
+            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, i, &mut pending))
             .collect();
         for (item, slot, result) in wait(pending).await {
             entries[item].settle(slot, result, &contexts[item]);
@@ -348,7 +348,6 @@ fn begin<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
     fields: &[&'a Positioned<Field>],
-    rc: Option<&crate::RequestCtx>,
     item: usize,
     pending: &mut Vec<Waiting<'a>>,
 ) -> Entries {
@@ -356,7 +355,6 @@ fn begin<'a, T: Attributes>(
         out: Vec::with_capacity(fields.len()),
         failed: Vec::new(),
     };
-    let waited = rc.map(|rc| &rc.waited);
     for &field in fields {
         let key = field.node.response_key().node.clone();
         if field.node.name.node == "__typename" {
@@ -367,13 +365,13 @@ fn begin<'a, T: Attributes>(
             continue;
         }
         if field.node.arguments.is_empty() {
-            let ctx_field = ctx.with_field(field);
-            if let Some(value) = root.attribute(&ctx_field) {
+            if let Some(value) = root.attribute(&ctx.with_field(field)) {
                 match value {
                     Ok(value) => entries.out.push((key, value)),
                     Err(err) => {
-                        // As below: reported and left out. `out` keeps one entry per
-                        // field, in the order of `fields` (the JSON text pairs them).
+                        // As a field that waits: reported and left out. `out` keeps one
+                        // entry per field, in the order of `fields` (the JSON text pairs
+                        // them).
                         entries.failed.push(entries.out.len());
                         entries.out.push((key, Value::Null));
                         ctx.add_error(err);
@@ -381,65 +379,29 @@ fn begin<'a, T: Attributes>(
                 }
                 continue;
             }
-            // A field without arguments often has its value already: a to-one whose target
-            // the parent's statement joined, `canWrite`. Its resolver is polled once here, in
-            // place; one that waits goes on as a boxed future below (started again: a loader
-            // key it queued is queued once more, which the batch's key set absorbs), and the
-            // same field under the next parents skips the try. Fields with arguments
-            // (connections) nearly always wait, so they never try.
-            let address = std::ptr::from_ref(field) as usize;
-            if !waited.is_some_and(|w| w.contains(address)) {
-                if let Some(result) =
-                    poll_once(&ctx.query_env.errors, root.resolve_field(&ctx_field))
-                {
-                    match result {
-                        Ok(value) => entries.out.push((key, value.unwrap_or_default())),
-                        Err(err) => {
-                            // As below: the error is reported and the key left out.
-                            entries.failed.push(entries.out.len());
-                            entries.out.push((key, Value::Null));
-                            ctx.add_error(err);
-                        }
-                    }
-                    continue;
-                }
-                if let Some(w) = waited {
-                    w.insert(address);
-                }
+        }
+        let owned = ctx.clone();
+        let mut future: FieldFuture<'a> =
+            Box::pin(async move { root.resolve_field(&owned.with_field(field)).await });
+        // A field without arguments often has its value already: a to-one whose target the
+        // parent's statement joined, `canWrite`, a connection's `nodes` whose items resolve
+        // in place. Its future is polled once here; one that waits is kept, started, with
+        // the fields that wait (it is polled again with the request's waker when they are
+        // awaited). Fields with arguments (connections) nearly always wait: they go there
+        // untried.
+        if field.node.arguments.is_empty() {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if let std::task::Poll::Ready(result) = future.as_mut().poll(&mut cx) {
+                entries.out.push((key, Value::Null));
+                entries.settle(entries.out.len() - 1, result, ctx);
+                continue;
             }
         }
         // A placeholder keeps the selection's order; the value replaces it when it settles.
-        let slot = entries.out.len();
+        pending.push((item, entries.out.len(), future));
         entries.out.push((key, Value::Null));
-        let ctx = ctx.clone();
-        let future: FieldFuture<'a> =
-            Box::pin(async move { root.resolve_field(&ctx.with_field(field)).await });
-        pending.push((item, slot, future));
     }
     entries
-}
-
-/// Polls `future` once, where it stands: its output when it is ready at once, else `None`:
-/// the future is dropped, and the errors it reported meanwhile (a nested field that failed
-/// in place) are taken back, since the caller starts it again. Nothing else of the request
-/// runs during the poll (the request is one task), so what was added was added by it.
-fn poll_once<F: Future>(
-    errors: &std::sync::Mutex<Vec<async_graphql::ServerError>>,
-    future: F,
-) -> Option<F::Output> {
-    let before = errors.lock().unwrap_or_else(|e| e.into_inner()).len();
-    let future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.poll(&mut cx) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => {
-            errors
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .truncate(before);
-            None
-        }
-    }
 }
 
 /// Whether the schema sends every object through async-graphql's own path
@@ -637,39 +599,6 @@ mod tests {
                 "{name}.{method} is of type {base}, not a scalar or enum"
             );
         }
-    }
-
-    /// A future polled in place that waits is dropped and started again by the caller, so
-    /// the errors it reported before waiting are taken back; one that finishes keeps them.
-    #[test]
-    fn poll_once_takes_back_the_errors_of_a_future_that_waits() {
-        let errors = std::sync::Mutex::new(vec![async_graphql::ServerError::new("earlier", None)]);
-        let report = |message: &str| {
-            errors
-                .lock()
-                .unwrap()
-                .push(async_graphql::ServerError::new(message, None))
-        };
-        let waits = async {
-            report("in place");
-            std::future::pending::<()>().await;
-        };
-        assert!(poll_once(&errors, waits).is_none());
-        let messages = |errors: &std::sync::Mutex<Vec<async_graphql::ServerError>>| {
-            errors
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(messages(&errors), ["earlier"]);
-        let finishes = async {
-            report("kept");
-            7
-        };
-        assert_eq!(poll_once(&errors, finishes), Some(7));
-        assert_eq!(messages(&errors), ["earlier", "kept"]);
     }
 
     #[test]
