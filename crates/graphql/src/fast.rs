@@ -364,21 +364,18 @@ fn begin<'a, T: Attributes>(
             ));
             continue;
         }
-        if field.node.arguments.is_empty() {
-            if let Some(value) = root.attribute(&ctx.with_field(field)) {
-                match value {
-                    Ok(value) => entries.out.push((key, value)),
-                    Err(err) => {
-                        // As a field that waits: reported and left out. `out` keeps one
-                        // entry per field, in the order of `fields` (the JSON text pairs
-                        // them).
-                        entries.failed.push(entries.out.len());
-                        entries.out.push((key, Value::Null));
-                        ctx.add_error(err);
-                    }
-                }
-                continue;
-            }
+        let attribute = field
+            .node
+            .arguments
+            .is_empty()
+            .then(|| root.attribute(&ctx.with_field(field)))
+            .flatten();
+        if let Some(value) = attribute {
+            // A failed attribute is reported and left out, as a field that waits is. `out`
+            // keeps one entry per field, in the order of `fields` (the JSON text pairs them).
+            entries.out.push((key, Value::Null));
+            entries.settle(entries.out.len() - 1, value.map(Some), ctx);
+            continue;
         }
         let owned = ctx.clone();
         let mut future: FieldFuture<'a> =
