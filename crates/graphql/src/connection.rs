@@ -141,6 +141,14 @@ macro_rules! connection {
                 ) -> Option<async_graphql::ServerResult<async_graphql::Value>> {
                     None
                 }
+
+                fn attribute_json(
+                    &self,
+                    _: &async_graphql::Context<'_>,
+                    _: &mut Vec<u8>,
+                ) -> Option<async_graphql::ServerResult<()>> {
+                    None
+                }
             }
         }
 

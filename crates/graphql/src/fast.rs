@@ -45,6 +45,10 @@ pub trait Attributes: ContainerType + Sync {
     /// The value of the attribute field `ctx.item` names, or `None` when that field is not an
     /// attribute.
     fn attribute(&self, ctx: &Context<'_>) -> Option<ServerResult<Value>>;
+
+    /// Writes the attribute field `ctx.item` names as JSON text ([`crate::raw::Json`]), or
+    /// `None` when that field is not an attribute.
+    fn attribute_json(&self, ctx: &Context<'_>, out: &mut Vec<u8>) -> Option<ServerResult<()>>;
 }
 
 /// The future of one field's value.
@@ -126,17 +130,17 @@ async fn resolve<'a, T: Attributes>(
     let Some(fields) = plan(ctx, root) else {
         return resolve_container(ctx, root).await;
     };
-    let rc = ctx.data_opt::<crate::RequestCtx>();
+    let raw = ctx
+        .data_opt::<crate::RequestCtx>()
+        .is_some_and(|rc| rc.raw_json);
     let mut pending = Vec::new();
-    let mut entries = begin(ctx, root, &fields, 0, &mut pending);
+    let mut entries = begin(ctx, root, &fields, raw, 0, &mut pending);
     for (_, slot, result) in wait(pending).await {
         entries.settle(slot, result, ctx);
     }
-    Ok(if rc.is_some_and(|rc| rc.raw_json) {
-        // The object's JSON text, in selection order (`crate::raw`); no field, no object.
-        let mut out = Vec::with_capacity(128);
-        entries.write(&mut out, &fields, ctx);
-        crate::raw::fragment(out)
+    Ok(if raw {
+        // The object's JSON text, in selection order (`crate::raw`).
+        crate::raw::fragment(entries.into_text(&fields, ctx))
     } else {
         entries.into_value()
     })
@@ -193,7 +197,9 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
             )
             .await;
         };
-        let rc = ctx.data_opt::<crate::RequestCtx>();
+        let raw = ctx
+            .data_opt::<crate::RequestCtx>()
+            .is_some_and(|rc| rc.raw_json);
         // Each item's context, named by its index: the futures below borrow them.
         let contexts: Vec<ContextSelectionSet<'_>> =
             (0..items.len()).map(|i| ctx.with_index(i)).collect();
@@ -202,12 +208,12 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
             .iter()
             .zip(&contexts)
             .enumerate()
-            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, i, &mut pending))
+            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, raw, i, &mut pending))
             .collect();
         for (item, slot, result) in wait(pending).await {
             entries[item].settle(slot, result, &contexts[item]);
         }
-        Ok(if rc.is_some_and(|rc| rc.raw_json) {
+        Ok(if raw {
             let mut out = Vec::with_capacity(64 * items.len() * fields.len());
             out.push(b'[');
             for (i, (entries, ctx)) in entries.into_iter().zip(&contexts).enumerate() {
@@ -277,12 +283,23 @@ async fn wait(
         .map(|((item, slot), result)| (item, slot, result))
 }
 
-/// One object's fields: a value per field of the plan, in its order (a waiting field holds a
-/// placeholder until it settles), and the entries whose field failed: reported and left out,
-/// as async-graphql leaves them out.
-struct Entries {
-    out: Vec<(async_graphql::Name, Value)>,
-    failed: Vec<usize>,
+/// One object's fields as they resolve, in one of two forms: values (async-graphql's tree,
+/// for callers that read `Response::data`) or JSON text (see [`crate::raw`]). A field that
+/// fails is reported and left out, as async-graphql leaves it out.
+enum Entries {
+    /// A value per field of the plan, in its order (a waiting field holds a placeholder until
+    /// it settles), and the entries whose field failed.
+    Values {
+        out: Vec<(async_graphql::Name, Value)>,
+        failed: Vec<usize>,
+    },
+    /// The text of the fields resolved in place, each written as `,"key":value` (the first
+    /// comma becomes the object's `{`), and the fields that wait: where in the text each goes,
+    /// which field of the plan it is, and its value once settled (`None`: it failed).
+    Text {
+        text: Vec<u8>,
+        waiting: Vec<(usize, usize, Option<Value>)>,
+    },
 }
 
 impl Entries {
@@ -292,13 +309,20 @@ impl Entries {
         result: ServerResult<Option<Value>>,
         ctx: &ContextSelectionSet<'_>,
     ) {
-        match result {
-            Ok(value) => self.out[slot].1 = value.unwrap_or_default(),
+        let value = match result {
+            Ok(value) => Some(value.unwrap_or_default()),
             Err(err) => {
                 // As async-graphql does: the error is reported and the key left out.
-                self.failed.push(slot);
                 ctx.add_error(err);
+                None
             }
+        };
+        match self {
+            Entries::Values { out, failed } => match value {
+                Some(value) => out[slot].1 = value,
+                None => failed.push(slot),
+            },
+            Entries::Text { waiting, .. } => waiting[slot].2 = value,
         }
     }
 
@@ -309,28 +333,59 @@ impl Entries {
         fields: &[&Positioned<Field>],
         ctx: &ContextSelectionSet<'_>,
     ) {
-        if self.failed.len() == self.out.len() {
-            out.extend_from_slice(b"null");
-            return;
+        let start = out.len();
+        match self {
+            Entries::Values {
+                out: entries,
+                failed,
+            } => {
+                for (i, ((key, mut value), field)) in entries.into_iter().zip(fields).enumerate() {
+                    if !failed.contains(&i) {
+                        member(out, key.as_str(), &mut value, &field.node, ctx);
+                    }
+                }
+            }
+            Entries::Text { text, waiting } => {
+                let mut copied = 0;
+                for (at, field, value) in waiting {
+                    out.extend_from_slice(&text[copied..at]);
+                    copied = at;
+                    if let Some(mut value) = value {
+                        let field = &fields[field].node;
+                        member(out, &field.response_key().node, &mut value, field, ctx);
+                    }
+                }
+                out.extend_from_slice(&text[copied..]);
+            }
         }
-        let failed = self.failed;
-        // `out` keeps one entry per field, in the order of `fields`: they pair by position.
-        let entries = self
-            .out
-            .into_iter()
-            .zip(fields)
-            .enumerate()
-            .filter(|(i, _)| !failed.contains(i))
-            .map(|(_, ((key, value), field))| (key, value, &field.node));
-        crate::raw::object_into(out, entries, &ctx.query_env.fragments);
+        close(out, start);
+    }
+
+    /// [`Self::write`] into a text of its own: an object whose fields all resolved in place
+    /// is the text it wrote them into.
+    fn into_text(self, fields: &[&Positioned<Field>], ctx: &ContextSelectionSet<'_>) -> Vec<u8> {
+        match self {
+            Entries::Text { mut text, waiting } if waiting.is_empty() => {
+                close(&mut text, 0);
+                text
+            }
+            entries => {
+                let mut out = Vec::with_capacity(128);
+                entries.write(&mut out, fields, ctx);
+                out
+            }
+        }
     }
 
     /// The object as a map, in selection order (one hash per key: `Value::Object` hashes
     /// its keys with SipHash), `null` when every field failed.
     fn into_value(self) -> Value {
-        let mut map: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(self.out.len());
-        for (i, (key, value)) in self.out.into_iter().enumerate() {
-            if !self.failed.contains(&i) {
+        let Entries::Values { out, failed } = self else {
+            unreachable!("values are asked of an object resolved to values")
+        };
+        let mut map: IndexMap<async_graphql::Name, Value> = IndexMap::with_capacity(out.len());
+        for (i, (key, value)) in out.into_iter().enumerate() {
+            if !failed.contains(&i) {
                 map.insert(key, value);
             }
         }
@@ -342,63 +397,159 @@ impl Entries {
     }
 }
 
-/// Resolves what of `root`'s fields can be had now, in place; the rest go to `pending` as
-/// futures, tagged with `item` and the entry they settle.
+/// One member of an object's text, `,"key":value`; a map async-graphql resolved is put in its
+/// selection's order first (see [`crate::raw::object`]).
+fn member(
+    out: &mut Vec<u8>,
+    key: &str,
+    value: &mut Value,
+    field: &Field,
+    ctx: &ContextSelectionSet<'_>,
+) {
+    out.push(b',');
+    crate::raw::key(out, key);
+    if crate::raw::unordered(value) {
+        crate::response_order::restore_field(value, field, &ctx.query_env.fragments);
+    }
+    crate::raw::write(out, value);
+}
+
+/// Makes the members written since `start` an object: the first member's comma becomes its
+/// `{`; no member (every field failed) is `null`.
+fn close(out: &mut Vec<u8>, start: usize) {
+    if out.len() == start {
+        out.extend_from_slice(b"null");
+    } else {
+        out[start] = b'{';
+        out.push(b'}');
+    }
+}
+
+/// Resolves what of `root`'s fields can be had now, in place (as JSON text when `raw`); the
+/// rest go to `pending` as futures, tagged with `item` and the entry they settle.
 fn begin<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
     fields: &[&'a Positioned<Field>],
+    raw: bool,
     item: usize,
     pending: &mut Vec<Waiting<'a>>,
 ) -> Entries {
-    let mut entries = Entries {
-        out: Vec::with_capacity(fields.len()),
-        failed: Vec::new(),
+    let mut entries = if raw {
+        Entries::Text {
+            text: Vec::with_capacity(16 * fields.len() + 16),
+            waiting: Vec::new(),
+        }
+    } else {
+        Entries::Values {
+            out: Vec::with_capacity(fields.len()),
+            failed: Vec::new(),
+        }
     };
-    for &field in fields {
-        let key = field.node.response_key().node.clone();
-        if field.node.name.node == "__typename" {
-            entries.out.push((
-                key,
-                Value::String(root.introspection_type_name().into_owned()),
-            ));
-            continue;
-        }
-        let attribute = field
-            .node
-            .arguments
-            .is_empty()
-            .then(|| root.attribute(&ctx.with_field(field)))
-            .flatten();
-        if let Some(value) = attribute {
-            // A failed attribute is reported and left out, as a field that waits is. `out`
-            // keeps one entry per field, in the order of `fields` (the JSON text pairs them).
-            entries.out.push((key, Value::Null));
-            entries.settle(entries.out.len() - 1, value.map(Some), ctx);
-            continue;
-        }
-        let owned = ctx.clone();
-        let mut future: FieldFuture<'a> =
-            Box::pin(async move { root.resolve_field(&owned.with_field(field)).await });
-        // A field without arguments often has its value already: a to-one whose target the
-        // parent's statement joined, `canWrite`, a connection's `nodes` whose items resolve
-        // in place. Its future is polled once here; one that waits is kept, started, with
-        // the fields that wait (it is polled again with the request's waker when they are
-        // awaited). Fields with arguments (connections) nearly always wait: they go there
-        // untried.
-        if field.node.arguments.is_empty() {
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            if let std::task::Poll::Ready(result) = future.as_mut().poll(&mut cx) {
-                entries.out.push((key, Value::Null));
-                entries.settle(entries.out.len() - 1, result, ctx);
-                continue;
+    for (index, &field) in fields.iter().enumerate() {
+        let key = &field.node.response_key().node;
+        // What the field is, once it is known now: an attribute's text is written at once.
+        let now: Option<ServerResult<Option<Value>>> = if field.node.name.node == "__typename" {
+            Some(Ok(Some(Value::String(
+                root.introspection_type_name().into_owned(),
+            ))))
+        } else if field.node.arguments.is_empty() {
+            match &mut entries {
+                Entries::Text { text, .. } => {
+                    let mark = text.len();
+                    text.push(b',');
+                    crate::raw::key(text, key);
+                    match root.attribute_json(&ctx.with_field(field), text) {
+                        Some(Ok(())) => continue,
+                        Some(Err(err)) => {
+                            // Reported and left out, as a field that waits is.
+                            text.truncate(mark);
+                            ctx.add_error(err);
+                            continue;
+                        }
+                        None => {
+                            text.truncate(mark);
+                            None
+                        }
+                    }
+                }
+                Entries::Values { .. } => {
+                    root.attribute(&ctx.with_field(field)).map(|r| r.map(Some))
+                }
+            }
+        } else {
+            None
+        };
+        let now = match now {
+            Some(now) => Some(now),
+            None => {
+                let owned = ctx.clone();
+                let mut future: FieldFuture<'a> =
+                    Box::pin(async move { root.resolve_field(&owned.with_field(field)).await });
+                // A field without arguments often has its value already: a to-one whose
+                // target the parent's statement joined, `canWrite`, a connection's `nodes`
+                // whose items resolve in place. Its future is polled once here; one that waits
+                // is kept, started, with the fields that wait (it is polled again with the
+                // request's waker when they are awaited). Fields with arguments (connections)
+                // nearly always wait: they go there untried.
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                match field.node.arguments.is_empty() {
+                    true => match future.as_mut().poll(&mut cx) {
+                        std::task::Poll::Ready(result) => Some(result),
+                        std::task::Poll::Pending => {
+                            wait_for(&mut entries, key, index, item, future, pending);
+                            None
+                        }
+                    },
+                    false => {
+                        wait_for(&mut entries, key, index, item, future, pending);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(result) = now {
+            // Settled in place: a failed field is reported and left out, as a field that waits
+            // is.
+            match &mut entries {
+                Entries::Text { text, .. } => match result {
+                    Ok(value) => {
+                        member(text, key, &mut value.unwrap_or_default(), &field.node, ctx);
+                    }
+                    Err(err) => ctx.add_error(err),
+                },
+                Entries::Values { out, .. } => {
+                    // `out` keeps one entry per field, in the order of `fields`.
+                    out.push((key.clone(), Value::Null));
+                    let slot = out.len() - 1;
+                    entries.settle(slot, result, ctx);
+                }
             }
         }
-        // A placeholder keeps the selection's order; the value replaces it when it settles.
-        pending.push((item, entries.out.len(), future));
-        entries.out.push((key, Value::Null));
     }
     entries
+}
+
+/// Puts a field that waits in `pending`, with a placeholder in `entries` that keeps its place.
+fn wait_for<'a>(
+    entries: &mut Entries,
+    key: &async_graphql::Name,
+    index: usize,
+    item: usize,
+    future: FieldFuture<'a>,
+    pending: &mut Vec<Waiting<'a>>,
+) {
+    let slot = match entries {
+        Entries::Values { out, .. } => {
+            out.push((key.clone(), Value::Null));
+            out.len() - 1
+        }
+        Entries::Text { text, waiting } => {
+            waiting.push((text.len(), index, None));
+            waiting.len() - 1
+        }
+    };
+    pending.push((item, slot, future));
 }
 
 /// Whether the schema sends every object through async-graphql's own path
@@ -475,6 +626,24 @@ pub fn now<V: OutputType>(
     OutputType::resolve(&value, &ctx_set, ctx.item).now_or_never()
 }
 
+/// Writes an attribute now, as [`now`] computes it: its text instead of its value; `None`
+/// when the method waits (none does: an attribute that did would take the field's own path).
+/// `value` is the derived method's future (which answers a `Result`); its error is reported
+/// as the derived resolver reports it, at the field's position and path.
+pub fn now_json<V: crate::raw::Json>(
+    value: impl std::future::Future<Output = async_graphql::Result<V>>,
+    ctx: &Context<'_>,
+    out: &mut Vec<u8>,
+) -> Option<ServerResult<()>> {
+    Some(match value.now_or_never()? {
+        Ok(value) => {
+            value.json(out);
+            Ok(())
+        }
+        Err(err) => Err(ctx.set_error_path(err.into_server_error(ctx.item.pos))),
+    })
+}
+
 /// Declares an object type's attribute fields (argument-less methods of its `#[Object]` impl
 /// that take no context and never wait) and its conversion from the entity model:
 /// `attributes!(UserNode, entity::user::Model: id, email);`. Every other field (a
@@ -500,6 +669,33 @@ macro_rules! attributes {
                         $crate::fast::now(node.$method(ctx), ctx)
                     }
                 ),+];
+                let index = Self::attribute_index(ctx.item.node.name.node.as_str())?;
+                GETTERS[index](self, ctx)
+            }
+
+            fn attribute_json(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                out: &mut Vec<u8>,
+            ) -> Option<async_graphql::ServerResult<()>> {
+                type Writer = fn(
+                    &$node,
+                    &async_graphql::Context<'_>,
+                    &mut Vec<u8>,
+                ) -> Option<async_graphql::ServerResult<()>>;
+                const WRITERS: &[Writer] = &[$(
+                    |node: &$node, ctx: &async_graphql::Context<'_>, out: &mut Vec<u8>| {
+                        $crate::fast::now_json(node.$method(ctx), ctx, out)
+                    }
+                ),+];
+                let index = Self::attribute_index(ctx.item.node.name.node.as_str())?;
+                WRITERS[index](self, ctx, out)
+            }
+        }
+
+        impl $node {
+            /// The position of the attribute `name` in the declaration, if it is one.
+            fn attribute_index(name: &str) -> Option<usize> {
                 static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
                 let names = NAMES.get_or_init(|| {
                     [$(stringify!($method)),+]
@@ -507,9 +703,7 @@ macro_rules! attributes {
                         .map(|method| stepgraph_domain::service::mirror::camel(method))
                         .collect()
                 });
-                let name = ctx.item.node.name.node.as_str();
-                let index = names.iter().position(|n| n == name)?;
-                GETTERS[index](self, ctx)
+                names.iter().position(|n| n == name)
             }
         }
 

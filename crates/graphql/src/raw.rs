@@ -68,7 +68,7 @@ pub fn object_into<'a>(
 
 /// Whether `value` holds a map whose keys may be out of selection order (one with more than
 /// one key); fragments are in order already.
-fn unordered(value: &Value) -> bool {
+pub(crate) fn unordered(value: &Value) -> bool {
     match value {
         Value::Object(map) => map.len() > 1 || map.values().any(unordered),
         Value::List(items) => items.iter().any(unordered),
@@ -125,7 +125,13 @@ fn string(out: &mut Vec<u8>, s: &str) {
 }
 
 /// A response key: a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`, as the parser accepts an alias
-/// or a field name), which never needs escaping.
+/// or a field name), which never needs escaping; with its colon.
+pub(crate) fn key(out: &mut Vec<u8>, s: &str) {
+    name(out, s);
+    out.push(b':');
+}
+
+/// A string known to need no escaping, quoted.
 fn name(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -156,6 +162,107 @@ fn needs_escape(bytes: &[u8]) -> bool {
         .remainder()
         .iter()
         .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// A field's value written as JSON text straight from what its resolver returns, with the
+/// bytes [`write`] writes for the [`Value`] async-graphql would make of it (checked for every
+/// type by `attribute_text_is_the_text_of_its_value` below): [`crate::fast`] writes an
+/// object's attributes this way, without a `Value` (an allocation for every string, id and
+/// enum) in between.
+pub trait Json {
+    fn json(&self, out: &mut Vec<u8>);
+}
+
+impl Json for str {
+    fn json(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for String {
+    fn json(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for async_graphql::ID {
+    fn json(&self, out: &mut Vec<u8>) {
+        string(out, self);
+    }
+}
+
+impl Json for bool {
+    fn json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" });
+    }
+}
+
+macro_rules! json_numbers {
+    ($($ty:ty),*) => {
+        $(
+            impl Json for $ty {
+                fn json(&self, out: &mut Vec<u8>) {
+                    // As `write` writes a number: serde_json's digits. Cannot fail on a vector.
+                    let _ = serde_json::to_writer(&mut *out, self);
+                }
+            }
+        )*
+    };
+}
+json_numbers!(i32, i64);
+
+impl<T: Json + ?Sized> Json for &T {
+    fn json(&self, out: &mut Vec<u8>) {
+        (**self).json(out);
+    }
+}
+
+impl<T: Json> Json for Option<T> {
+    fn json(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(value) => value.json(out),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+impl<T: Json> Json for Vec<T> {
+    fn json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.json(out);
+        }
+        out.push(b']');
+    }
+}
+
+/// A custom scalar, through its own `to_value` (one string made, as before).
+macro_rules! json_scalars {
+    ($($ty:ty),*) => {
+        $(
+            impl Json for $ty {
+                fn json(&self, out: &mut Vec<u8>) {
+                    write(out, &async_graphql::ScalarType::to_value(self));
+                }
+            }
+        )*
+    };
+}
+json_scalars!(crate::scalars::Date, crate::scalars::DateTime);
+
+/// An enum of the schema: its GraphQL name, as async-graphql's `enum_value` finds it.
+pub fn enum_json<T: async_graphql::resolver_utils::EnumType + PartialEq>(
+    value: &T,
+    out: &mut Vec<u8>,
+) {
+    match T::items().iter().find(|item| item.value == *value) {
+        Some(item) => string(out, item.name),
+        // Every variant is an item of its derived `items()`.
+        None => unreachable!("an enum value without its item"),
+    }
 }
 
 /// The response body: what `serde_json::to_vec(response)` writes, with every fragment copied
@@ -326,5 +433,73 @@ mod tests {
             .map(str::trim)
             .collect();
         assert_eq!(scalars, ["Date", "DateTime"]);
+    }
+    /// Every type an attribute answers is written by [`Json`] as [`write`] writes the value
+    /// async-graphql makes of it (`OutputType::resolve`: a string for `str`, `String`, `ID`
+    /// and the scalars' `to_value`, a number, a boolean, an enum's item name, null for
+    /// `None`, a list).
+    #[test]
+    fn attribute_text_is_the_text_of_its_value() {
+        use crate::scalars::*;
+        use async_graphql::resolver_utils::{EnumType, enum_value};
+        use chrono::Timelike;
+        fn same(text: impl Json, value: Value) {
+            let mut out = Vec::new();
+            text.json(&mut out);
+            let mut expected = Vec::new();
+            write(&mut expected, &value);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+        for v in values() {
+            if let Value::String(s) = &v {
+                same(s.as_str(), v.clone());
+                same(s.clone(), v.clone());
+                same(Some(s.as_str()), v.clone());
+                same(async_graphql::ID(s.clone()), v.clone());
+            }
+        }
+        same(None::<&str>, Value::Null);
+        for n in [0, -1, 7, i32::MIN, i32::MAX] {
+            same(n, Value::from(n));
+            same(Some(n), Value::from(n));
+        }
+        for n in [0, -1, i64::MIN, i64::MAX] {
+            same(n, Value::from(n));
+        }
+        same(true, Value::Boolean(true));
+        same(false, Value::Boolean(false));
+        let tags = vec!["a".to_string(), "b\"".to_string()];
+        same(
+            tags.clone(),
+            Value::List(tags.iter().map(|t| Value::from(t.as_str())).collect()),
+        );
+        same(Vec::<String>::new(), Value::List(Vec::new()));
+        let instant = chrono::DateTime::parse_from_rfc3339("2026-11-28T09:30:00.123456+02:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for t in [instant, instant.with_nanosecond(0).unwrap()] {
+            same(
+                DateTime(t),
+                async_graphql::ScalarType::to_value(&DateTime(t)),
+            );
+        }
+        let day = Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+        same(day, async_graphql::ScalarType::to_value(&day));
+        same(Some(day), async_graphql::ScalarType::to_value(&day));
+        fn every<T: EnumType + Json + Copy + PartialEq>() {
+            for item in T::items() {
+                same(item.value, enum_value(item.value));
+            }
+        }
+        every::<StepType>();
+        every::<Role>();
+        every::<TaskState>();
+        every::<TaskAction>();
+        every::<MailingState>();
+        every::<CallOutcome>();
+        every::<TaskType>();
     }
 }

@@ -15,6 +15,12 @@ macro_rules! remote_enum {
         #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
         #[graphql(remote = $remote)]
         pub enum $name { $( $(#[$vdoc])* $variant ),* }
+
+        impl crate::raw::Json for $name {
+            fn json(&self, out: &mut Vec<u8>) {
+                crate::raw::enum_json(self, out);
+            }
+        }
     };
 }
 
@@ -90,6 +96,12 @@ macro_rules! stored_string_enum {
         $(#[$doc])*
         #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
         pub enum $name { $( $(#[$vdoc])* $variant ),* }
+
+        impl crate::raw::Json for $name {
+            fn json(&self, out: &mut Vec<u8>) {
+                crate::raw::enum_json(self, out);
+            }
+        }
 
         impl $name {
             /// The variant stored as `value`, if it is one of the documented values.
