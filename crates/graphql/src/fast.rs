@@ -664,13 +664,36 @@ pub fn write_now<T: Attributes>(
     if !attributes_only {
         return None;
     }
-    let mut pending = Vec::new();
-    let entries = begin(&ctx_set, &root.0, &fields, Some(rc), 0, &mut pending);
-    if !pending.is_empty() {
-        // An attribute that waited (none does); its own path answers.
-        return None;
+    // Written where it goes, as `begin` writes an object's text (`,"key":value` members, the
+    // first comma made the `{`); the errors reported once the whole object is written.
+    let start = out.len();
+    let mut errors = Vec::new();
+    for field in &fields {
+        let mark = out.len();
+        out.push(b',');
+        crate::raw::key(out, &field.node.response_key().node);
+        if field.node.name.node == "__typename" {
+            crate::raw::Json::json(&*root.0.introspection_type_name(), out);
+            continue;
+        }
+        match root.0.attribute_json(&ctx_set.with_field(field), out) {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                // Reported and left out, as everywhere.
+                out.truncate(mark);
+                errors.push(err);
+            }
+            None => {
+                // An attribute that waited (none does): its own path answers.
+                out.truncate(start);
+                return None;
+            }
+        }
     }
-    entries.write(out, &fields, &ctx_set);
+    close(out, start);
+    for err in errors {
+        ctx_set.add_error(err);
+    }
     Some(Ok(()))
 }
 

@@ -100,7 +100,11 @@ impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
         // An unset key or a hidden target: the resolver says whether that is null or an
         // error (a relationship the schema declares non-null).
         let key = (self.key)(parent)?;
-        let mask = || columns::<T>(ctx.field().selection_set());
+        let mask = || {
+            rc.loaders.field_mask(ctx.item, self.name, || {
+                columns::<T>(ctx.field().selection_set())
+            })
+        };
         let target = rc.loaders.joined::<T>(self.name, mask, key)??;
         crate::fast::write_now(ctx, rc, &T::object(target), out)
     }

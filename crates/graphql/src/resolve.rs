@@ -115,7 +115,7 @@ pub async fn to_one<P: Resource, T: Joinable, N: From<T::Model>>(
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
 ) -> Result<Option<N>> {
-    let mask = || columns::<T>(ctx.field().selection_set());
+    let mask = || own_mask::<T>(ctx, rel.name);
     Ok(target(ctx, rel, parent, mask).await?.map(N::from))
 }
 
@@ -156,8 +156,17 @@ pub async fn to_one_required<P: Resource, T: Joinable, N: From<T::Model>>(
     rel: &'static ToOne<P, T>,
     parent: &P::Model,
 ) -> Result<N> {
-    let mask = || columns::<T>(ctx.field().selection_set());
+    let mask = || own_mask::<T>(ctx, rel.name);
     required(rel, parent, target(ctx, rel, parent, mask).await?).map(N::from)
+}
+
+/// The target columns the to-one field `ctx.item` reads with its own selection.
+fn own_mask<T: Joinable>(ctx: &Context<'_>, rel: &'static str) -> u64 {
+    let make = || columns::<T>(ctx.field().selection_set());
+    match ctx.data_opt::<crate::RequestCtx>() {
+        Some(rc) => rc.loaders.field_mask(ctx.item, rel, make),
+        None => make(),
+    }
 }
 
 /// The target of a relationship whose target is always there, or the internal error that
