@@ -127,10 +127,8 @@ pub fn write_joined<R: Joinable>(
     out: &mut Vec<u8>,
 ) -> Option<ServerResult<()>> {
     let name = ctx.item.node.name.node.as_str();
-    R::to_ones()
-        .iter()
-        .find(|to_one| to_one.join().field() == name)?
-        .write_joined(ctx, rc, parent, out)
+    let index = R::to_one_fields().iter().position(|field| *field == name)?;
+    R::to_ones()[index].write_joined(ctx, rc, parent, out)
 }
 
 /// The resource an object type shows (the other way of [`Joinable::Object`]).
@@ -148,6 +146,10 @@ pub trait Joinable: Resource {
 
     /// Its to-one relationships, as declared in the domain.
     fn to_ones() -> &'static [&'static dyn ToOneField<Self>];
+
+    /// The field of each of [`Self::to_ones`], at the same position (worked out once: a
+    /// to-one written in place looks its relationship up by its field on every row).
+    fn to_one_fields() -> &'static [&'static str];
 
     /// The columns each field of the type reads (see [`columns`]).
     fn field_columns() -> &'static FieldColumns;
@@ -234,6 +236,12 @@ macro_rules! joinable {
             }
             fn to_ones() -> &'static [&'static dyn ToOneField<Self>] {
                 stepgraph_domain::with_relations!($P, only_one)
+            }
+            fn to_one_fields() -> &'static [&'static str] {
+                static FIELDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+                FIELDS.get_or_init(|| {
+                    Self::to_ones().iter().map(|to_one| to_one.join().field()).collect()
+                })
             }
             fn field_columns() -> &'static FieldColumns {
                 static TABLE: OnceLock<FieldColumns> = OnceLock::new();
