@@ -358,7 +358,13 @@ impl Entries {
             } => {
                 for (i, ((key, mut value), field)) in entries.into_iter().zip(fields).enumerate() {
                     if !failed.contains(&i) {
-                        member(out, key.as_str(), &mut value, &field.node, ctx);
+                        crate::raw::member(
+                            out,
+                            key.as_str(),
+                            &mut value,
+                            &field.node,
+                            &ctx.query_env.fragments,
+                        );
                     }
                 }
             }
@@ -369,13 +375,19 @@ impl Entries {
                     copied = at;
                     if let Some(mut value) = value {
                         let field = &fields[field].node;
-                        member(out, &field.response_key().node, &mut value, field, ctx);
+                        crate::raw::member(
+                            out,
+                            &field.response_key().node,
+                            &mut value,
+                            field,
+                            &ctx.query_env.fragments,
+                        );
                     }
                 }
                 out.extend_from_slice(&text[copied..]);
             }
         }
-        close(out, start);
+        crate::raw::close(out, start);
     }
 
     /// [`Self::write`] into a text of its own: an object whose fields all resolved in place
@@ -383,7 +395,7 @@ impl Entries {
     fn into_text(self, fields: &[&Positioned<Field>], ctx: &ContextSelectionSet<'_>) -> Vec<u8> {
         match self {
             Entries::Text { mut text, waiting } if waiting.is_empty() => {
-                close(&mut text, 0);
+                crate::raw::close(&mut text, 0);
                 text
             }
             entries => {
@@ -411,34 +423,6 @@ impl Entries {
         } else {
             Value::Object(map)
         }
-    }
-}
-
-/// One member of an object's text, `,"key":value`; a map async-graphql resolved is put in its
-/// selection's order first (see [`crate::raw::object`]).
-fn member(
-    out: &mut Vec<u8>,
-    key: &str,
-    value: &mut Value,
-    field: &Field,
-    ctx: &ContextSelectionSet<'_>,
-) {
-    out.push(b',');
-    crate::raw::key(out, key);
-    if crate::raw::unordered(value) {
-        crate::response_order::restore_field(value, field, &ctx.query_env.fragments);
-    }
-    crate::raw::write(out, value);
-}
-
-/// Makes the members written since `start` an object: the first member's comma becomes its
-/// `{`; no member (every field failed) is `null`.
-fn close(out: &mut Vec<u8>, start: usize) {
-    if out.len() == start {
-        out.extend_from_slice(b"null");
-    } else {
-        out[start] = b'{';
-        out.push(b'}');
     }
 }
 
@@ -537,7 +521,13 @@ fn begin<'a, T: Attributes>(
             match &mut entries {
                 Entries::Text { text, .. } => match result {
                     Ok(value) => {
-                        member(text, key, &mut value.unwrap_or_default(), &field.node, ctx);
+                        crate::raw::member(
+                            text,
+                            key,
+                            &mut value.unwrap_or_default(),
+                            &field.node,
+                            &ctx.query_env.fragments,
+                        );
                     }
                     Err(err) => ctx.add_error(err),
                 },
@@ -695,7 +685,7 @@ pub fn write_now<T: Attributes>(
             }
         }
     }
-    close(out, start);
+    crate::raw::close(out, start);
     for err in errors {
         ctx_set.add_error(err);
     }

@@ -30,45 +30,39 @@ pub fn fragment(json: Vec<u8>) -> Value {
     Value::Binary(json.into())
 }
 
-/// Writes an object's fields as JSON text, in the order given: `{"key":value,...}`. A value
-/// that is a map (an object async-graphql resolved itself, its fields in completion order) is
-/// put in the order of its field's selection first, as the server's
-/// [`crate::response_order::restore`] does for the rest of the response.
-pub fn object<'a>(
-    fields: impl Iterator<Item = (Name, Value, &'a Field)>,
-    fragments: &Fragments,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    object_into(&mut out, fields, fragments);
-    out
-}
-
-/// [`object`], written at the end of `out` (a list writes its objects into one text).
-pub fn object_into<'a>(
+/// One member of an object's JSON text, `,"key":value` (an object is written as such
+/// members, then [`close`]d). A value that is a map (an object async-graphql resolved itself,
+/// its fields in completion order) is put in the order of its field's selection first, as the
+/// server's [`crate::response_order::restore`] does for the rest of the response.
+pub(crate) fn member(
     out: &mut Vec<u8>,
-    fields: impl Iterator<Item = (Name, Value, &'a Field)>,
+    key: &str,
+    value: &mut Value,
+    field: &Field,
     fragments: &Fragments,
 ) {
-    out.push(b'{');
-    let mut first = true;
-    for (key, mut value, field) in fields {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        name(out, key.as_str());
-        out.push(b':');
-        if unordered(&value) {
-            crate::response_order::restore_field(&mut value, field, fragments);
-        }
-        write(out, &value);
+    out.push(b',');
+    self::key(out, key);
+    if unordered(value) {
+        crate::response_order::restore_field(value, field, fragments);
     }
-    out.push(b'}');
+    write(out, value);
+}
+
+/// Makes the [`member`]s written since `start` an object: the first member's comma becomes
+/// its `{`; no member (every field failed) is `null`.
+pub(crate) fn close(out: &mut Vec<u8>, start: usize) {
+    if out.len() == start {
+        out.extend_from_slice(b"null");
+    } else {
+        out[start] = b'{';
+        out.push(b'}');
+    }
 }
 
 /// Whether `value` holds a map whose keys may be out of selection order (one with more than
 /// one key); fragments are in order already.
-pub(crate) fn unordered(value: &Value) -> bool {
+fn unordered(value: &Value) -> bool {
     match value {
         Value::Object(map) => map.len() > 1 || map.values().any(unordered),
         Value::List(items) => items.iter().any(unordered),
