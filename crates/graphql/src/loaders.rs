@@ -557,7 +557,6 @@ const DELAY: Duration = Duration::ZERO;
 /// Keys per batch, kept under the bind-parameter limits of SQLite and MySQL.
 const MAX_BATCH: usize = 500;
 
-/// Loads one value, mapping a shared loader error.
 /// The visible row `id` of a [`ById`] loader, the caller's own copy.
 pub async fn row<R: Joinable>(
     loader: &Dl<ById<R>>,
@@ -566,6 +565,7 @@ pub async fn row<R: Joinable>(
     Ok(one(loader, id).await?.flatten().map(Arc::unwrap_or_clone))
 }
 
+/// Loads one value, mapping a shared loader error.
 pub async fn one<K, T>(loader: &Dl<T>, key: K) -> async_graphql::Result<Option<T::Value>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
