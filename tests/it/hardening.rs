@@ -335,6 +335,72 @@ async fn the_statement_budget_holds() {
     s.finish().await;
 }
 
+/// A nested connection whose statement is over the budget is reported under each parent that
+/// asked for it, at the path its field has there (a row of a nested list resolved with every
+/// other parent's rows still names its own parent and index).
+#[tokio::test]
+async fn a_nested_statement_over_the_budget_is_reported_under_each_parent() {
+    use stepgraph::seed::sized;
+    let t = TestDb::new().await;
+    let opts = sized::SizedOptions {
+        sequences: 3,
+        steps_per_sequence: 2,
+        mailings_per_step: 0,
+        tasks_per_step: 1,
+        calls_per_step: 0,
+        seed: 5,
+    };
+    sized::load(&t.db, opts).await.unwrap();
+    let limits = Limits {
+        max_statements: 2,
+        ..Limits::default()
+    };
+    let s = TestServer::start_with(t, limits).await;
+    let token = s.token_for_role(entity::enums::Role::Admin).await;
+    // Two statements: the sequences, then their steps; the steps' tasks would be a third.
+    let within = "{ sequences(first: 3) { nodes { sequenceSteps(first: 2) { nodes { id } } } } }";
+    let res = s.gql(&token, within, json!({})).await;
+    let data = res.data();
+    let mut expected = Vec::new();
+    for (i, sequence) in data["sequences"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        for j in 0..sequence["sequenceSteps"]["nodes"].as_array().unwrap().len() {
+            expected.push(json!([
+                "sequences",
+                "nodes",
+                i,
+                "sequenceSteps",
+                "nodes",
+                j,
+                "tasks"
+            ]));
+        }
+    }
+    assert_eq!(expected.len(), 6, "three sequences of two steps: {data}");
+    let over = "{ sequences(first: 3) { nodes { sequenceSteps(first: 2) { nodes { id tasks(first: 1) { nodes { id } } } } } } }";
+    let res = s.gql(&token, over, json!({})).await;
+    let errors = res.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", res.body));
+    for error in errors {
+        assert_eq!(
+            error["extensions"]["code"], "QUERY_TOO_EXPENSIVE",
+            "{}",
+            res.body
+        );
+    }
+    let mut paths: Vec<serde_json::Value> = errors.iter().map(|e| e["path"].clone()).collect();
+    paths.sort_by_key(|p| p.to_string());
+    expected.sort_by_key(|p| p.to_string());
+    assert_eq!(paths, expected, "{}", res.body);
+    assert!(res.statements.unwrap() <= 2, "{:?}", res.statements);
+    s.finish().await;
+}
+
 #[tokio::test]
 async fn public_pages() {
     let (s, _) = server().await;

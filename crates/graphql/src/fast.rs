@@ -68,7 +68,25 @@ pub trait Attributes: ContainerType + Sync {
         rc: &crate::RequestCtx,
         out: &mut Vec<u8>,
     ) -> Option<ServerResult<()>>;
+
+    /// The values of the field `field` for every item of a list at once (each item with its
+    /// context), when it is a connection this type resolves for a whole list
+    /// ([`crate::nested`]); `None` sends the field through each item's own resolver.
+    fn batch<'b>(
+        _items: &'b [&'b Self],
+        _contexts: &'b [ContextSelectionSet<'b>],
+        _field: &'b Positioned<Field>,
+    ) -> Option<BatchFuture<'b>>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
+
+/// The values of one field for every item of a list, in the items' order.
+pub type BatchFuture<'a> =
+    Pin<Box<dyn Future<Output = Vec<ServerResult<Option<Value>>>> + Send + 'a>>;
 
 /// The future of one field's value.
 pub type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Option<Value>>> + Send + 'a>>;
@@ -146,13 +164,22 @@ async fn resolve<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
-    let Some(fields) = plan(ctx, root) else {
+    let Some(fields) = plan(ctx, &root.introspection_type_name()) else {
         return resolve_container(ctx, root).await;
     };
     let rc = ctx.data_opt::<crate::RequestCtx>();
     let raw = rc.is_some_and(|rc| rc.raw_json);
     let mut pending = Vec::new();
-    let mut entries = begin(ctx, root, &fields, rc, 0, &mut pending);
+    let mut entries = begin(
+        ctx,
+        root,
+        &fields,
+        rc,
+        0,
+        &mut pending,
+        &[],
+        &mut Vec::new(),
+    );
     for (_, slot, result) in wait(pending).await {
         entries.settle(slot, result, ctx);
     }
@@ -202,7 +229,7 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
     ) -> ServerResult<Value> {
         let items = &self.0;
         let fields = match items.first() {
-            Some(first) => plan(ctx, &first.0),
+            Some(first) => plan(ctx, &first.0.introspection_type_name()),
             None => return Ok(Value::List(Vec::new())),
         };
         let Some(fields) = fields else {
@@ -220,16 +247,8 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
         // Each item's context, named by its index: the futures below borrow them.
         let contexts: Vec<ContextSelectionSet<'_>> =
             (0..items.len()).map(|i| ctx.with_index(i)).collect();
-        let mut pending = Vec::new();
-        let mut entries: Vec<Entries> = items
-            .iter()
-            .zip(&contexts)
-            .enumerate()
-            .map(|(i, (item, ctx))| begin(ctx, &item.0, &fields, rc, i, &mut pending))
-            .collect();
-        for (item, slot, result) in wait(pending).await {
-            entries[item].settle(slot, result, &contexts[item]);
-        }
+        let roots: Vec<&T> = items.iter().map(|item| &item.0).collect();
+        let entries = resolve_items(&contexts, &roots, &fields, rc).await;
         Ok(if raw {
             let mut out = Vec::with_capacity(64 * items.len() * fields.len());
             out.push(b'[');
@@ -247,12 +266,63 @@ impl<T: Attributes> OutputType for List<'_, Fast<T>> {
     }
 }
 
-/// The fields of the selection that apply to `root`'s type, fragments expanded; `None` when
-/// the selection needs async-graphql's own path: selections merged under one response key, or
-/// a directive to run. (The cost check bounds a selection's fields, so the scans stay short.)
-fn plan<'a, T: Attributes>(
+/// Every item of a list resolved against `fields` (each item with its context): what each
+/// can have now in place, the fields that wait as one set of futures for the whole list, and
+/// a connection the item type resolves for a whole list ([`Attributes::batch`]) as one future
+/// per field.
+pub(crate) async fn resolve_items<'a, 'b, T: Attributes>(
+    contexts: &'b [ContextSelectionSet<'a>],
+    roots: &'b [&'a T],
+    fields: &'b [&'a Positioned<Field>],
+    rc: Option<&crate::RequestCtx>,
+) -> Vec<Entries> {
+    let mut batches = Vec::new();
+    let mut batched = Vec::new();
+    for (index, &field) in fields.iter().enumerate() {
+        if let Some(batch) = T::batch(roots, contexts, field) {
+            batches.push(batch);
+            batched.push(index);
+        }
+    }
+    let mut pending = Vec::new();
+    let mut slots = Vec::new();
+    let mut entries: Vec<Entries> = roots
+        .iter()
+        .zip(contexts)
+        .enumerate()
+        .map(|(i, (&root, ctx))| {
+            begin(ctx, root, fields, rc, i, &mut pending, &batched, &mut slots)
+        })
+        .collect();
+    let (waited, batches) = if batches.is_empty() {
+        (wait(pending).await, Vec::new())
+    } else {
+        futures_util::future::join(wait(pending), futures_util::future::join_all(batches)).await
+    };
+    for (item, slot, result) in waited {
+        entries[item].settle(slot, result, &contexts[item]);
+    }
+    if !batches.is_empty() {
+        // Each batch's values by item, taken in the order `begin` left their places.
+        let mut batches: Vec<std::vec::IntoIter<_>> =
+            batches.into_iter().map(Vec::into_iter).collect();
+        for (item, which, slot) in slots {
+            let result = batches[which]
+                .next()
+                .expect("BUG: a batch answers every item of its list");
+            entries[item].settle(slot, result, &contexts[item]);
+        }
+    }
+    entries
+}
+
+/// The fields of the selection that apply to the object type `name`, fragments expanded;
+/// `None` when the selection needs async-graphql's own path: selections merged under one
+/// response key, or a directive to run. (The cost check bounds a selection's fields, so the
+/// scans stay short.)
+pub(crate) fn plan<'a>(
     ctx: &ContextSelectionSet<'a>,
-    root: &T,
+    name: &str,
 ) -> Option<Vec<&'a Positioned<Field>>> {
     if stock(ctx) {
         return None;
@@ -262,7 +332,7 @@ fn plan<'a, T: Attributes>(
     let mut fields = Vec::with_capacity(ctx.item.node.items.len());
     // The schema registers no extensions (`graphql::build_schema`); one that hooks field
     // resolution would need this path to call it, as async-graphql's does.
-    if !collect(ctx, &ctx.item.node, root, &mut fields, 0) {
+    if !collect(ctx, &ctx.item.node, name, &mut fields, 0) {
         return None;
     }
     for (i, field) in fields.iter().enumerate() {
@@ -303,7 +373,7 @@ async fn wait(
 /// One object's fields as they resolve, in one of two forms: values (async-graphql's tree,
 /// for callers that read `Response::data`) or JSON text (see [`crate::raw`]). A field that
 /// fails is reported and left out, as async-graphql leaves it out.
-enum Entries {
+pub(crate) enum Entries {
     /// A value per field of the plan, in its order (a waiting field holds a placeholder until
     /// it settles), and the entries whose field failed.
     Values {
@@ -344,7 +414,7 @@ impl Entries {
     }
 
     /// The object's JSON text at the end of `out`, `null` when every field failed.
-    fn write(
+    pub(crate) fn write(
         self,
         out: &mut Vec<u8>,
         fields: &[&Positioned<Field>],
@@ -408,7 +478,7 @@ impl Entries {
 
     /// The object as a map, in selection order (one hash per key: `Value::Object` hashes
     /// its keys with SipHash), `null` when every field failed.
-    fn into_value(self) -> Value {
+    pub(crate) fn into_value(self) -> Value {
         let Entries::Values { out, failed } = self else {
             unreachable!("values are asked of an object resolved to values")
         };
@@ -428,7 +498,9 @@ impl Entries {
 
 /// Resolves what of `root`'s fields can be had now, in place (as JSON text when the request
 /// asks for it, `rc`); the rest go to `pending` as futures, tagged with `item` and the entry
-/// they settle.
+/// they settle. The fields at the positions `batched` names are left to a whole list's batch
+/// (the `n`th of them the `n`th batch): their places go to `slots`.
+#[allow(clippy::too_many_arguments)]
 fn begin<'a, T: Attributes>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
@@ -436,6 +508,8 @@ fn begin<'a, T: Attributes>(
     rc: Option<&crate::RequestCtx>,
     item: usize,
     pending: &mut Vec<Waiting<'a>>,
+    batched: &[usize],
+    slots: &mut Vec<(usize, usize, usize)>,
 ) -> Entries {
     let text_of = rc.filter(|rc| rc.raw_json);
     let mut entries = if text_of.is_some() {
@@ -451,6 +525,11 @@ fn begin<'a, T: Attributes>(
     };
     for (index, &field) in fields.iter().enumerate() {
         let key = &field.node.response_key().node;
+        if let Some(which) = batched.iter().position(|&b| b == index) {
+            let slot = place(&mut entries, key, index);
+            slots.push((item, which, slot));
+            continue;
+        }
         // What the field is, once it is known now: an attribute's text is written at once.
         let now: Option<ServerResult<Option<Value>>> = if field.node.name.node == "__typename" {
             Some(Ok(Some(Value::String(
@@ -552,7 +631,14 @@ fn wait_for<'a>(
     future: FieldFuture<'a>,
     pending: &mut Vec<Waiting<'a>>,
 ) {
-    let slot = match entries {
+    let slot = place(entries, key, index);
+    pending.push((item, slot, future));
+}
+
+/// A placeholder in `entries` for the field at `index` of the plan, whose value settles
+/// later; its slot.
+fn place(entries: &mut Entries, key: &async_graphql::Name, index: usize) -> usize {
+    match entries {
         Entries::Values { out, .. } => {
             out.push((key.clone(), Value::Null));
             out.len() - 1
@@ -561,8 +647,7 @@ fn wait_for<'a>(
             waiting.push((text.len(), index, None));
             waiting.len() - 1
         }
-    };
-    pending.push((item, slot, future));
+    }
 }
 
 /// Whether the schema sends every object through async-graphql's own path
@@ -576,10 +661,10 @@ fn stock(ctx: &ContextSelectionSet<'_>) -> bool {
 
 /// The fields of `set` that apply to `root`, fragments expanded in place (as async-graphql's
 /// `Fields::add_set` does); `false` when the selection needs the stock path.
-fn collect<'a, T: Attributes>(
+fn collect<'a>(
     ctx: &ContextSelectionSet<'a>,
     set: &'a SelectionSet,
-    root: &T,
+    name: &str,
     out: &mut Vec<&'a Positioned<Field>>,
     depth: usize,
 ) -> bool {
@@ -611,17 +696,16 @@ fn collect<'a, T: Attributes>(
                 &fragment.node.selection_set.node,
             ),
         };
-        let name = root.introspection_type_name();
         let applies = condition.is_none_or(|c| {
             c == name
                 || ctx
                     .schema_env
                     .registry
                     .implements
-                    .get(&*name)
+                    .get(name)
                     .is_some_and(|interfaces| interfaces.contains(c))
         });
-        if applies && !collect(ctx, selection_set, root, out, depth + 1) {
+        if applies && !collect(ctx, selection_set, name, out, depth + 1) {
             return false;
         }
     }
@@ -651,7 +735,7 @@ pub fn write_now<T: Attributes>(
         return None;
     }
     let ctx_set = ctx.with_selection_set(&ctx.item.node.selection_set);
-    let fields = plan(&ctx_set, &root.0)?;
+    let fields = plan(&ctx_set, &root.0.introspection_type_name())?;
     let attributes_only = fields.iter().all(|field| {
         let name = field.node.name.node.as_str();
         name == "__typename" || (field.node.arguments.is_empty() && T::is_attribute(name))
@@ -770,6 +854,18 @@ macro_rules! attributes {
             ) -> Option<async_graphql::ServerResult<()>> {
                 $crate::joins::write_joined::<<$node as $crate::joins::Shows>::Resource>(
                     &self.0, ctx, rc, out,
+                )
+            }
+
+            fn batch<'b>(
+                items: &'b [&'b Self],
+                contexts: &'b [async_graphql::ContextSelectionSet<'b>],
+                field: &'b async_graphql::Positioned<async_graphql::parser::types::Field>,
+            ) -> Option<$crate::fast::BatchFuture<'b>> {
+                $crate::nested::batch::<<$node as $crate::joins::Shows>::Resource>(
+                    items.iter().map(|item| &item.0),
+                    contexts,
+                    field,
                 )
             }
         }

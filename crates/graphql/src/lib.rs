@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod joins;
 pub mod loaders;
 pub mod mutation;
+pub mod nested;
 pub mod node;
 pub mod persisted;
 pub mod query;

@@ -214,16 +214,26 @@ async fn to_many<P: Resource, C: Joinable>(
         has_next_page: false,
         has_previous_page: false,
     });
-    let loaders = rc.loaders.clone();
-    let total = Total::new(move || {
-        let (loaders, filter) = (loaders.clone(), args.0.filter.clone());
+    let total = child_total(rc.loaders.clone(), rel, parent, args.0.filter.clone());
+    Ok((page, total))
+}
+
+/// The deferred `totalCount` of `parent`'s children matching `filter`: a count from the
+/// relationship's count loader, only when the field is selected.
+pub(crate) fn child_total<P: Resource, C: Resource>(
+    loaders: Arc<crate::loaders::Loaders>,
+    rel: &'static ToMany<P, C>,
+    parent: i64,
+    filter: C::Filter,
+) -> Total {
+    Total::new(move || {
+        let (loaders, filter) = (loaders.clone(), filter.clone());
         async move {
             Ok(one(&*loaders.counts(rel), ChildKey::new(parent, filter))
                 .await?
                 .unwrap_or(0))
         }
-    });
-    Ok((page, total))
+    })
 }
 
 /// The number of visible children, alone (`Sequence.sequenceStepCount`).
@@ -276,19 +286,34 @@ where
     O: OrderInput<Sort = C::Sort>,
     Conn: FromPage<C::Model>,
 {
-    let args = || {
-        let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
-        children::args(
-            rel,
-            filter,
-            O::to_service(&order_by),
-            &page,
-            LIMITS,
-            opposite_fact_selected(ctx, &page),
-            selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
-        )
-        .map_err(gql)
-    };
+    let args = || connection_args(ctx, rel, filter, order_by, &page);
     let (page, total) = to_many(ctx, rel, parent, args).await?;
     Ok(Conn::from_page(page, total))
+}
+
+/// A nested connection's checked arguments, for the field `ctx.item` (see [`to_many`]).
+pub(crate) fn connection_args<P, C, F, O>(
+    ctx: &Context<'_>,
+    rel: &'static ToMany<P, C>,
+    filter: Option<F>,
+    order_by: Option<Vec<O>>,
+    page: &PageRequest,
+) -> Result<children::ArgsOf<C>>
+where
+    P: Resource,
+    C: Joinable,
+    F: FilterInput<Service = C::Filter>,
+    O: OrderInput<Sort = C::Sort>,
+{
+    let filter = filter.unwrap_or_default().into_service().map_err(gql)?;
+    children::args(
+        rel,
+        filter,
+        O::to_service(&order_by),
+        page,
+        LIMITS,
+        opposite_fact_selected(ctx, page),
+        selection_columns::<C>(&connection_nodes(&ctx.look_ahead())),
+    )
+    .map_err(gql)
 }
