@@ -84,9 +84,19 @@ impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
             unreachable!("a join's targets are those of its relationship")
         };
         // An unset key reads as no target, without asking anyone (see `resolve::to_one`).
-        let found: crate::loaders::Targets<T> = found.into_iter().chain([(NO_ROW, None)]).collect();
-        for mask in masks {
-            loaders.store_joined::<T>(self.name, *mask, found.clone());
+        // Each mask gets its own objects (the last takes the rows themselves).
+        let mut rows = Some(*found);
+        for (i, mask) in masks.iter().enumerate() {
+            let rows = match i + 1 == masks.len() {
+                true => rows.take().unwrap_or_default(),
+                false => rows.clone().unwrap_or_default(),
+            };
+            let found: crate::loaders::Targets<T> = rows
+                .into_iter()
+                .map(|(key, model)| (key, model.map(T::object)))
+                .chain([(NO_ROW, None)])
+                .collect();
+            loaders.store_joined::<T>(self.name, *mask, found);
         }
     }
 
@@ -105,8 +115,11 @@ impl<P: Resource, T: Joinable> ToOneField<P> for ToOne<P, T> {
                 columns::<T>(ctx.field().selection_set())
             })
         };
-        let target = rc.loaders.joined::<T>(self.name, mask, key)??;
-        crate::fast::write_now(ctx, rc, &T::object(target), out)
+        rc.loaders
+            .with_joined::<T, _>(self.name, mask, key, |target| {
+                crate::fast::write_now(ctx, rc, target?, out)
+            })
+            .flatten()
     }
 }
 
@@ -143,6 +156,9 @@ pub trait Joinable: Resource {
 
     /// The object of a row.
     fn object(model: Self::Model) -> crate::fast::Fast<Self::Object>;
+
+    /// The row an object shows.
+    fn model(object: &crate::fast::Fast<Self::Object>) -> &Self::Model;
 
     /// Its to-one relationships, as declared in the domain.
     fn to_ones() -> &'static [&'static dyn ToOneField<Self>];
@@ -233,6 +249,9 @@ macro_rules! joinable {
             type Object = crate::types::$Object;
             fn object(model: Self::Model) -> crate::fast::Fast<Self::Object> {
                 model.into()
+            }
+            fn model(object: &crate::fast::Fast<Self::Object>) -> &Self::Model {
+                &(**object).0
             }
             fn to_ones() -> &'static [&'static dyn ToOneField<Self>] {
                 stepgraph_domain::with_relations!($P, only_one)

@@ -307,7 +307,14 @@ type AnyMap = Box<dyn Any + Send + Sync>;
 /// Joined targets by relationship, then by the columns read.
 type JoinedStore = HashMap<&'static str, Vec<(u64, AnyMap)>, foldhash::fast::RandomState>;
 /// The targets a join read, by key (`None`: no such row, or hidden).
-pub type Targets<T> = HashMap<i64, Option<<T as Resource>::Model>, foldhash::fast::RandomState>;
+///
+/// Kept as the objects that show them, so a field written in place borrows its target
+/// ([`Loaders::with_joined`]) rather than copying it out.
+pub type Targets<T> = HashMap<
+    i64,
+    Option<crate::fast::Fast<<T as crate::joins::Joinable>::Object>>,
+    foldhash::fast::RandomState,
+>;
 
 impl Loaders {
     pub fn new(
@@ -411,7 +418,7 @@ impl Loaders {
     }
 
     /// Keeps targets a join read (`rel`'s, their columns `mask`).
-    pub fn store_joined<T: Resource>(&self, rel: &'static str, mask: u64, found: Targets<T>) {
+    pub fn store_joined<T: Joinable>(&self, rel: &'static str, mask: u64, found: Targets<T>) {
         self.joined_bits
             .fetch_or(rel_bit(rel), std::sync::atomic::Ordering::Relaxed);
         let mut joined = self
@@ -430,12 +437,26 @@ impl Loaders {
 
     /// The target of `rel` with key `key` as a join read it with the columns `mask()` names,
     /// or `None` when no join did (`mask` is only computed when some join read `rel`).
-    pub fn joined<T: Resource>(
+    pub fn joined<T: Joinable>(
         &self,
         rel: &'static str,
         mask: impl FnOnce() -> u64,
         key: i64,
     ) -> Option<Option<T::Model>> {
+        self.with_joined::<T, _>(rel, mask, key, |target| {
+            target.map(|object| T::model(object).clone())
+        })
+    }
+
+    /// [`Self::joined`], lent to `f` rather than copied (a to-one written in place reads
+    /// its target's attributes and is done with it).
+    pub fn with_joined<T: Joinable, R>(
+        &self,
+        rel: &'static str,
+        mask: impl FnOnce() -> u64,
+        key: i64,
+        f: impl FnOnce(Option<&crate::fast::Fast<T::Object>>) -> R,
+    ) -> Option<R> {
         if self.joined_bits.load(std::sync::atomic::Ordering::Relaxed) & rel_bit(rel) == 0 {
             return None;
         }
@@ -446,10 +467,11 @@ impl Loaders {
         let entries = joined.get(rel)?;
         let mask = mask();
         let (_, map) = entries.iter().find(|(m, _)| *m == mask)?;
-        map.downcast_ref::<Targets<T>>()
+        let target = map
+            .downcast_ref::<Targets<T>>()
             .expect("BUG: a relationship's store holds its target type")
-            .get(&key)
-            .cloned()
+            .get(&key)?;
+        Some(f(target.as_ref()))
     }
 
     fn get<T: Send + Sync + 'static>(
