@@ -40,7 +40,8 @@ const DAY: i32 = 86_400;
 /// never mixes with real data.
 pub async fn load<C>(db: &C) -> Result<SeedCounts, DbErr>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: ConnectionTrait + TransactionTrait + 'static,
+    C::Transaction: 'static,
 {
     if user::Entity::find().count(db).await? > 0 {
         return Err(DbErr::Custom(
@@ -60,7 +61,7 @@ where
 }
 
 /// Whether the database holds the demo data (its users are all there).
-pub async fn is_loaded<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+pub async fn is_loaded<C: ConnectionTrait + 'static>(db: &C) -> Result<bool, DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let emails = DEMO_USERS.map(|(email, _)| email);
     let found = user::Entity::find()

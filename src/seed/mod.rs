@@ -99,7 +99,10 @@ pub struct IdAlloc {
     pub mailing: i64,
 }
 
-async fn next_id<E: EntityTrait>(db: &impl ConnectionTrait, entity: E) -> Result<i64, DbErr> {
+async fn next_id<E: EntityTrait>(
+    db: &(impl ConnectionTrait + 'static),
+    entity: E,
+) -> Result<i64, DbErr> {
     let stmt = Query::select()
         .expr(Func::coalesce([
             Func::max(Expr::col("id")).into(),
@@ -116,7 +119,7 @@ async fn next_id<E: EntityTrait>(db: &impl ConnectionTrait, entity: E) -> Result
 }
 
 impl IdAlloc {
-    pub async fn read(db: &impl ConnectionTrait) -> Result<Self, DbErr> {
+    pub async fn read(db: &(impl ConnectionTrait + 'static)) -> Result<Self, DbErr> {
         Ok(Self {
             user: next_id(db, user::Entity).await?,
             call_purpose: next_id(db, call_purpose::Entity).await?,
@@ -205,7 +208,7 @@ pub fn fill_counters(data: &mut Dataset) {
 const MAX_PARAMS: usize = 30_000;
 
 async fn insert_all<A>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     rows: Vec<<A::Entity as EntityTrait>::Model>,
 ) -> Result<(), DbErr>
 where
@@ -229,7 +232,7 @@ where
 }
 
 /// Writes a data set, parents before children.
-pub async fn write(db: &impl ConnectionTrait, data: Dataset) -> Result<(), DbErr> {
+pub async fn write(db: &(impl ConnectionTrait + 'static), data: Dataset) -> Result<(), DbErr> {
     insert_all::<user::ActiveModel>(db, data.users).await?;
     insert_all::<call_purpose::ActiveModel>(db, data.call_purposes).await?;
     insert_all::<task_priority::ActiveModel>(db, data.task_priorities).await?;
@@ -260,7 +263,7 @@ const SEEDED_TABLES: [&str; 10] = [
 /// PostgreSQL's serial sequences do not move when ids are inserted explicitly; move them past
 /// the largest id so the server's own inserts do not collide. (SQLite and MySQL do this
 /// themselves.)
-pub async fn sync_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+pub async fn sync_id_sequences(db: &(impl ConnectionTrait + 'static)) -> Result<(), DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
@@ -280,7 +283,8 @@ pub async fn sync_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// stays bounded however large the data set.
 pub async fn run_chunked<C, F>(db: &C, mut build: F) -> Result<SeedCounts, DbErr>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: ConnectionTrait + TransactionTrait + 'static,
+    C::Transaction: 'static,
     F: FnMut(&mut IdAlloc) -> Option<Dataset>,
 {
     let txn = db.begin().await?;
@@ -300,7 +304,7 @@ where
 /// Refreshes the planner's statistics after a bulk load. Without them a fresh PostgreSQL
 /// database plans the first queries as if the tables were empty (measured: the two-level
 /// benchmark query took twice as long until autovacuum caught up).
-async fn analyze(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+async fn analyze(db: &(impl ConnectionTrait + 'static)) -> Result<(), DbErr> {
     let sql = match db.get_database_backend() {
         DbBackend::MySql => format!("ANALYZE TABLE {}", SEEDED_TABLES.join(", ")),
         _ => "ANALYZE".to_string(),

@@ -41,7 +41,8 @@ fn base() -> DateTime<Utc> {
 /// Loads the data set in one transaction.
 pub async fn load<C>(db: &C, opts: SizedOptions) -> Result<SeedCounts, DbErr>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: ConnectionTrait + TransactionTrait + 'static,
+    C::Transaction: 'static,
 {
     let mut rng = SplitMix64::new(opts.seed);
     let mut next_sequence = 0u32;

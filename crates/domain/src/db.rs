@@ -276,13 +276,13 @@ pub fn is_transient_conflict(err: &DbErr) -> bool {
 /// Where a PostgreSQL primary inserts its next WAL record, as PostgreSQL writes a `pg_lsn`
 /// (`16/B374D848`): at or past the end of every commit that has returned, whatever
 /// `synchronous_commit` says (read replicas' read-your-writes, `stepgraph_web::replicas`).
-pub async fn wal_insert_position(db: &impl ConnectionTrait) -> Option<String> {
+pub async fn wal_insert_position(db: &(impl ConnectionTrait + 'static)) -> Option<String> {
     text_of(db, "SELECT CAST(pg_current_wal_insert_lsn() AS text)").await
 }
 
 /// How far a PostgreSQL replica has replayed its primary's WAL; a server that is not in
 /// recovery (a "replica" that is a primary) answers with its own insert position.
-pub async fn replayed_position(db: &impl ConnectionTrait) -> Option<String> {
+pub async fn replayed_position(db: &(impl ConnectionTrait + 'static)) -> Option<String> {
     text_of(
         db,
         "SELECT CAST(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() \
@@ -291,7 +291,7 @@ pub async fn replayed_position(db: &impl ConnectionTrait) -> Option<String> {
     .await
 }
 
-async fn text_of(db: &impl ConnectionTrait, sql: &str) -> Option<String> {
+async fn text_of(db: &(impl ConnectionTrait + 'static), sql: &str) -> Option<String> {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, sql))
         .await

@@ -268,7 +268,11 @@ impl Oidc {
 
     /// Verifies a JWT and finds its user: `Unauthenticated` for a token that does not verify
     /// (or whose user is locked), `Forbidden` for a verified one that names no user.
-    pub async fn verify(&self, db: &impl ConnectionTrait, token: &str) -> AppResult<Verified> {
+    pub async fn verify(
+        &self,
+        db: &(impl ConnectionTrait + 'static),
+        token: &str,
+    ) -> AppResult<Verified> {
         let refuse = |why: &str| {
             tracing::debug!(reason = why, "a JWT was refused");
             AppError::Unauthenticated

@@ -272,7 +272,7 @@ fn generate_secret() -> AppResult<String> {
 
 /// Creates an `api` token for the user with this e-mail address, valid until revoked.
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     email: &str,
     name: Option<String>,
 ) -> AppResult<IssuedToken> {
@@ -281,7 +281,7 @@ pub async fn create(
 
 /// Creates a token with these scopes that stops working at `expires_at` (`None`: never).
 pub async fn create_with(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     email: &str,
     name: Option<String>,
     expires_at: Option<DateTime<Utc>>,
@@ -320,7 +320,7 @@ pub async fn create_with(
 }
 
 /// All tokens, newest first, with their owner's e-mail.
-pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<TokenInfo>> {
+pub async fn list(db: &(impl ConnectionTrait + 'static)) -> AppResult<Vec<TokenInfo>> {
     let rows = api_token::Entity::find()
         .find_also_related(user::Entity)
         .order_by_desc(api_token::Column::Id)
@@ -343,7 +343,10 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<TokenInfo>> {
 }
 
 /// Revokes the token with this id or display prefix. Revoking twice is not an error.
-pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<api_token::Model> {
+pub async fn revoke(
+    db: &(impl ConnectionTrait + 'static),
+    id_or_prefix: &str,
+) -> AppResult<api_token::Model> {
     let find = api_token::Entity::find();
     let found = match id_or_prefix.parse::<i64>() {
         Ok(id) => find.filter(api_token::Column::Id.eq(id)).one(db).await?,
@@ -376,7 +379,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id_or_prefix: &str) -> AppResult<
 
 /// The viewer a raw bearer token stands for on the API (`api` scope); see
 /// [`authenticate_for`].
-pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Viewer> {
+pub async fn authenticate(db: &(impl ConnectionTrait + 'static), token: &str) -> AppResult<Viewer> {
     authenticate_for(db, token, Scope::Api, None).await
 }
 
@@ -385,7 +388,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<V
 /// `Forbidden` when it is valid but lacks the scope. With a `cache`, a recent answer may be
 /// reused (see [`AuthCache`]).
 pub async fn authenticate_for(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     token: &str,
     scope: Scope,
     cache: Option<&AuthCache>,
@@ -396,7 +399,7 @@ pub async fn authenticate_for(
 /// As [`authenticate_for`], with all the scopes the token holds (for a use that depends on
 /// another scope too, such as `adhoc`).
 pub async fn authenticate_scoped(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     token: &str,
     scope: Scope,
     cache: Option<&AuthCache>,
@@ -438,7 +441,11 @@ pub struct Session {
 /// The session a raw bearer token stands for, for a use that needs `scope`, always read from
 /// the database (never the cache): a WebSocket session checks its token with this when it
 /// opens and on every `subscribe`, and times its end by `expires_at`.
-pub async fn session(db: &impl ConnectionTrait, token: &str, scope: Scope) -> AppResult<Session> {
+pub async fn session(
+    db: &(impl ConnectionTrait + 'static),
+    token: &str,
+    scope: Scope,
+) -> AppResult<Session> {
     let found = match sso(token) {
         Some(oidc) => {
             let verified = oidc.verify(db, token).await?;
@@ -455,7 +462,7 @@ pub async fn session(db: &impl ConnectionTrait, token: &str, scope: Scope) -> Ap
 }
 
 async fn lookup(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     token: &str,
     cache: Option<&AuthCache>,
 ) -> AppResult<(Viewer, Scopes)> {
@@ -491,7 +498,7 @@ fn sso(token: &str) -> Option<&'static super::oidc::Oidc> {
 /// `exp`): the changes that empty the cache (a user locked or re-roled) apply to it too.
 async fn lookup_jwt(
     oidc: &super::oidc::Oidc,
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     token: &str,
     cache: Option<&AuthCache>,
 ) -> AppResult<(Viewer, Scopes)> {
@@ -516,7 +523,7 @@ async fn lookup_jwt(
 
 /// The stored token with this hash, if it is live (not revoked, not expired, its user not
 /// locked); records its use.
-async fn lookup_stored(db: &impl ConnectionTrait, hash: &str) -> AppResult<Session> {
+async fn lookup_stored(db: &(impl ConnectionTrait + 'static), hash: &str) -> AppResult<Session> {
     let at = now();
     let found = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(hash))
@@ -548,7 +555,11 @@ async fn lookup_stored(db: &impl ConnectionTrait, hash: &str) -> AppResult<Sessi
 /// Records that a token was used, when the stored time is older than
 /// [`LAST_USED_RESOLUTION`]: a write per token per minute at most, not per request. A failure
 /// here never fails the request.
-async fn touch(db: &impl ConnectionTrait, record: &api_token::Model, at: DateTime<Utc>) {
+async fn touch(
+    db: &(impl ConnectionTrait + 'static),
+    record: &api_token::Model,
+    at: DateTime<Utc>,
+) {
     let stale = record
         .last_used_at
         .is_none_or(|last| (at - last).to_std().unwrap_or_default() >= LAST_USED_RESOLUTION);

@@ -73,7 +73,10 @@ const COLUMNS: [change_feed::Column; 5] = [
 const CHUNK: usize = 1000;
 
 /// Adds the changes to the feed, in the caller's transaction; one statement per 1,000.
-pub async fn record(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), DbErr> {
+pub async fn record(
+    db: &(impl ConnectionTrait + 'static),
+    changes: &[Change],
+) -> Result<(), DbErr> {
     let at = crate::db::timestamp_param(now());
     for chunk in changes.chunks(CHUNK) {
         let mut insert = Query::insert();
@@ -95,7 +98,7 @@ pub async fn record(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(),
 /// Records an update of every step of `sequence_id` whose order is in `from..=to` (the steps
 /// a move, an insertion or a deletion shifted), in one `INSERT .. SELECT`.
 pub async fn record_steps_in_orders(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     sequence_id: i64,
     from: i32,
     to: i32,

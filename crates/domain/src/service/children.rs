@@ -136,7 +136,7 @@ fn one_parent_page<C: Resource>(
 /// that order. They are not re-sorted in memory: for string keys the database's collation
 /// decides the order, and the cursors are compared by the same database.
 pub async fn pages<P: Resource, C: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     rel: &ToMany<P, C>,
     parents: &[i64],
@@ -184,7 +184,7 @@ pub async fn pages<P: Resource, C: Resource>(
 /// MySQL: a `UNION ALL` of one keyset sub-select per parent (MariaDB has no lateral join),
 /// per 250 parents.
 async fn union_pages<P: Resource, C: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     rel: &ToMany<P, C>,
     parents: &[i64],
@@ -231,7 +231,7 @@ async fn union_pages<P: Resource, C: Resource>(
 /// reused by every request with the same shape. Each lateral sub-select is the same index
 /// range scan a UNION ALL branch would be, and emits its rows in its own order.
 async fn lateral_pages<P: Resource, C: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     rel: &ToMany<P, C>,
     parents: &[i64],
@@ -275,7 +275,7 @@ async fn lateral_pages<P: Resource, C: Resource>(
 /// steps), and building, hashing and dropping that statement through sea-query on every
 /// request was about a sixth of the server's CPU for a page of steps with their tasks.
 async fn json_pages<P: Resource, C: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     rel: &ToMany<P, C>,
     parents: &[i64],
@@ -315,7 +315,7 @@ async fn json_pages<P: Resource, C: Resource>(
 
 /// The number of visible children (matching `filter`) of each parent, in one statement.
 pub async fn counts<P: Resource, C: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     rel: &ToMany<P, C>,
     parents: &[i64],

@@ -105,7 +105,7 @@ pub const COUNTED: [(&str, &str); 3] = [
 
 /// Recomputes every stored counter from the mailings: one `UPDATE` per table, whatever the
 /// number of rows. Plain identifiers only, so the same text runs on every backend.
-pub async fn recompute(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+pub async fn recompute(db: &(impl ConnectionTrait + 'static)) -> Result<(), DbErr> {
     for (table, link) in COUNTED {
         let sets: Vec<String> = RULES
             .iter()
@@ -139,7 +139,7 @@ pub fn delta(before: &mailing::Model, after: &mailing::Model) -> [i32; 11] {
 /// END` over those rows. Relative, so concurrent writers of other mailings of the same rows
 /// compose; nothing runs when nothing moves.
 pub async fn add_many(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     table: &'static str,
     deltas: &std::collections::BTreeMap<i64, [i32; 11]>,
 ) -> Result<(), DbErr> {

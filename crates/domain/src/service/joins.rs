@@ -155,7 +155,7 @@ pub type Joined<'a, P> = (&'a dyn Join<P>, u64);
 /// outside `columns` placeholders (`entity::Placeholder`; every column when `columns` has
 /// every bit), and for each join the targets it found ([`Targets`], in the order of `joins`).
 pub async fn all<P: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     query: SelectStatement,
     selected: u64,
@@ -192,12 +192,12 @@ fn select<P: Resource>(
 
 /// Runs `statement` (made by [`select`]) and decodes its rows (see [`all`]).
 async fn run<P: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     statement: Statement,
     columns: u64,
     joins: &[Joined<'_, P>],
 ) -> AppResult<(Vec<P::Model>, Vec<Targets>)> {
-    let rows = db.query_all_raw(statement).await?;
+    let rows = entity::query_all(db, statement).await?;
     let parents = rows
         .iter()
         .map(|row| <P::Model as entity::FromRow>::from_row_masked(row, 0, columns))
@@ -214,7 +214,7 @@ async fn run<P: Resource>(
 /// The visible rows of `P` among `ids` with `joins` (see [`all`]); missing and invisible ids
 /// are absent.
 pub async fn by_ids<P: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     ids: &[i64],
     columns: u64,

@@ -329,7 +329,7 @@ impl From<&mailing::Model> for SequenceLinks {
 /// requires each to be visible and writable); three statements at most, whatever the number
 /// of links.
 async fn touched_sequences(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     links: &[SequenceLinks],
 ) -> Result<Vec<BTreeSet<i64>>, DbErr> {
     use entity::{sequence_step, sequence_template, task};
@@ -387,7 +387,7 @@ async fn touched_sequences(
 
 /// `(id, columns...)` of the rows of `E` with these ids; no statement for no ids.
 async fn columns_by_id<E, T>(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     columns: impl IntoIterator<Item = E::Column>,
     id: E::Column,
     ids: Vec<i64>,
@@ -533,7 +533,7 @@ impl Deltas {
 
     /// Moves the counters, and records the steps and sequences whose counters moved in the
     /// change feed (a counter moving is an update to subscribers).
-    async fn apply(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    async fn apply(&self, db: &(impl ConnectionTrait + 'static)) -> Result<(), DbErr> {
         let mut feed = Vec::new();
         for (table, map) in [
             ("sequences", &self.sequences),
@@ -784,7 +784,7 @@ async fn ingest_once(
 /// Writes the new state of changed mailings in one UPDATE: each column that changed in some
 /// row is `CASE WHEN id = .. THEN .. ELSE column END` over the rows' ids.
 async fn update_mailings(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     rows: &[&(mailing::Model, mailing::Model)],
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -848,7 +848,7 @@ async fn update_mailings(
 /// Stores the events under their keys, in statements of up to 1,000 rows, skipping keys that
 /// are already there; returns the keys it inserted.
 async fn record_events(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     submitted_by: i64,
     events: &[&MailingEvent],
     at: DateTime<Utc>,

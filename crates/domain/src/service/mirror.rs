@@ -231,7 +231,10 @@ pub struct Checkpoint {
 }
 
 /// The checkpoint of `kind` (the default when it was never synced).
-pub async fn checkpoint(db: &impl ConnectionTrait, kind: Kind) -> AppResult<Checkpoint> {
+pub async fn checkpoint(
+    db: &(impl ConnectionTrait + 'static),
+    kind: Kind,
+) -> AppResult<Checkpoint> {
     let row = mirror_checkpoint::Entity::find()
         .filter(mirror_checkpoint::Column::Resource.eq(kind.wire()))
         .one(db)
@@ -245,13 +248,13 @@ pub async fn checkpoint(db: &impl ConnectionTrait, kind: Kind) -> AppResult<Chec
 }
 
 /// Whether this database mirrors an Outreach account (some resource has been synced).
-pub async fn is_mirror(db: &impl ConnectionTrait) -> AppResult<bool> {
+pub async fn is_mirror(db: &(impl ConnectionTrait + 'static)) -> AppResult<bool> {
     Ok(mirror_checkpoint::Entity::find().count(db).await? > 0)
 }
 
 /// Whether this database holds rows of the model that were not mirrored: a sync into it is
 /// refused, since upstream ids would collide with local ones.
-pub async fn has_local_rows(db: &impl ConnectionTrait) -> AppResult<bool> {
+pub async fn has_local_rows(db: &(impl ConnectionTrait + 'static)) -> AppResult<bool> {
     if is_mirror(db).await? {
         return Ok(false);
     }
@@ -383,7 +386,11 @@ enum Which<'a> {
 }
 
 /// Deletes the rows of `kind` that `gone` picks, recording deleted steps in the feed.
-async fn delete_rows(txn: &impl ConnectionTrait, kind: Kind, gone: Which<'_>) -> AppResult<usize> {
+async fn delete_rows(
+    txn: &(impl ConnectionTrait + 'static),
+    kind: Kind,
+    gone: Which<'_>,
+) -> AppResult<usize> {
     Ok(match kind {
         Kind::Users => delete_where::<Users>(txn, gone).await?,
         Kind::CallPurposes => delete_where::<CallPurposes>(txn, gone).await?,
@@ -422,7 +429,7 @@ where
 }
 
 async fn save_checkpoint(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     kind: Kind,
     cursor: Option<&str>,
     reconciled_at: Option<DateTime<Utc>>,
@@ -465,7 +472,7 @@ fn foreign_keys<R: Resource>() -> Vec<(&'static str, &'static str, &'static str)
 
 /// Decodes and writes `rows` of `R`; `change` names the feed entry of a written row.
 async fn apply_rows<R>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     rows: &[UpstreamRow],
     newer_only: bool,
     change: impl Fn((&R::Model, ChangeKind)) -> Option<Change>,
@@ -565,7 +572,7 @@ where
 /// The ids, per foreign-key column, of the referenced rows that exist here (a linkage to a
 /// row upstream did not send us is cleared, or skips the row when the key is required).
 async fn existing_targets(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     rows: &[UpstreamRow],
     fks: &[(&'static str, &'static str, &'static str)],
 ) -> AppResult<HashMap<&'static str, HashSet<i64>>> {
@@ -741,7 +748,10 @@ pub fn camel(snake: &str) -> String {
 /// moving steps never collide with each other), and a stored step outside the page that holds
 /// an order a moving step takes goes past the end of its sequence until its own update
 /// arrives. Steps that do not move are not touched, so an unchanged page writes nothing.
-async fn park_displaced_steps(db: &impl ConnectionTrait, rows: &[UpstreamRow]) -> AppResult<()> {
+async fn park_displaced_steps(
+    db: &(impl ConnectionTrait + 'static),
+    rows: &[UpstreamRow],
+) -> AppResult<()> {
     use entity::sequence_step::{Column as S, Entity as StepsTable};
     let in_page: HashSet<i64> = rows.iter().map(|r| r.id).collect();
     let sequence_of = |row: &UpstreamRow| row.to_one.get("sequence").copied().flatten();
@@ -829,7 +839,10 @@ async fn park_displaced_steps(db: &impl ConnectionTrait, rows: &[UpstreamRow]) -
 }
 
 /// The (id, sequence) of the steps about to be deleted.
-async fn steps_where(db: &impl ConnectionTrait, gone: Which<'_>) -> AppResult<Vec<(i64, i64)>> {
+async fn steps_where(
+    db: &(impl ConnectionTrait + 'static),
+    gone: Which<'_>,
+) -> AppResult<Vec<(i64, i64)>> {
     use entity::sequence_step::{Column as S, Entity as StepsTable};
     let mut select = StepsTable::find()
         .select_only()
@@ -851,7 +864,10 @@ impl Which<'_> {
     }
 }
 
-async fn delete_where<R: Resource>(db: &impl ConnectionTrait, gone: Which<'_>) -> AppResult<usize> {
+async fn delete_where<R: Resource>(
+    db: &(impl ConnectionTrait + 'static),
+    gone: Which<'_>,
+) -> AppResult<usize> {
     let mut select = R::Entity::find().select_only().column(R::id_column());
     if let Which::Id(id) = gone {
         select = select.filter(R::id_column().eq(id));

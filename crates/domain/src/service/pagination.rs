@@ -409,7 +409,7 @@ impl Window {
 
 /// Fetches one page of `base` in `ordering`.
 pub async fn fetch<E, M>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     base: Select<E>,
     ordering: &Ordering<M>,
     req: &PageRequest,
@@ -449,7 +449,7 @@ where
 /// The page of `rows`, read by [`page_select`]'s select, with the fact on the far side of the
 /// cursor it started from when `extras` asks for it (one more statement).
 pub async fn finish<E, M>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     base: Select<E>,
     ordering: &Ordering<M>,
     window: &Window,

@@ -38,7 +38,7 @@ pub struct Taken {
 
 /// Takes one request from the bucket of the token hashed to `key`.
 pub async fn take(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     key: [u8; 32],
     interval_us: i64,
     window_us: i64,
@@ -60,7 +60,7 @@ pub async fn take(
 }
 
 /// Deletes the buckets that are full again.
-pub async fn prune(db: &impl ConnectionTrait) -> AppResult<()> {
+pub async fn prune(db: &(impl ConnectionTrait + 'static)) -> AppResult<()> {
     db.execute_raw(Statement::from_string(DbBackend::Postgres, PRUNE))
         .await?;
     Ok(())

@@ -163,7 +163,7 @@ fn narrowed<R: Resource>(
 
 /// One page of what the viewer can see of the list.
 pub async fn list<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     req: &ListRequest<R>,
 ) -> AppResult<Page<R::Model>> {
@@ -172,7 +172,7 @@ pub async fn list<R: Resource>(
 
 /// [`list`] narrowed by `scope` (see [`select_within`]).
 pub async fn list_within<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     req: &ListRequest<R>,
     scope: Condition,
@@ -192,7 +192,7 @@ pub async fn list_within<R: Resource>(
 /// of), with to-one targets joined into the page's statement ([`crate::service::joins`]): the
 /// page, and the targets of each join (of every row read, the one past the page too).
 pub async fn list_joined<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     req: &ListRequest<R>,
     columns: u64,
@@ -221,7 +221,7 @@ pub fn sort_columns<R: Resource>(order_by: &[(R::Sort, Direction)]) -> u64 {
 
 /// How many rows the viewer can see match the filter (ignoring pages).
 pub async fn count<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     filter: &R::Filter,
 ) -> AppResult<u64> {
@@ -230,7 +230,7 @@ pub async fn count<R: Resource>(
 
 /// [`count`] narrowed by `scope` (see [`select_within`]).
 pub async fn count_within<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     filter: &R::Filter,
     scope: Condition,
@@ -240,7 +240,7 @@ pub async fn count_within<R: Resource>(
 
 /// The visible rows among `ids`, keyed by id; missing and invisible ids are simply absent.
 pub async fn by_ids<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, R::Model>> {
@@ -252,7 +252,7 @@ pub async fn by_ids<R: Resource>(
 /// statement, run even for no ids (a caller that must not let statement counts depend on
 /// its data relies on that; see `Resource::visible`'s callers in the JSON:API).
 pub async fn matching_ids<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     filter: &R::Filter,
     ids: &[i64],
@@ -306,7 +306,7 @@ pub(crate) fn comma_separated(ids: &[i64]) -> String {
 
 /// One visible row; an invisible row is reported exactly like a missing one (NOT_FOUND).
 pub async fn get<R: Resource>(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<R::Model> {

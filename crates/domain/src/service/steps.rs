@@ -98,7 +98,7 @@ pub fn display_name(step: &sequence_step::Model) -> String {
 
 /// Reads a step the viewer can see; an invisible step is reported exactly like a missing one.
 pub async fn get(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<sequence_step::Model> {
@@ -386,7 +386,7 @@ fn delete_denied(seq: &sequence::Model) -> String {
 /// `BEGIN IMMEDIATE` already holds the database's write lock). Every writer that changes what
 /// hangs off a sequence (steps, mailings) locks it first, so they queue in one order.
 pub(crate) async fn lock_sequence(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     sequence_id: i64,
 ) -> AppResult<Option<sequence::Model>> {
     Ok(sequence::Entity::find_by_id(sequence_id)
@@ -398,7 +398,7 @@ pub(crate) async fn lock_sequence(
 /// Finds a visible step and locks its sequence; the step is read again under the lock, since
 /// a concurrent writer may have moved or deleted it in between.
 async fn lock_step(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     viewer: &Viewer,
     id: i64,
 ) -> AppResult<(sequence_step::Model, sequence::Model)> {
@@ -420,7 +420,7 @@ async fn lock_step(
     Ok((step, seq))
 }
 
-async fn step_count(txn: &impl ConnectionTrait, sequence_id: i64) -> AppResult<i32> {
+async fn step_count(txn: &(impl ConnectionTrait + 'static), sequence_id: i64) -> AppResult<i32> {
     let n = sequence_step::Entity::find()
         .filter(sequence_step::Column::SequenceId.eq(sequence_id))
         .count(txn)
@@ -428,7 +428,7 @@ async fn step_count(txn: &impl ConnectionTrait, sequence_id: i64) -> AppResult<i
     i32::try_from(n).map_err(|_| AppError::Internal(anyhow::anyhow!("step count overflows i32")))
 }
 
-async fn set_order(txn: &impl ConnectionTrait, id: i64, order: i32) -> AppResult<()> {
+async fn set_order(txn: &(impl ConnectionTrait + 'static), id: i64, order: i32) -> AppResult<()> {
     sequence_step::Entity::update_many()
         .col_expr(sequence_step::Column::Order, Expr::value(order))
         .filter(sequence_step::Column::Id.eq(id))
@@ -440,7 +440,7 @@ async fn set_order(txn: &impl ConnectionTrait, id: i64, order: i32) -> AppResult
 /// Adds `delta` to the order of the steps whose order is in `from..=to`, in two statements
 /// that never hold two equal orders at once (see the module docs).
 async fn shift_orders(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     sequence_id: i64,
     from: i32,
     to: i32,
@@ -544,7 +544,7 @@ fn check_schedule(
 }
 
 async fn check_references(
-    txn: &impl ConnectionTrait,
+    txn: &(impl ConnectionTrait + 'static),
     call_purpose_id: Option<i64>,
     task_priority_id: Option<i64>,
     errors: &mut Vec<FieldError>,
