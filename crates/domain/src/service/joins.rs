@@ -18,6 +18,7 @@
 //! adapter that asked for the join knows the target type and takes the rows back out.
 
 use std::any::Any;
+use std::collections::HashSet;
 
 use sea_orm::sea_query::{
     Alias, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement, SimpleExpr,
@@ -135,9 +136,15 @@ impl<P: Resource, T: Resource> Join<P> for ToOne<P, T> {
         start: usize,
         mask: u64,
     ) -> AppResult<Targets> {
-        let mut out: Vec<(i64, Option<T::Model>)> = Vec::with_capacity(parents.len());
+        // A target is decoded once, from the first row that joined it: every row with the same
+        // key joined the same row with the same visibility (a page of 50 steps names a few
+        // users as creator, and decoding each again was most of what its joins cost).
+        let mut out: Vec<(i64, Option<T::Model>)> = Vec::new();
+        let mut seen: HashSet<i64, foldhash::fast::RandomState> = HashSet::default();
         for (parent, row) in parents.iter().zip(rows) {
-            if let Some(key) = (self.key)(parent) {
+            if let Some(key) = (self.key)(parent)
+                && seen.insert(key)
+            {
                 let target = <T::Model as entity::FromRow>::from_joined(row, start, mask | 1)?;
                 out.push((key, target));
             }
