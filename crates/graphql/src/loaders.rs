@@ -125,17 +125,6 @@ impl<A> Clone for SharedArgs<A> {
     }
 }
 
-impl<A> ChildKey<Arc<A>> {
-    /// The key of `parent` with arguments already hashed.
-    pub fn shared(parent: i64, args: SharedArgs<A>) -> Self {
-        Self {
-            parent,
-            args: args.0,
-            digest: args.1,
-        }
-    }
-}
-
 impl<A: Clone> ChildKey<A> {
     /// The key of another parent with the same arguments.
     fn with_parent(&self, parent: i64) -> Self {
@@ -170,8 +159,55 @@ impl<A> Hash for ChildKey<A> {
     }
 }
 
-/// Loads pages of one relationship's children for many parents; keys with equal arguments
-/// share one query.
+/// The key of the child pages of a list of parents (every parent of one list asks at once,
+/// [`crate::nested`]; a single parent asks with a list of one), with the connection's checked
+/// arguments. Hashed by digests made once, when the key is made.
+#[derive(Clone)]
+pub struct PagesKey<A> {
+    pub parents: Arc<[i64]>,
+    pub args: Arc<A>,
+    /// The arguments' digest ([`SharedArgs`]).
+    args_digest: u64,
+    /// A digest of the arguments' digest and the parents.
+    digest: u64,
+}
+
+impl<A> PagesKey<A> {
+    pub fn new(parents: Arc<[i64]>, args: SharedArgs<A>) -> Self {
+        use std::hash::BuildHasher;
+        let digest = foldhash::fast::FixedState::default().hash_one((args.1, &*parents));
+        Self {
+            parents,
+            args: args.0,
+            args_digest: args.1,
+            digest,
+        }
+    }
+}
+
+impl<A: PartialEq> PartialEq for PagesKey<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.parents == other.parents && self.args == other.args
+    }
+}
+
+impl<A: PartialEq> Eq for PagesKey<A> {}
+
+impl<A> Hash for PagesKey<A> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.digest.hash(state);
+    }
+}
+
+/// The pages of a statement's parents, by parent.
+pub type Pages<M> = HashMap<i64, Page<M>>;
+
+/// Loads pages of one relationship's children for lists of parents: the lists asking with
+/// equal arguments share one statement, and each gets the whole map of that statement's pages
+/// (no page is copied here).
+///
+/// Not cached: a list's key names all its parents, so a later list is another key anyway,
+/// and a page the loader no longer holds is its reader's to take (see [`take_pages`]).
 pub struct ChildPages<P: Resource, C: Resource> {
     db: DatabaseConnection,
     viewer: Viewer,
@@ -180,16 +216,18 @@ pub struct ChildPages<P: Resource, C: Resource> {
     hook: Option<BatchHook>,
 }
 
-/// Pages are shared while the DataLoader holds them, as [`ById`]'s rows are.
-impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P, C> {
-    type Value = Arc<Page<C::Model>>;
+impl<P: Resource, C: Resource> Loader<PagesKey<ArgsOf<C>>> for ChildPages<P, C> {
+    type Value = Arc<Pages<C::Model>>;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
-        keys: &[ChildKey<Arc<ArgsOf<C>>>],
-    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Self::Value>, Self::Error> {
-        let span = crate::trace::batch(self.hook.as_ref(), "pages", self.rel.name, keys.len());
+        keys: &[PagesKey<ArgsOf<C>>],
+    ) -> Result<HashMap<PagesKey<ArgsOf<C>>, Self::Value>, Self::Error> {
+        // Its size is the parents it reads (a key is a list of them), as when each parent
+        // was a key: what the batch-size metric and trace attribute have always counted.
+        let parents = keys.iter().map(|key| key.parents.len()).sum();
+        let span = crate::trace::batch(self.hook.as_ref(), "pages", self.rel.name, parents);
         tracing::Instrument::instrument(self.load_batch(keys), span).await
     }
 }
@@ -197,11 +235,29 @@ impl<P: Resource, C: Resource> Loader<ChildKey<Arc<ArgsOf<C>>>> for ChildPages<P
 impl<P: Resource, C: Resource> ChildPages<P, C> {
     async fn load_batch(
         &self,
-        keys: &[ChildKey<Arc<ArgsOf<C>>>],
-    ) -> Result<HashMap<ChildKey<Arc<ArgsOf<C>>>, Arc<Page<C::Model>>>, Arc<AppError>> {
+        keys: &[PagesKey<ArgsOf<C>>],
+    ) -> Result<HashMap<PagesKey<ArgsOf<C>>, Arc<Pages<C::Model>>>, Arc<AppError>> {
+        // Keys grouped by equal arguments (compared by digest first), each group's parents
+        // in order, each once.
+        let mut groups: Vec<(&PagesKey<ArgsOf<C>>, Vec<&PagesKey<ArgsOf<C>>>)> = Vec::new();
+        for key in keys {
+            match groups
+                .iter_mut()
+                .find(|(g, _)| g.args_digest == key.args_digest && g.args == key.args)
+            {
+                Some((_, members)) => members.push(key),
+                None => groups.push((key, vec![key])),
+            }
+        }
         let mut out = HashMap::with_capacity(keys.len());
-        for (first, parents) in group(keys) {
+        for (first, members) in groups {
             self.budget.check().map_err(Arc::new)?;
+            let mut seen = std::collections::HashSet::<i64, foldhash::fast::RandomState>::default();
+            let parents: Vec<i64> = members
+                .iter()
+                .flat_map(|key| key.parents.iter().copied())
+                .filter(|parent| seen.insert(*parent))
+                .collect();
             let span = crate::trace::page_span(self.rel.name, parents.len());
             let pages = tracing::Instrument::instrument(
                 children::pages(&self.db, &self.viewer, self.rel, &parents, &first.args),
@@ -209,11 +265,43 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
             )
             .await
             .map_err(Arc::new)?;
-            for (parent, page) in pages {
-                out.insert(first.with_parent(parent), Arc::new(page));
+            let pages = Arc::new(pages);
+            for key in members {
+                out.insert(key.clone(), pages.clone());
             }
         }
         Ok(out)
+    }
+}
+
+/// The pages of `parents` (in their order) out of what the page loader answered: taken when
+/// no one else holds them (the loader keeps nothing), copied otherwise.
+pub fn take_pages<M: Clone>(pages: Arc<Pages<M>>, parents: &[i64]) -> Vec<Page<M>> {
+    let empty = || Page {
+        rows: Vec::new(),
+        has_next_page: false,
+        has_previous_page: false,
+    };
+    match Arc::try_unwrap(pages) {
+        Ok(mut pages) => {
+            let mut out: Vec<Page<M>> = Vec::with_capacity(parents.len());
+            for (i, parent) in parents.iter().enumerate() {
+                let page = match pages.remove(parent) {
+                    Some(page) => page,
+                    // Taken already: a parent listed twice gets a copy.
+                    None => match parents[..i].iter().position(|p| p == parent) {
+                        Some(earlier) => out[earlier].clone(),
+                        None => empty(),
+                    },
+                };
+                out.push(page);
+            }
+            out
+        }
+        Err(shared) => parents
+            .iter()
+            .map(|parent| shared.get(parent).cloned().unwrap_or_else(empty))
+            .collect(),
     }
 }
 
@@ -531,18 +619,20 @@ impl Loaders {
         })
     }
 
-    /// The page loader of a to-many relationship.
+    /// The page loader of a to-many relationship (it keeps nothing: see [`ChildPages`]).
     pub fn pages<P: Resource, C: Resource>(
         &self,
         rel: &'static ToMany<P, C>,
     ) -> Arc<Dl<ChildPages<P, C>>> {
-        self.get(rel.name, || ChildPages {
+        let loader = self.get(rel.name, || ChildPages {
             db: self.db.clone(),
             viewer: self.viewer,
             budget: self.budget.clone(),
             rel,
             hook: self.batches.hook().cloned(),
-        })
+        });
+        loader.enable_all_cache(false);
+        loader
     }
 
     /// The count loader of a to-many relationship.
@@ -594,4 +684,43 @@ where
     T: Loader<K, Error = Arc<AppError>>,
 {
     loader.load_one(key).await.map_err(crate::error::gql_shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page told apart by its two flags (a page's rows need an ordering to be made).
+    fn page(next: bool, previous: bool) -> Page<i32> {
+        Page {
+            rows: Vec::new(),
+            has_next_page: next,
+            has_previous_page: previous,
+        }
+    }
+
+    fn flags(pages: &[Page<i32>]) -> Vec<(bool, bool)> {
+        pages
+            .iter()
+            .map(|p| (p.has_next_page, p.has_previous_page))
+            .collect()
+    }
+
+    /// Each parent gets its own page, in the parents' order, whether the pages are taken (no
+    /// one else holds them) or copied (shared): a parent listed twice gets it twice, a parent
+    /// the statement found nothing for an empty page.
+    #[test]
+    fn pages_come_out_in_parent_order_taken_or_copied() {
+        let pages: Pages<i32> = [(1, page(true, false)), (2, page(false, true))]
+            .into_iter()
+            .collect();
+        let want = vec![(false, true), (true, false), (false, true), (false, false)];
+        let taken = take_pages(Arc::new(pages.clone()), &[2, 1, 2, 3]);
+        assert_eq!(flags(&taken), want);
+        let shared = Arc::new(pages);
+        let other = shared.clone();
+        let copied = take_pages(shared, &[2, 1, 2, 3]);
+        assert_eq!(flags(&copied), want);
+        assert_eq!(other.len(), 2, "a shared map is left whole");
+    }
 }

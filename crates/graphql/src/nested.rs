@@ -35,7 +35,7 @@ use crate::connection::FromPage;
 use crate::fast::BatchFuture;
 use crate::inputs::{FilterInput, OrderInput};
 use crate::joins::Joinable;
-use crate::loaders::{ChildKey, SharedArgs};
+use crate::loaders::{PagesKey, SharedArgs, take_pages};
 use crate::types;
 
 /// A resource listed in connections: the wire types of its lists.
@@ -120,11 +120,8 @@ async fn pages<'b, P: Resource, C: Connected>(
     contexts: &'b [ContextSelectionSet<'b>],
     field: &'b Positioned<Field>,
 ) -> Vec<ServerResult<Option<Value>>> {
-    let keys: Vec<_> = parents
-        .iter()
-        .map(|&parent| ChildKey::shared(parent, args.clone()))
-        .collect();
-    let found = match rc.loaders.pages(rel).load_many(keys.iter().cloned()).await {
+    let key = PagesKey::new(parents.iter().copied().collect(), args.clone());
+    let found = match crate::loaders::one(&*rc.loaders.pages(rel), key).await {
         Ok(found) => found,
         Err(err) => {
             // As the field's resolver reports it under each parent.
@@ -132,25 +129,12 @@ async fn pages<'b, P: Resource, C: Connected>(
                 .iter()
                 .map(|ctx| {
                     let ctx = ctx.with_field(field);
-                    Err(ctx.set_error_path(
-                        crate::error::gql_shared(err.clone()).into_server_error(field.pos),
-                    ))
+                    Err(ctx.set_error_path(err.clone().into_server_error(field.pos)))
                 })
                 .collect();
         }
     };
-    // The loader's cache keeps each page: the caller's own copy, as `resolve::to_many` takes.
-    let pages: Vec<Page<C::Model>> = keys
-        .iter()
-        .map(|key| match found.get(key) {
-            Some(page) => Page::clone(page),
-            None => Page {
-                rows: Vec::new(),
-                has_next_page: false,
-                has_previous_page: false,
-            },
-        })
-        .collect();
+    let pages: Vec<Page<C::Model>> = take_pages(found.unwrap_or_default(), &parents);
     let field_contexts: Vec<_> = contexts.iter().map(|ctx| ctx.with_field(field)).collect();
     let sets: Vec<ContextSelectionSet<'_>> = field_contexts
         .iter()

@@ -13,7 +13,7 @@ use crate::context::rc;
 use crate::error::gql;
 use crate::inputs::{FilterInput, OrderInput};
 use crate::joins::{Joinable, Plan, columns, connection_nodes, selection_columns};
-use crate::loaders::{ChildKey, NO_ROW, one, row};
+use crate::loaders::{ChildKey, NO_ROW, PagesKey, one, row, take_pages};
 use crate::scalars::parse_id;
 use stepgraph_domain::error::AppError;
 use stepgraph_domain::service::children;
@@ -203,12 +203,11 @@ async fn to_many<P: Resource, C: Joinable>(
 ) -> Result<(Page<C::Model>, Total)> {
     let rc = rc(ctx)?;
     let args = rc.loaders.child_args::<C>(ctx.item, args)?;
-    let page = one(
-        &*rc.loaders.pages(rel),
-        ChildKey::shared(parent, args.clone()),
-    )
-    .await?
-    .map(Arc::unwrap_or_clone)
+    let key = PagesKey::new(Arc::from([parent]), args.clone());
+    let page = match one(&*rc.loaders.pages(rel), key).await? {
+        Some(pages) => take_pages(pages, &[parent]).pop(),
+        None => None,
+    }
     .unwrap_or(Page {
         rows: Vec::new(),
         has_next_page: false,

@@ -81,7 +81,7 @@ pub fn batch(
 }
 
 /// The span of a loader's batch: what it does (`by_id`, `pages`, `counts`), which loader (a
-/// type or a relationship), and how many keys it reads at once.
+/// type or a relationship), and how many keys it reads at once (for pages, how many parents).
 pub fn batch_span(kind: &'static str, loader: &'static str, keys: usize) -> tracing::Span {
     if !in_sampled_trace() {
         return tracing::Span::none();
