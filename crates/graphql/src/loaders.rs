@@ -239,18 +239,20 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
     ) -> Result<HashMap<PagesKey<ArgsOf<C>>, Arc<Pages<C::Model>>>, Arc<AppError>> {
         // Keys grouped by equal arguments (compared by digest first), each group's parents
         // in order, each once.
-        let mut groups: Vec<(&PagesKey<ArgsOf<C>>, Vec<&PagesKey<ArgsOf<C>>>)> = Vec::new();
+        // (Each group's first key stands for its arguments.)
+        let mut groups: Vec<Vec<&PagesKey<ArgsOf<C>>>> = Vec::new();
         for key in keys {
             match groups
                 .iter_mut()
-                .find(|(g, _)| g.args_digest == key.args_digest && g.args == key.args)
+                .find(|g| g[0].args_digest == key.args_digest && g[0].args == key.args)
             {
-                Some((_, members)) => members.push(key),
-                None => groups.push((key, vec![key])),
+                Some(members) => members.push(key),
+                None => groups.push(vec![key]),
             }
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for (first, members) in groups {
+        for members in groups {
+            let first = members[0];
             self.budget.check().map_err(Arc::new)?;
             let mut seen = std::collections::HashSet::<i64, foldhash::fast::RandomState>::default();
             let parents: Vec<i64> = members
