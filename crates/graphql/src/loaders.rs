@@ -200,7 +200,7 @@ impl<A> Hash for PagesKey<A> {
 }
 
 /// The pages of a statement's parents, by parent.
-pub type Pages<M> = HashMap<i64, Page<M>>;
+pub type Pages<M> = children::ByParent<Page<M>>;
 
 /// Loads pages of one relationship's children for lists of parents: the lists asking with
 /// equal arguments share one statement, and each gets the whole map of that statement's pages

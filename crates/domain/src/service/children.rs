@@ -121,6 +121,9 @@ fn one_parent_page<C: Resource>(
         .into_query()
 }
 
+/// A map by parent id. Hashed with foldhash: the keys are ids the statement returned.
+pub type ByParent<V> = HashMap<i64, V, foldhash::fast::RandomState>;
+
 /// One page of children for each parent, in one statement; parents with no children get an
 /// empty page.
 ///
@@ -141,7 +144,7 @@ pub async fn pages<P: Resource, C: Resource>(
     rel: &ToMany<P, C>,
     parents: &[i64],
     args: &ArgsOf<C>,
-) -> AppResult<HashMap<i64, Page<C::Model>>> {
+) -> AppResult<ByParent<Page<C::Model>>> {
     let backend = db.get_database_backend();
     let ordering = ordering(rel, &args.order_by);
     let window = &args.window;
@@ -166,17 +169,20 @@ pub async fn pages<P: Resource, C: Resource>(
         }
     }
 
-    let mut by_parent: HashMap<i64, Vec<C::Model>> = HashMap::new();
+    let mut by_parent: ByParent<Vec<C::Model>> = ByParent::default();
     for row in rows {
         if let Some(parent) = (rel.parent_of)(&row) {
             by_parent.entry(parent).or_default().push(row);
         }
     }
+    // One signature for every page's cursors.
+    let signature = ordering.signature().into();
     Ok(parents
         .iter()
         .map(|&p| {
             let children = by_parent.remove(&p).unwrap_or_default();
-            (p, window.page(&ordering, children, behind.contains(&p)))
+            let page = window.signed_page(&ordering, &signature, children, behind.contains(&p));
+            (p, page)
         })
         .collect())
 }

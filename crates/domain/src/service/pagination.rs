@@ -167,7 +167,7 @@ impl<M> Ordering<M> {
         Self { keys }
     }
 
-    fn signature(&self) -> String {
+    pub(crate) fn signature(&self) -> String {
         let parts: Vec<String> = self
             .keys
             .iter()
@@ -380,7 +380,19 @@ impl Window {
 
     /// Turns at most `size + 1` rows, fetched in the window's direction (reversed when
     /// backwards), into a page in the ordering's direction.
-    pub fn page<M>(&self, ordering: &Ordering<M>, mut rows: Vec<M>, behind: bool) -> Page<M> {
+    pub fn page<M>(&self, ordering: &Ordering<M>, rows: Vec<M>, behind: bool) -> Page<M> {
+        self.signed_page(ordering, &ordering.signature().into(), rows, behind)
+    }
+
+    /// [`Self::page`] with the ordering's signature made already (the pages of many parents
+    /// share one).
+    pub fn signed_page<M>(
+        &self,
+        ordering: &Ordering<M>,
+        signature: &Arc<str>,
+        mut rows: Vec<M>,
+        behind: bool,
+    ) -> Page<M> {
         let more = rows.len() as u64 > self.size;
         rows.truncate(self.size as usize);
         if self.backwards {
@@ -391,7 +403,6 @@ impl Window {
         } else {
             (more, behind)
         };
-        let signature: Arc<str> = ordering.signature().into();
         let rows = rows
             .into_iter()
             .map(|row| {
