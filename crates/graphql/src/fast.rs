@@ -724,13 +724,14 @@ pub fn now<V: OutputType>(
 }
 
 /// Writes `root` as the value of the field `ctx.item` when its selection reads attributes only
-/// (nothing waits), as JSON text; `None`, with nothing written, when it reads more.
+/// (nothing waits), as JSON text; `None`, with nothing written, when it reads more. Answers
+/// whether every attribute was written (`false`: some failed, reported and left out).
 pub fn write_now<T: Attributes>(
     ctx: &Context<'_>,
     rc: &crate::RequestCtx,
     root: &Fast<T>,
     out: &mut Vec<u8>,
-) -> Option<ServerResult<()>> {
+) -> Option<ServerResult<bool>> {
     if !rc.raw_json {
         return None;
     }
@@ -770,10 +771,11 @@ pub fn write_now<T: Attributes>(
         }
     }
     crate::raw::close(out, start);
+    let clean = errors.is_empty();
     for err in errors {
         ctx_set.add_error(err);
     }
-    Some(Ok(()))
+    Some(Ok(clean))
 }
 
 /// Writes an attribute now, as [`now`] computes it: its text instead of its value; `None`

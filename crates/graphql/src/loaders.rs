@@ -382,7 +382,13 @@ pub struct Loaders {
     /// The checked arguments of each nested connection field of the document, by the
     /// field's address (see [`Self::child_args`]): each a [`SharedArgs`] of its child type.
     child_args: Mutex<HashMap<usize, AnyArgs, foldhash::fast::RandomState>>,
+    /// The JSON text of joined to-one targets written in place, by the field's address and
+    /// the target's key (see [`Self::copy_joined_text`]).
+    joined_text: Mutex<JoinedTexts>,
 }
+
+/// The text of joined targets, by the to-one field's address and the target's key.
+type JoinedTexts = HashMap<(usize, i64), Box<[u8]>, foldhash::fast::RandomState>;
 
 /// A [`SharedArgs`] of some child type.
 type AnyArgs = Box<dyn Any + Send + Sync>;
@@ -423,6 +429,7 @@ impl Loaders {
             joined_bits: std::sync::atomic::AtomicU64::new(0),
             field_masks: Mutex::new(Vec::new()),
             child_args: Mutex::new(HashMap::default()),
+            joined_text: Mutex::new(HashMap::default()),
         }
     }
 
@@ -481,6 +488,46 @@ impl Loaders {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();
+        self.joined_text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
+    /// Appends the text the to-one `field` (a field of the request's document) was written
+    /// as for the target `key` before, if it was: the same field reads the same columns of
+    /// the same row, so its text is the same under every parent. Only a text written without
+    /// errors is kept ([`Self::keep_joined_text`]): an error names its parent's path.
+    pub fn copy_joined_text(
+        &self,
+        field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+        key: i64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let texts = self
+            .joined_text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match texts.get(&(std::ptr::from_ref(field) as usize, key)) {
+            Some(text) => {
+                out.extend_from_slice(text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Keeps the text the to-one `field` was written as for the target `key`.
+    pub fn keep_joined_text(
+        &self,
+        field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+        key: i64,
+        text: &[u8],
+    ) {
+        self.joined_text
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((std::ptr::from_ref(field) as usize, key), text.into());
     }
 
     /// The target columns of `rel` that the to-one `field` (a field of the request's
