@@ -837,6 +837,13 @@ macro_rules! attributes {
                 ) -> Option<async_graphql::ServerResult<()>>;
                 const WRITERS: &[Writer] = &[$(
                     |node: &$node, ctx: &async_graphql::Context<'_>, out: &mut Vec<u8>| {
+                        // Every type's `id` is `scalars::id(self.0.id)`: its text is written
+                        // from the number, without the string the method makes (the suite's
+                        // comparison with async-graphql's executor reads every type's id).
+                        if stringify!($method) == "id" {
+                            $crate::raw::id(node.0.id, out);
+                            return Some(Ok(()));
+                        }
                         $crate::fast::now_json(node.$method(ctx), ctx, out)
                     }
                 ),+];

@@ -179,6 +179,14 @@ impl Json for String {
     }
 }
 
+/// The text of the `ID` of row `n` (`scalars::id(n)`, its decimal digits as a string),
+/// written from the number: no string is made.
+pub(crate) fn id(n: i64, out: &mut Vec<u8>) {
+    out.push(b'"');
+    n.json(out);
+    out.push(b'"');
+}
+
 impl Json for async_graphql::ID {
     fn json(&self, out: &mut Vec<u8>) {
         string(out, self);
@@ -462,6 +470,11 @@ mod tests {
         }
         for n in [0, -1, i64::MIN, i64::MAX] {
             same(n, Value::from(n));
+            let mut out = Vec::new();
+            super::id(n, &mut out);
+            let mut expected = Vec::new();
+            crate::scalars::id(n).json(&mut expected);
+            assert_eq!(out, expected, "the id {n}");
         }
         same(true, Value::Boolean(true));
         same(false, Value::Boolean(false));
