@@ -292,21 +292,33 @@ macro_rules! joinable {
     )*};
 }
 
-/// The `one` entries of a `with_relations!` list, as a static table.
-macro_rules! only_one {
-    ($P:ident; $($kind:ident $S:ident),*) => {
-        only_one!(@acc $P; []; $($kind $S),*)
+/// The entries of one kind (`one` or `many`) of a `with_relations!` list, as a static table
+/// of `&dyn $Trait<$P>` (`rel` in scope): `of_kind!(one, ToOneField; Steps; one A, many B)`.
+macro_rules! of_kind {
+    ($keep:ident, $Trait:ident; $P:ident; $($kind:ident $S:ident),*) => {
+        $crate::joins::of_kind!(@acc $keep, $Trait; $P; []; $($kind $S),*)
     };
-    (@acc $P:ident; [$($done:ident),*]; one $S:ident $(, $($rest:tt)*)?) => {
-        only_one!(@acc $P; [$($done,)* $S]; $($($rest)*)?)
+    (@acc one, $Trait:ident; $P:ident; [$($done:ident),*]; one $S:ident $(, $($rest:tt)*)?) => {
+        $crate::joins::of_kind!(@acc one, $Trait; $P; [$($done,)* $S]; $($($rest)*)?)
     };
-    (@acc $P:ident; [$($done:ident),*]; many $S:ident $(, $($rest:tt)*)?) => {
-        only_one!(@acc $P; [$($done),*]; $($($rest)*)?)
+    (@acc many, $Trait:ident; $P:ident; [$($done:ident),*]; many $S:ident $(, $($rest:tt)*)?) => {
+        $crate::joins::of_kind!(@acc many, $Trait; $P; [$($done,)* $S]; $($($rest)*)?)
     };
-    (@acc $P:ident; [$($done:ident),*];) => {{
-        static TO_ONES: &[&dyn ToOneField<$P>] = &[$(&rel::$done),*];
-        TO_ONES
+    (@acc $keep:ident, $Trait:ident; $P:ident; [$($done:ident),*]; $other:ident $S:ident $(, $($rest:tt)*)?) => {
+        $crate::joins::of_kind!(@acc $keep, $Trait; $P; [$($done),*]; $($($rest)*)?)
+    };
+    (@acc $keep:ident, $Trait:ident; $P:ident; [$($done:ident),*];) => {{
+        static TABLE: &[&dyn $Trait<$P>] = &[$(&rel::$done),*];
+        TABLE
     }};
+}
+pub(crate) use of_kind;
+
+/// The `one` entries of a `with_relations!` list ([`of_kind`]).
+macro_rules! only_one {
+    ($($list:tt)*) => {
+        of_kind!(one, ToOneField; $($list)*)
+    };
 }
 
 /// What `canWrite` and `canDelete` read of a sequence.

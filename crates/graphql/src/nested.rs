@@ -55,6 +55,9 @@ pub trait Parent: Resource {
 
 /// A to-many relationship of `P`, whose connection field a list of `P` resolves at once.
 pub trait ToManyField<P: Resource>: Sync {
+    /// The connection field (`tasks` of `SequenceStep.tasks`).
+    fn field(&self) -> &'static str;
+
     /// The values of the field `field` under each of `parents` (by id), each with its
     /// context; `None` when the field must go through each parent's own resolver.
     fn batch<'b>(
@@ -78,6 +81,12 @@ pub fn batch<'b, P: Parent>(
 }
 
 impl<P: Resource, C: Connected> ToManyField<P> for ToMany<P, C> {
+    fn field(&self) -> &'static str {
+        self.name
+            .rsplit_once('.')
+            .map_or(self.name, |(_, field)| field)
+    }
+
     fn batch<'b>(
         &'static self,
         parents: Vec<i64>,
@@ -245,21 +254,11 @@ async fn nodes_of_all<'b, C: Connected>(
         .collect()
 }
 
-/// The `many` entries of a `with_relations!` list, as a static table.
+/// The `many` entries of a `with_relations!` list ([`crate::joins::of_kind`]).
 macro_rules! only_many {
-    ($P:ident; $($kind:ident $S:ident),*) => {
-        only_many!(@acc $P; []; $($kind $S),*)
+    ($($list:tt)*) => {
+        crate::joins::of_kind!(many, ToManyField; $($list)*)
     };
-    (@acc $P:ident; [$($done:ident),*]; many $S:ident $(, $($rest:tt)*)?) => {
-        only_many!(@acc $P; [$($done,)* $S]; $($($rest)*)?)
-    };
-    (@acc $P:ident; [$($done:ident),*]; one $S:ident $(, $($rest:tt)*)?) => {
-        only_many!(@acc $P; [$($done),*]; $($($rest)*)?)
-    };
-    (@acc $P:ident; [$($done:ident),*];) => {{
-        static TO_MANYS: &[&dyn ToManyField<$P>] = &[$(&rel::$done),*];
-        TO_MANYS
-    }};
 }
 
 /// Every resource: its wire types, and its to-many relationships.
@@ -277,32 +276,10 @@ macro_rules! connected {
             }
             fn to_many_fields() -> &'static [&'static str] {
                 static FIELDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-                FIELDS.get_or_init(|| {
-                    let names: &[&'static str] = &stepgraph_domain::with_relations!($P, many_names);
-                    names
-                        .iter()
-                        .map(|name| name.rsplit_once('.').map_or(*name, |(_, field)| field))
-                        .collect()
-                })
+                FIELDS.get_or_init(|| Self::to_manys().iter().map(|rel| rel.field()).collect())
             }
         }
     )*};
-}
-
-/// The names of the `many` entries of a `with_relations!` list, in order.
-macro_rules! many_names {
-    ($P:ident; $($kind:ident $S:ident),*) => {
-        many_names!(@acc $P; []; $($kind $S),*)
-    };
-    (@acc $P:ident; [$($done:ident),*]; many $S:ident $(, $($rest:tt)*)?) => {
-        many_names!(@acc $P; [$($done,)* $S]; $($($rest)*)?)
-    };
-    (@acc $P:ident; [$($done:ident),*]; one $S:ident $(, $($rest:tt)*)?) => {
-        many_names!(@acc $P; [$($done),*]; $($($rest)*)?)
-    };
-    (@acc $P:ident; [$($done:ident),*];) => {
-        [$(rel::$done.name),*]
-    };
 }
 
 connected! {
@@ -316,4 +293,65 @@ connected! {
     Mailings => MailingFilter, MailingOrder, MailingConnection;
     CallPurposes => CallPurposeFilter, CallPurposeOrder, CallPurposeConnection;
     TaskPriorities => TaskPriorityFilter, TaskPriorityOrder, TaskPriorityConnection;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// Every to-many relationship of every resource is a connection field of its object type
+    /// by the name `ToManyField::field` gives, with the arguments `batch` reads: a name that
+    /// drifted would silently send the field back through each parent's resolver.
+    fn check<P: Parent + Joinable>() {
+        let doc = async_graphql::parser::parse_schema(crate::sdl()).expect("the SDL parses");
+        let object = <P::Object as OutputType>::type_name();
+        let fields = doc
+            .definitions
+            .into_iter()
+            .find_map(|def| match def {
+                TypeSystemDefinition::Type(ty) if ty.node.name.node == *object => {
+                    match ty.node.kind {
+                        TypeKind::Object(o) => Some(o.fields),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{object} is an object type"));
+        for rel in P::to_manys() {
+            let name = rel.field();
+            let field = fields
+                .iter()
+                .find(|f| f.node.name.node == name)
+                .unwrap_or_else(|| panic!("{object}.{name} is a field"));
+            // (The SDL lists arguments by name.)
+            let mut args: Vec<&str> = field
+                .node
+                .arguments
+                .iter()
+                .map(|a| a.node.name.node.as_str())
+                .collect();
+            args.sort_unstable();
+            assert_eq!(
+                args,
+                ["after", "before", "filter", "first", "last", "orderBy"],
+                "{object}.{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_to_many_is_a_connection_field_with_the_arguments_read() {
+        check::<Steps>();
+        check::<Sequences>();
+        check::<SequenceTemplates>();
+        check::<Templates>();
+        check::<Users>();
+        check::<Tasks>();
+        check::<Calls>();
+        check::<Mailings>();
+        check::<CallPurposes>();
+        check::<TaskPriorities>();
+    }
 }
