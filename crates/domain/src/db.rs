@@ -86,6 +86,11 @@ pub fn acquired_after(seconds: f64) {
     }
 }
 
+/// Rows a SQLite connection's thread may send ahead of the request that reads them: the
+/// JSON:API's largest page (1,000 rows) plus the one that tells whether there is a next, so
+/// the thread does not wait on the request for any page of one parent.
+const SQLITE_ROW_CHANNEL: usize = 1001;
+
 /// How PostgreSQL plans our prepared statements (its `plan_cache_mode`).
 ///
 /// Why generic by default: PostgreSQL plans a prepared statement's first five executions with
@@ -207,7 +212,13 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     if sqlite {
         let busy = config.sqlite_busy_timeout;
         opts.map_sqlx_sqlite_opts(move |o| {
-            o.create_if_missing(true)
+            // A SQLite connection is a thread that sends its rows to the request one by one
+            // through a channel of this size; sqlx's 50 is less than a page of 50 plus the
+            // row that tells whether there is a next, so every such page stopped the thread
+            // until the request took rows out (one more hand-off between threads per
+            // statement). The channel allocates as rows arrive, not its size up front.
+            o.row_buffer_size(SQLITE_ROW_CHANNEL)
+                .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)

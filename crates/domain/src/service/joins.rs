@@ -31,7 +31,7 @@ use sea_orm::{
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::service::relations::ToOne;
-use crate::service::resource::{Resource, and_visible, any_id, any_id_param, id_list};
+use crate::service::resource::{IdParam, Resource, and_visible, any_id, any_id_value};
 
 /// The targets one join found, one entry per parent row whose key is set: the key, and the
 /// target (`None` when it does not exist or the viewer cannot see it). Holds a
@@ -247,10 +247,13 @@ fn by_ids_statement<P: Resource>(
             .into_query();
         backend.build(&select::<P>(query, viewer, u64::MAX, columns, joins))
     };
-    match id_list(backend, ids) {
-        Some(list) => shapes::statement::<P>(backend, viewer, columns, joins, list, |list| {
-            build(any_id_param(backend, P::id_column(), list))
-        }),
+    match IdParam::of(backend, ids) {
+        Some(param) => {
+            let one = param.is_one();
+            shapes::statement::<P>(backend, viewer, columns, joins, param, |value| {
+                build(any_id_value(backend, P::id_column(), one, value))
+            })
+        }
         None => build(any_id(backend, P::id_column(), ids)),
     }
 }
@@ -274,7 +277,7 @@ mod shapes {
 
     use super::Joined;
     use crate::auth::Viewer;
-    use crate::service::resource::Resource;
+    use crate::service::resource::{IdParam, Resource};
 
     /// Shapes kept before the cache starts again (a shape is per viewer: a few KB each).
     const CAPACITY: usize = 1024;
@@ -285,6 +288,8 @@ mod shapes {
     struct Shape {
         resource: TypeId,
         postgres: bool,
+        /// One id (`id = ?`) or a list (see `any_id`).
+        one: bool,
         viewer: Viewer,
         columns: u64,
         joins: Vec<(&'static str, u64)>,
@@ -300,19 +305,20 @@ mod shapes {
     type Cache = HashMap<Shape, Arc<Built>, std::hash::RandomState>;
     static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
 
-    /// The statement for `list` (the id list as its one parameter), `build` making it for a
-    /// given list the first time a shape is seen.
+    /// The statement for `ids` (the id list's one parameter), `build` making it for a given
+    /// parameter value the first time a shape is seen.
     pub(super) fn statement<P: Resource>(
         backend: DbBackend,
         viewer: &Viewer,
         columns: u64,
         joins: &[Joined<'_, P>],
-        list: String,
-        build: impl Fn(String) -> Statement,
+        ids: IdParam,
+        build: impl Fn(Value) -> Statement,
     ) -> Statement {
         let shape = Shape {
             resource: TypeId::of::<P>(),
             postgres: backend == DbBackend::Postgres,
+            one: ids.is_one(),
             viewer: *viewer,
             columns,
             joins: joins.iter().map(|(j, mask)| (j.field(), *mask)).collect(),
@@ -321,13 +327,15 @@ mod shapes {
         let built = match found {
             Some(built) => built,
             None => {
-                let marked = build(MARKER.to_owned());
+                // The marker is text even where the parameter is a number: only the
+                // statement's text is kept, and it does not depend on the value's type.
+                let marked = build(Value::from(MARKER.to_owned()));
                 let marker = Value::from(MARKER.to_owned());
                 let values = marked.values.unwrap_or(Values(Vec::new()));
                 let mut slots = values.0.iter().enumerate().filter(|(_, v)| **v == marker);
                 let (Some((slot, _)), None) = (slots.next(), slots.next()) else {
                     // Not one parameter after all: nothing to keep.
-                    return build(list);
+                    return build(ids.into_value());
                 };
                 let built = Arc::new(Built {
                     sql: marked.sql,
@@ -343,7 +351,7 @@ mod shapes {
             }
         };
         let mut values = built.values.clone();
-        values.0[built.slot] = Value::from(list);
+        values.0[built.slot] = ids.into_value();
         Statement {
             sql: built.sql.clone(),
             values: Some(values),

@@ -83,8 +83,12 @@ fn ids_condition(column: impl ColumnTrait, ids: &[i64]) -> Condition {
 /// A filter by the ids of a to-one relationship's target (`filter[sequence][id]=2`): matches
 /// only through targets the viewer can see, so a hidden row's id matches exactly what a
 /// missing id does (nothing), and no count, page or timing tells a hidden link from an unset
-/// one. A target this viewer sees whatever it is (users, call purposes, task priorities; every
-/// row for an admin) is compared on the foreign key alone, with no sub-select.
+/// one. The foreign key alone is compared, with no sub-select, where that cannot differ: for a
+/// target this viewer sees whatever it is (users, call purposes, task priorities; every row
+/// for an admin), and for a relationship whose target the policy shows whenever it shows the
+/// parent ([`rel::ToOne::shown`]): every row this condition is asked of has passed the
+/// parent's own visibility, so its target is visible too (PostgreSQL planned the sub-select
+/// as one more index scan per statement: Q4's filter by sequence, docs/PERFORMANCE.md).
 fn through<P: Resource, T: Resource>(
     cond: Condition,
     viewer: &Viewer,
@@ -93,7 +97,7 @@ fn through<P: Resource, T: Resource>(
 ) -> Condition {
     match ids {
         None => cond,
-        Some(_) if T::visible(viewer).is_none() => any_of(cond, rel.fk, ids),
+        Some(_) if rel.shown || T::visible(viewer).is_none() => any_of(cond, rel.fk, ids),
         Some(ids) => cond.add(rel.matches(viewer, ids_condition(T::id_column(), ids))),
     }
 }
@@ -197,7 +201,14 @@ pub mod steps {
         cond = any_of(cond, C::CreatorId, &f.creator_ids);
         cond = any_of(cond, C::TaskPriorityId, &f.task_priority_ids);
         cond = any_of(cond, C::UpdaterId, &f.updater_ids);
-        if let Some(s) = &f.sequence {
+        if let Some(s) = f
+            .sequence
+            .as_ref()
+            .filter(|s| s.enabled_at.is_none() && s.names.is_none())
+        {
+            // By id alone: see `through`.
+            cond = through(cond, viewer, &rel::STEP_SEQUENCE, &s.ids);
+        } else if let Some(s) = &f.sequence {
             let mut inner = Condition::all();
             inner = any_of(inner, sequence::Column::Id, &s.ids);
             inner = within(inner, sequence::Column::EnabledAt, &s.enabled_at);

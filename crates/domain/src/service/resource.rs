@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QuerySelect, QueryTrait, Select,
+    QueryFilter, QuerySelect, QueryTrait, Select, Value,
 };
 
 use crate::auth::Viewer;
@@ -270,33 +270,66 @@ pub async fn matching_ids<R: Resource>(
 /// `col IN (ids)` with SQL text that does not depend on how many ids there are, where the
 /// backend allows it, so the database parses and plans it once and reuses the prepared
 /// statement: PostgreSQL takes one array parameter (`= ANY(...)`), SQLite one JSON array
-/// (`IN (SELECT value FROM json_each(?))`). MySQL keeps a plain `IN (?, ?, ...)` list: MariaDB
-/// plans `JSON_TABLE` sub-selects poorly.
+/// (`IN (SELECT value FROM json_each(?))`). One id is `col = ?` on both: a lookup by id (a
+/// single row, a loader batch of one) is the commonest statement, and PostgreSQL spends less
+/// on it without the text-to-array conversion, SQLite without the `json_each` sub-select
+/// (docs/PERFORMANCE.md, the ninth session). MySQL keeps a plain `IN (?, ?, ...)` list:
+/// MariaDB plans `JSON_TABLE` sub-selects poorly.
 pub fn any_id(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleExpr {
-    match id_list(backend, ids) {
-        Some(list) => any_id_param(backend, col, list),
+    match IdParam::of(backend, ids) {
+        Some(param) => any_id_value(backend, col, param.is_one(), param.into_value()),
         None => col.is_in(ids.iter().copied()),
     }
 }
 
-/// The one parameter [`any_id`] passes `ids` as, where the backend takes them as one.
-pub(crate) fn id_list(backend: DbBackend, ids: &[i64]) -> Option<String> {
-    match backend {
-        DbBackend::Postgres => Some(comma_separated(ids)),
-        DbBackend::Sqlite => Some(format!("[{}]", comma_separated(ids))),
-        _ => None,
+/// The one parameter [`any_id`] passes an id list as, where the backend takes it as one.
+pub(crate) enum IdParam {
+    /// A single id: `col = ?`.
+    One(i64),
+    /// The whole list as text (see [`any_id`]).
+    List(String),
+}
+
+impl IdParam {
+    pub(crate) fn of(backend: DbBackend, ids: &[i64]) -> Option<Self> {
+        match (backend, ids) {
+            (DbBackend::Postgres | DbBackend::Sqlite, [id]) => Some(Self::One(*id)),
+            (DbBackend::Postgres, _) => Some(Self::List(comma_separated(ids))),
+            (DbBackend::Sqlite, _) => Some(Self::List(format!("[{}]", comma_separated(ids)))),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_one(&self) -> bool {
+        matches!(self, Self::One(_))
+    }
+
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Self::One(id) => Value::from(id),
+            Self::List(list) => Value::from(list),
+        }
     }
 }
 
-/// [`any_id`] with its one parameter given (PostgreSQL and SQLite).
-pub(crate) fn any_id_param(backend: DbBackend, col: impl ColumnTrait, list: String) -> SimpleExpr {
+/// [`any_id`] with its one parameter's value given (PostgreSQL and SQLite): `col = value`
+/// when `one`, else `value` is the list's text.
+pub(crate) fn any_id_value(
+    backend: DbBackend,
+    col: impl ColumnTrait,
+    one: bool,
+    value: Value,
+) -> SimpleExpr {
     let column = Expr::col((col.entity_name(), col));
+    if one {
+        return column.eq(value);
+    }
     let template = match backend {
         // sea-query numbers a custom expression's operands `$1`, `$2` on PostgreSQL.
         DbBackend::Postgres => "$1 = ANY(string_to_array($2, ',')::bigint[])",
         _ => "? IN (SELECT value FROM json_each(?))",
     };
-    Expr::cust_with_exprs(template, [column, Expr::val(list)])
+    Expr::cust_with_exprs(template, [column, Expr::val(value)])
 }
 
 /// `1,2,3`: an id list as one text parameter, for PostgreSQL's `string_to_array`.
@@ -320,21 +353,37 @@ pub async fn get<R: Resource>(
 mod tests {
     use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
 
-    /// The id list is one parameter, whatever its length, where the backend allows it.
+    /// The id list is one parameter, whatever its length, where the backend allows it; one
+    /// id is a plain comparison.
     #[test]
     fn id_lists_are_one_parameter() {
-        for (backend, expected) in [
+        use sea_orm::DatabaseBackend::{Postgres, Sqlite};
+        for (backend, ids, expected) in [
             (
-                sea_orm::DbBackend::Postgres,
+                Postgres,
+                &[1, 2, 3][..],
                 r#""users"."id" = ANY(string_to_array('1,2,3', ',')::bigint[])"#,
             ),
             (
-                sea_orm::DbBackend::Sqlite,
+                Sqlite,
+                &[1, 2, 3],
                 r#""users"."id" IN (SELECT value FROM json_each('[1,2,3]'))"#,
             ),
+            (
+                Postgres,
+                &[],
+                r#""users"."id" = ANY(string_to_array('', ',')::bigint[])"#,
+            ),
+            (
+                Sqlite,
+                &[],
+                r#""users"."id" IN (SELECT value FROM json_each('[]'))"#,
+            ),
+            (Postgres, &[7], r#""users"."id" = 7"#),
+            (Sqlite, &[7], r#""users"."id" = 7"#),
         ] {
             let q = entity::user::Entity::find()
-                .filter(super::any_id(backend, entity::user::Column::Id, &[1, 2, 3]))
+                .filter(super::any_id(backend, entity::user::Column::Id, ids))
                 .build(backend);
             assert_eq!(q.values.as_ref().map(|v| v.0.len()), Some(1), "{q}");
             assert!(q.to_string().ends_with(expected), "{q}");
