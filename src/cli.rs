@@ -259,7 +259,9 @@ pub struct ServeArgs {
     pub disable_suggestions: bool,
     /// Seconds a successful token lookup is remembered; 0 looks every request up. Unset: on
     /// PostgreSQL 5 s while the change feed's notifications arrive (any revocation or user
-    /// change, from any process, empties the cache as it commits), otherwise off.
+    /// change, from any process, empties the cache as it commits); on SQLite 5 s while the
+    /// change feed is read every second (a revocation by another process, such as `token
+    /// revoke`, takes effect within 2 s; one through this server at once); on MySQL off.
     #[arg(long, env = "STEPGRAPH_TOKEN_CACHE_SECS")]
     pub token_cache_secs: Option<u64>,
     /// Accept mailing events from members' `ingest` tokens too (default: admins only). A

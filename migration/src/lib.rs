@@ -16,6 +16,7 @@ mod m20261201_000001_auth_feed;
 mod m20261203_000001_event_key_scope;
 mod m20261203_000002_mirror_checkpoints;
 mod m20261204_000001_rate_limit_buckets;
+mod m20261205_000001_auth_feed_sqlite;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_event_key_scope::Migration),
             Box::new(m20261203_000002_mirror_checkpoints::Migration),
             Box::new(m20261204_000001_rate_limit_buckets::Migration),
+            Box::new(m20261205_000001_auth_feed_sqlite::Migration),
         ]
     }
 }

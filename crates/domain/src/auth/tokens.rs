@@ -70,14 +70,32 @@ type CacheMap = HashMap<String, (Viewer, Scopes, Instant, u64)>;
 /// One server's remembered authentications (`http` authenticates through it; the CLI,
 /// WebSocket `connection_init` and subscriptions' re-checks always look up).
 ///
-/// With no explicit TTL, it is on only while its server's change-feed reader is told of every
-/// commit as it happens ([`AuthCache::set_pushed`], by the PostgreSQL `LISTEN` of
-/// [`crate::live`]): there, triggers put every change that can end an authentication into the
-/// feed, and the reader empties the cache when it reads one.
+/// With no explicit TTL, it is on only while its server's change-feed reader keeps up with
+/// every commit: triggers put every change that can end an authentication into the feed
+/// (PostgreSQL and SQLite; migration `m20261201_000001_auth_feed` and its SQLite twin), and the
+/// reader empties the cache when it reads one. On PostgreSQL the reader is told of each commit
+/// as it happens ([`AuthCache::set_pushed`], by `LISTEN`), so a revocation by another process
+/// takes effect within moments. On SQLite it reads the feed at least once a second
+/// ([`AuthCache::polled`]), so a revocation by another process (the CLI, or SQL by hand) takes
+/// effect within [`POLL_STALE`]; one through this server's own API empties the cache as it
+/// commits. Elsewhere (MySQL, no triggers) nothing is remembered.
 #[derive(Default)]
 pub struct AuthCache {
     pushed: AtomicBool,
+    /// When the last complete read of a polled feed began ([`since_start`] + 1), or 0.
+    polled: AtomicU64,
     entries: Mutex<Option<CacheMap>>,
+}
+
+/// The longest a revocation by another process goes unseen on SQLite: the cache answers only
+/// while the feed's last complete read began less than this ago, and a read sees every commit
+/// before it began (the reader reads once a second, so a healthy one stays well inside it).
+pub const POLL_STALE: Duration = Duration::from_secs(2);
+
+/// Nanoseconds since the first call, for instants kept in atomics.
+fn since_start(at: Instant) -> u64 {
+    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    at.saturating_duration_since(*START).as_nanos() as u64
 }
 
 impl AuthCache {
@@ -90,9 +108,25 @@ impl AuthCache {
         }
     }
 
+    /// Reports that a polled feed's read that began at `began` read everything committed
+    /// before then (and emptied this cache of what it found).
+    pub fn polled(&self, began: Instant) {
+        self.polled
+            .fetch_max(since_start(began) + 1, Ordering::AcqRel);
+    }
+
+    /// Whether a polled feed's last complete read began less than [`POLL_STALE`] ago.
+    fn polled_lately(&self) -> bool {
+        match self.polled.load(Ordering::Acquire) {
+            0 => false,
+            at => since_start(Instant::now()) < at - 1 + POLL_STALE.as_nanos() as u64,
+        }
+    }
+
     fn ttl(&self) -> Duration {
         match CACHE_TTL_MS.load(Ordering::Relaxed) {
             AUTO if self.pushed.load(Ordering::Acquire) => AUTO_TTL,
+            AUTO if self.polled_lately() => AUTO_TTL,
             AUTO => Duration::ZERO,
             ms => Duration::from_millis(ms),
         }

@@ -287,16 +287,28 @@ async fn read_loop(db: DatabaseConnection, feed: Weak<Feed>) {
         ..Default::default()
     };
     let mut last_prune = Instant::now();
+    // SQLite's triggers put authentication changes into the feed too, and its commits are
+    // never out of id order, so a complete read sees every one committed before it began:
+    // the authentication cache may answer while such reads keep coming (`AuthCache`).
+    let polled = db.get_database_backend() == DbBackend::Sqlite;
     loop {
         let Some(f) = feed.upgrade() else { return };
         let wake = f.wake.clone();
         let notified = wake.notified();
         drop(f);
-        match read_once(&db, &mut cursor, &feed).await {
+        let began = Instant::now();
+        let read = read_once(&db, &mut cursor, &feed).await;
+        if let Ok(Some((batch, _))) = &read
+            && batch.revokes_tokens()
+        {
+            crate::auth::tokens::clear_cache();
+        }
+        if polled && matches!(read, Ok(None) | Ok(Some((_, false)))) {
+            let Some(f) = feed.upgrade() else { return };
+            f.auth.polled(began);
+        }
+        match read {
             Ok(Some((batch, full))) => {
-                if batch.revokes_tokens() {
-                    crate::auth::tokens::clear_cache();
-                }
                 let Some(f) = feed.upgrade() else { return };
                 tracing::debug!(
                     changes = batch.changes.len(),
