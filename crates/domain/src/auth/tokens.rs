@@ -92,9 +92,13 @@ pub struct AuthCache {
 /// before it began (the reader reads once a second, so a healthy one stays well inside it).
 pub const POLL_STALE: Duration = Duration::from_secs(2);
 
-/// Nanoseconds since the first call, for instants kept in atomics.
+/// Nanoseconds since an hour before the first call, for instants kept in atomics (an hour
+/// back, so that an instant taken just before the first call is not clamped to it).
 fn since_start(at: Instant) -> u64 {
-    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(|| {
+        let now = Instant::now();
+        now.checked_sub(Duration::from_secs(3600)).unwrap_or(now)
+    });
     at.saturating_duration_since(*START).as_nanos() as u64
 }
 
@@ -616,6 +620,36 @@ async fn touch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A polled feed's cache answers only while the feed's last complete read is recent: a
+    /// reader that stopped (or never read) turns it off, whatever the entries' TTL.
+    #[test]
+    fn a_polled_cache_answers_only_while_the_feed_is_read() {
+        let cache = AuthCache::default();
+        let found = (
+            Viewer {
+                user_id: 7,
+                role: entity::enums::Role::Member,
+            },
+            Scopes::of(&[Scope::Api]),
+        );
+        let remember = |cache: &AuthCache| {
+            let generation = GENERATION.load(Ordering::Acquire);
+            cache.put("h".into(), found, None, generation);
+            cache.get("h")
+        };
+        // Never read: nothing is remembered.
+        assert_eq!(remember(&cache), None);
+        // Read long ago: still nothing.
+        cache.polled(Instant::now() - POLL_STALE - Duration::from_millis(100));
+        assert_eq!(remember(&cache), None);
+        // Read just now: remembered.
+        cache.polled(Instant::now());
+        assert_eq!(remember(&cache), Some(found));
+        // An older read reported late does not move the mark back.
+        cache.polled(Instant::now() - POLL_STALE * 2);
+        assert_eq!(cache.get("h"), Some(found));
+    }
 
     #[test]
     fn hash_is_sha256_hex() {
