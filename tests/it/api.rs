@@ -603,16 +603,15 @@ async fn response_fields_follow_the_query_order() {
 #[tokio::test]
 async fn the_bench_queries_answer_the_same_on_both_executors() {
     use stepgraph::seed::sized;
-    let t = crate::support::TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = crate::support::TestDb::sized(sized::SizedOptions {
         sequences: 12,
         steps_per_sequence: 10,
         mailings_per_step: 3,
         tasks_per_step: 1,
         calls_per_step: 1,
         seed: 11,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     let s = TestServer::start(t).await;
     let admin = s.token_for_role(entity::enums::Role::Admin).await;
     let member = s.token_for_role(entity::enums::Role::Member).await;

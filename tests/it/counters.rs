@@ -98,16 +98,15 @@ async fn demo_counters_match_the_mailings() {
 
 #[tokio::test]
 async fn sized_counters_match_the_mailings() {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 30,
         steps_per_sequence: 6,
         mailings_per_step: 8,
         tasks_per_step: 1,
         calls_per_step: 1,
         seed: 7,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     let (bad, nonzero) = mismatches(&t, "sequence_steps", "sequence_step_id").await;
     assert_eq!((bad, nonzero > 100), (0, true));
     let (bad, _) = mismatches(&t, "sequence_templates", "sequence_template_id").await;

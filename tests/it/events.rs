@@ -15,16 +15,15 @@ use crate::support::TestDb;
 
 /// A sized data set: 12 sequences of 3 steps, 4 mailings per step.
 async fn seeded() -> TestServer {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 12,
         steps_per_sequence: 3,
         mailings_per_step: 4,
         tasks_per_step: 0,
         calls_per_step: 0,
         seed: 11,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     TestServer::start(t).await
 }
 

@@ -341,16 +341,15 @@ async fn the_statement_budget_holds() {
 #[tokio::test]
 async fn a_nested_statement_over_the_budget_is_reported_under_each_parent() {
     use stepgraph::seed::sized;
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 3,
         steps_per_sequence: 2,
         mailings_per_step: 0,
         tasks_per_step: 1,
         calls_per_step: 0,
         seed: 5,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     let limits = Limits {
         max_statements: 2,
         ..Limits::default()

@@ -20,16 +20,15 @@ const NESTED_ARGS: &str = r#"query($n: Int) { sequenceSteps(first: $n) { nodes {
 /// any size exercises every loader and statement counts compare a query's shape alone (a
 /// relationship with no keys costs no statement).
 pub async fn every_relationship_filled() -> TestDb {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 10,
         steps_per_sequence: 10,
         mailings_per_step: 3,
         tasks_per_step: 2,
         calls_per_step: 2,
         seed: 5,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     for sql in [
         "UPDATE sequence_steps SET call_purpose_id = (SELECT MIN(id) FROM call_purposes), task_priority_id = (SELECT MIN(id) FROM task_priorities)",
         "INSERT INTO sequence_templates (sequence_step_id, template_id, is_reply, enabled, creator_id, bounce_count, click_count, deliver_count, failure_count, negative_reply_count, neutral_reply_count, open_count, opt_out_count, positive_reply_count, reply_count, schedule_count, created_at, updated_at) SELECT s.id, (SELECT MIN(id) FROM templates), false, true, s.creator_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.created_at, s.updated_at FROM sequence_steps s WHERE NOT EXISTS (SELECT 1 FROM sequence_templates v WHERE v.sequence_step_id = s.id)",

@@ -39,16 +39,15 @@ fn numeric_key(node: &Value, field: &str) -> Option<i64> {
 
 #[tokio::test]
 async fn every_page_forwards_and_backwards() {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 14,
         steps_per_sequence: 6,
         mailings_per_step: 4,
         tasks_per_step: 1,
         calls_per_step: 1,
         seed: 3,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     // A member (sees own, read-only and shared sequences) and the admin (sees everything).
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let users = entity::user::Entity::find()
@@ -172,16 +171,15 @@ async fn every_page_forwards_and_backwards() {
 
 #[tokio::test]
 async fn nested_connections_page_too() {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 3,
         steps_per_sequence: 12,
         mailings_per_step: 7,
         tasks_per_step: 0,
         calls_per_step: 0,
         seed: 9,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     let s = TestServer::start(t).await;
     let token = s.token_for_role(entity::enums::Role::Admin).await;
     // A sequence's steps in order, 5 at a time, for all three sequences in one query each page.
@@ -233,16 +231,15 @@ async fn nested_connections_page_too() {
 /// an alias too; the facts a page knows from its own rows cost nothing.
 #[tokio::test]
 async fn the_far_side_fact_is_read_only_when_selected() {
-    let t = TestDb::new().await;
-    let opts = sized::SizedOptions {
+    let t = TestDb::sized(sized::SizedOptions {
         sequences: 1,
         steps_per_sequence: 12,
         mailings_per_step: 0,
         tasks_per_step: 0,
         calls_per_step: 0,
         seed: 3,
-    };
-    sized::load(&t.db, opts).await.unwrap();
+    })
+    .await;
     let s = TestServer::start(t).await;
     let token = s.token_for_role(entity::enums::Role::Admin).await;
     let first = s

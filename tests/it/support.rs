@@ -76,6 +76,15 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestDb {
+    /// A fresh database holding the sized seed's data set of `opts`.
+    pub async fn sized(opts: stepgraph::seed::sized::SizedOptions) -> Self {
+        let test = Self::new().await;
+        stepgraph::seed::sized::load(&test.db, opts)
+            .await
+            .expect("sized seed");
+        test
+    }
+
     /// A fresh database with every migration applied.
     pub async fn new() -> Self {
         let test = Self::empty().await;

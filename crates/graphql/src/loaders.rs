@@ -139,14 +139,20 @@ impl<A: Clone> ChildKey<A> {
 /// Keys grouped by equal arguments (compared by digest first), each group with its parents in
 /// order: parents asking with equal arguments share one statement.
 fn group<A: PartialEq>(keys: &[ChildKey<A>]) -> Vec<(&ChildKey<A>, Vec<i64>)> {
-    let mut groups: Vec<(&ChildKey<A>, Vec<i64>)> = Vec::new();
-    for k in keys {
-        match groups
-            .iter_mut()
-            .find(|(g, _)| g.digest == k.digest && g.args == k.args)
-        {
-            Some((_, parents)) => parents.push(k.parent),
-            None => groups.push((k, vec![k.parent])),
+    group_by(keys, |a, b| a.digest == b.digest && a.args == b.args)
+        .into_iter()
+        .map(|members| (members[0], members.iter().map(|k| k.parent).collect()))
+        .collect()
+}
+
+/// `items` grouped by `same`, groups in the order of their first member, members in order (a
+/// batch holds a few distinct argument sets, so a scan beats hashing).
+fn group_by<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<Vec<&T>> {
+    let mut groups: Vec<Vec<&T>> = Vec::new();
+    for item in items {
+        match groups.iter_mut().find(|g| same(g[0], item)) {
+            Some(members) => members.push(item),
+            None => groups.push(vec![item]),
         }
     }
     groups
@@ -238,18 +244,10 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
         keys: &[PagesKey<ArgsOf<C>>],
     ) -> Result<HashMap<PagesKey<ArgsOf<C>>, Arc<Pages<C::Model>>>, Arc<AppError>> {
         // Keys grouped by equal arguments (compared by digest first), each group's parents
-        // in order, each once.
-        // (Each group's first key stands for its arguments.)
-        let mut groups: Vec<Vec<&PagesKey<ArgsOf<C>>>> = Vec::new();
-        for key in keys {
-            match groups
-                .iter_mut()
-                .find(|g| g[0].args_digest == key.args_digest && g[0].args == key.args)
-            {
-                Some(members) => members.push(key),
-                None => groups.push(vec![key]),
-            }
-        }
+        // in order, each once. (Each group's first key stands for its arguments.)
+        let groups = group_by(keys, |a, b| {
+            a.args_digest == b.args_digest && a.args == b.args
+        });
         let mut out = HashMap::with_capacity(keys.len());
         for members in groups {
             let first = members[0];
@@ -279,11 +277,6 @@ impl<P: Resource, C: Resource> ChildPages<P, C> {
 /// The pages of `parents` (in their order) out of what the page loader answered: taken when
 /// no one else holds them (the loader keeps nothing), copied otherwise.
 pub fn take_pages<M: Clone>(pages: Arc<Pages<M>>, parents: &[i64]) -> Vec<Page<M>> {
-    let empty = || Page {
-        rows: Vec::new(),
-        has_next_page: false,
-        has_previous_page: false,
-    };
     match Arc::try_unwrap(pages) {
         Ok(mut pages) => {
             let mut out: Vec<Page<M>> = Vec::with_capacity(parents.len());
@@ -293,7 +286,7 @@ pub fn take_pages<M: Clone>(pages: Arc<Pages<M>>, parents: &[i64]) -> Vec<Page<M
                     // Taken already: a parent listed twice gets a copy.
                     None => match parents[..i].iter().position(|p| p == parent) {
                         Some(earlier) => out[earlier].clone(),
-                        None => empty(),
+                        None => Page::empty(),
                     },
                 };
                 out.push(page);
@@ -302,7 +295,7 @@ pub fn take_pages<M: Clone>(pages: Arc<Pages<M>>, parents: &[i64]) -> Vec<Page<M
         }
         Err(shared) => parents
             .iter()
-            .map(|parent| shared.get(parent).cloned().unwrap_or_else(empty))
+            .map(|parent| shared.get(parent).cloned().unwrap_or_else(Page::empty))
             .collect(),
     }
 }

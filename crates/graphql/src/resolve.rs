@@ -208,11 +208,7 @@ async fn to_many<P: Resource, C: Joinable>(
         Some(pages) => take_pages(pages, &[parent]).pop(),
         None => None,
     }
-    .unwrap_or(Page {
-        rows: Vec::new(),
-        has_next_page: false,
-        has_previous_page: false,
-    });
+    .unwrap_or_else(Page::empty);
     let total = child_total(rc.loaders.clone(), rel, parent, args.0.filter.clone());
     Ok((page, total))
 }

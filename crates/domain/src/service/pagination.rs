@@ -284,6 +284,17 @@ pub struct Page<M> {
     pub has_previous_page: bool,
 }
 
+impl<M> Page<M> {
+    /// No rows and no page on either side: what a parent with no visible children gets.
+    pub fn empty() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        }
+    }
+}
+
 /// Whether to compute the page fact that costs an extra query (`hasPreviousPage` when paging
 /// forwards after a cursor, `hasNextPage` when paging backwards before one).
 #[derive(Debug, Clone, Copy, Default)]
