@@ -7,6 +7,11 @@
 //!
 //! `created_at` is written as the application writes it (`2026-12-05T03:22:57.650000+00:00`),
 //! so the feed's pruning, which compares it as text, orders these rows with the others.
+//!
+//! MySQL has no twin: with binary logging on (MySQL 8's default), `CREATE TRIGGER` needs
+//! `SUPER` or `log_bin_trust_function_creators`, so the migration would fail for a deployment
+//! whose database user has neither, and a cache that trusted missing triggers would miss
+//! revocations. MySQL looks the token up on every request.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
