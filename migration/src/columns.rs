@@ -225,3 +225,20 @@ pub fn timestamp_column(backend: DbBackend, col: &'static str) -> ColumnDef {
     };
     def
 }
+
+/// Runs `statements` (raw SQL, one at a time) when the database is `backend`, and nothing
+/// otherwise: the shape of a migration that only one backend needs (triggers in its dialect).
+pub async fn raw_on(
+    manager: &SchemaManager<'_>,
+    backend: DbBackend,
+    statements: &[&str],
+) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::ConnectionTrait;
+    if manager.get_database_backend() != backend {
+        return Ok(());
+    }
+    for sql in statements {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
