@@ -12,6 +12,7 @@ pub mod enums;
 pub mod mailing;
 pub mod mailing_event;
 pub mod mirror_checkpoint;
+pub mod reads;
 pub mod sequence;
 pub mod sequence_step;
 pub mod sequence_template;
@@ -221,8 +222,9 @@ impl<T> Placeholder for Option<T> {
     }
 }
 
-/// Runs `stmt` as `ConnectionTrait::query_all_raw` does, the pool's own driver called
-/// directly when `db` is the pool's handle (a transaction goes through `query_all_raw`).
+/// Runs `stmt` as `ConnectionTrait::query_all_raw` does: on a request's [`reads::Db`], on a
+/// read-pool connection; on the pool's handle, the pool's own driver called directly (a
+/// transaction goes through `query_all_raw`).
 ///
 /// Why: `DatabaseConnection::query_all_raw` wraps the driver's future in two more async
 /// layers (a span and a match on the driver), and each moves the driver's large future by
@@ -233,16 +235,28 @@ pub async fn query_all(
     db: &(impl sea_orm::ConnectionTrait + 'static),
     stmt: sea_orm::Statement,
 ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
-    use sea_orm::DatabaseConnectionType as Driver;
-    if let Some(db) = (db as &dyn std::any::Any).downcast_ref::<sea_orm::DatabaseConnection>() {
-        match &db.inner {
-            Driver::SqlxPostgresPoolConnection(conn) => return conn.query_all(stmt).await,
-            Driver::SqlxMySqlPoolConnection(conn) => return conn.query_all(stmt).await,
-            Driver::SqlxSqlitePoolConnection(conn) => return conn.query_all(stmt).await,
-            _ => {}
-        }
+    let any = db as &dyn std::any::Any;
+    if let Some(db) = any.downcast_ref::<reads::Db>() {
+        return db.query_all(stmt).await;
+    }
+    if let Some(db) = any.downcast_ref::<sea_orm::DatabaseConnection>() {
+        return on_pool(db, stmt).await;
     }
     db.query_all_raw(stmt).await
+}
+
+/// [`query_all`] through sqlx's pool.
+pub(crate) async fn on_pool(
+    db: &sea_orm::DatabaseConnection,
+    stmt: sea_orm::Statement,
+) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+    use sea_orm::DatabaseConnectionType as Driver;
+    match &db.inner {
+        Driver::SqlxPostgresPoolConnection(conn) => conn.query_all(stmt).await,
+        Driver::SqlxMySqlPoolConnection(conn) => conn.query_all(stmt).await,
+        Driver::SqlxSqlitePoolConnection(conn) => conn.query_all(stmt).await,
+        _ => sea_orm::ConnectionTrait::query_all_raw(db, stmt).await,
+    }
 }
 
 /// Runs `stmt` and decodes every row by position ([`FromRow`]). The statement must select

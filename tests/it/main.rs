@@ -24,6 +24,7 @@ mod node;
 mod oidc;
 mod pagination;
 mod persisted;
+mod reads;
 mod replicas;
 mod rest;
 mod security;

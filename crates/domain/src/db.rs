@@ -155,8 +155,26 @@ fn is_sqlite(url: &str) -> bool {
 }
 
 /// How long a pooled PostgreSQL or MySQL connection may sit idle before it is tested on
-/// checkout (see [`connect`]).
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
+/// checkout (see [`connect`]); the read pool follows the same rule.
+const PING_IF_IDLE_FOR: Duration = entity::reads::PING_IF_IDLE_FOR;
+
+/// The connections of sqlx's pool for `max_connections` in all: half. The request path's
+/// read pool ([`read_pool`]) holds as many more, so the two never hold more than
+/// `max_connections` together (one fewer when it is odd; one more when it is 1).
+fn sqlx_share(max_connections: u32) -> u32 {
+    (max_connections / 2).max(1)
+}
+
+/// The read pool of the requests served from `db` (a pool [`connect`] opened): as many
+/// connections as sqlx's pool has, taken from it as needed (see `entity::reads`).
+pub fn read_pool(db: &DatabaseConnection) -> std::sync::Arc<entity::reads::ReadPool> {
+    let max = match db.get_database_backend() {
+        DbBackend::Postgres => db.get_postgres_connection_pool().options().get_max_connections(),
+        DbBackend::MySql => db.get_mysql_connection_pool().options().get_max_connections(),
+        _ => db.get_sqlite_connection_pool().options().get_max_connections(),
+    };
+    std::sync::Arc::new(entity::reads::ReadPool::new(db, max as usize))
+}
 
 /// Connects, checking the URL's scheme first so a typo gets a clear message.
 pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
@@ -179,7 +197,7 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     // The first connection decides; a process serves one database.
     let _ = BACKEND.set(backend);
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(config.max_connections)
+    opts.max_connections(sqlx_share(config.max_connections))
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Context;
-use sea_orm::DatabaseConnection;
+use entity::reads::Db;
 
 use crate::executor::BatchQueue;
 use crate::loaders::Loaders;
@@ -14,7 +14,7 @@ use stepgraph_domain::error::AppError;
 
 pub struct RequestCtx {
     pub viewer: Viewer,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub loaders: Arc<Loaders>,
     pub budget: Budget,
     /// Whether objects hand up their JSON text ([`crate::raw`]): set by a caller that writes
@@ -27,7 +27,7 @@ impl RequestCtx {
     /// [`crate::executor`]).
     pub fn new(
         viewer: Viewer,
-        db: DatabaseConnection,
+        db: Db,
         batches: BatchQueue,
         budget: Budget,
     ) -> Self {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::DatabaseConnection;
+use entity::reads::Db;
 
 use crate::context::Budget;
 use crate::executor::{BatchHook, BatchQueue};
@@ -37,7 +37,7 @@ use stepgraph_domain::service::resource::Resource;
 /// Every key asked for is answered, `None` when the row does not exist or is hidden, so the
 /// cache remembers an absent row as well as a present one.
 pub struct ById<R: Joinable> {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     budget: Budget,
     plan: Plan<R>,
@@ -215,7 +215,7 @@ pub type Pages<M> = children::ByParent<Page<M>>;
 /// Not cached: a list's key names all its parents, so a later list is another key anyway,
 /// and a page the loader no longer holds is its reader's to take (see [`take_pages`]).
 pub struct ChildPages<P: Resource, C: Resource> {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     budget: Budget,
     rel: &'static ToMany<P, C>,
@@ -303,7 +303,7 @@ pub fn take_pages<M: Clone>(pages: Arc<Pages<M>>, parents: &[i64]) -> Vec<Page<M
 /// Counts one relationship's visible children for many parents; keys with equal filters
 /// share one query.
 pub struct ChildCounts<P: Resource, C: Resource> {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     budget: Budget,
     rel: &'static ToMany<P, C>,
@@ -357,7 +357,7 @@ pub type Dl<T> = DataLoader<T, Cache>;
 /// target for to-one relationships (a step's creator and updater resolve in the same pass,
 /// so they always share): the count depends on the query's shape only.
 pub struct Loaders {
-    db: DatabaseConnection,
+    db: Db,
     viewer: Viewer,
     batches: BatchQueue,
     budget: Budget,
@@ -407,7 +407,7 @@ pub type Targets<T> = HashMap<
 
 impl Loaders {
     pub fn new(
-        db: &DatabaseConnection,
+        db: &Db,
         viewer: &Viewer,
         batches: BatchQueue,
         budget: Budget,

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, DatabaseConnection};
+use sea_orm::ColumnTrait;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
@@ -51,7 +51,7 @@ pub const INCLUDE_BUDGET: usize = 50_000;
 
 /// One request's context: who asks, where links point, what to render.
 pub struct Cx {
-    pub db: DatabaseConnection,
+    pub db: entity::reads::Db,
     pub viewer: Viewer,
     /// The API's absolute base URL, `https://host/api/v2`.
     pub base: String,

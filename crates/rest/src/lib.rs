@@ -32,6 +32,8 @@ use stepgraph_web::AuthFailure;
 #[derive(Clone)]
 pub struct RestState {
     pub db: sea_orm::DatabaseConnection,
+    /// The read pool of `db` (`entity::reads`), for the requests it serves.
+    pub reads: Option<Arc<entity::reads::ReadPool>>,
     pub feed: Arc<Feed>,
     /// The public base URL of links (`https://api.example.com`); `None`: the request's `Host`.
     pub public_url: Option<Arc<str>>,
@@ -175,7 +177,13 @@ async fn prepare_on(
         _ => None,
     };
     let base = reader.as_ref().map_or(&state.db, |r| &r.db);
-    let (db, statements) = stepgraph_web::counted(base, false, state.statement_hook.as_ref());
+    // The read pool is the primary's: a replica's reads go through its own pool.
+    let reads = match &reader {
+        Some(r) if r.on_replica() => None,
+        _ => state.reads.as_ref(),
+    };
+    let (db, statements) =
+        stepgraph_web::counted(base, reads, false, state.statement_hook.as_ref());
     Ok(Prepared {
         cx: Cx {
             db,

@@ -335,7 +335,7 @@ where
                     "client-generated ids are not supported: leave id out",
                 ));
             }
-            let created = create(data, req.cx.db.clone(), req.cx.viewer).await?;
+            let created = create(data, req.cx.db.connection().clone(), req.cx.viewer).await?;
             location = Some(format!("{}/{}/{}", req.cx.base, R::PLURAL, R::id(&created)));
             let doc = document::single_of::<R>(&req.cx, created, &req.params).await?;
             Ok((StatusCode::CREATED, doc))

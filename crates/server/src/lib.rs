@@ -32,6 +32,9 @@ pub(crate) use stepgraph_rest as rest;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// The connections the requests' reads on `db` run on (`entity::reads`); `None`: they go
+    /// through `db`'s pool.
+    pub reads: Option<std::sync::Arc<entity::reads::ReadPool>>,
     /// The schema, and its twin for requests already validated ([`graphql::schemas`]).
     pub schema: std::sync::Arc<graphql::schemas::Schemas>,
     /// Parsed documents by their text, shared by every request of this server.
@@ -91,6 +94,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, limits: Limits) -> Self {
         Self {
             feed: crate::live::Feed::start(db.clone(), limits.subscription_backlog.max(1)),
+            reads: Some(stepgraph_domain::db::read_pool(&db)),
             db,
             schema: std::sync::Arc::new(graphql::schemas::Schemas::new(limits)),
             documents: Default::default(),
@@ -148,6 +152,7 @@ pub fn router(state: AppState) -> Router {
     // handlers are compiled there, not here).
     let rest = crate::rest::router(crate::rest::RestState {
         db: state.db.clone(),
+        reads: state.reads.clone(),
         feed: state.feed.clone(),
         public_url: state.public_url.as_deref().map(Into::into),
         max_body_bytes: state.limits.max_body_bytes,

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use entity::reads::{Db, ReadPool};
 use sea_orm::DatabaseConnection;
 use stepgraph_domain::auth::Viewer;
 use stepgraph_domain::auth::tokens::{self, AuthCache, Scope};
@@ -133,18 +134,20 @@ pub type StatementHook = Arc<dyn Fn(&str, Duration, bool) + Send + Sync>;
 /// A handle on the pool that counts the statements run through it (the `x-sql-statements`
 /// response header, and the statement-count tests) and notes the slowest; its SQL text is
 /// kept only with `keep_slowest` (the slow-operation log), since copying it costs. Each
-/// statement also goes to `hook` and, when traced, becomes a span.
+/// statement also goes to `hook` and, when traced, becomes a span. Its reads run on `reads`
+/// (the server's read pool, `entity::reads`) when given, counted the same way.
 pub fn counted(
     db: &DatabaseConnection,
+    reads: Option<&Arc<ReadPool>>,
     keep_slowest: bool,
     hook: Option<&StatementHook>,
-) -> (DatabaseConnection, Arc<Meter>) {
+) -> (Db, Arc<Meter>) {
     let meter = Arc::new(Meter::default());
     let mut db = db.clone();
     let m = meter.clone();
     let hook = hook.cloned();
     let system = trace::system_name(db.get_database_backend());
-    db.set_metric_callback(move |info| {
+    let callback: entity::reads::Meter = Arc::new(move |info| {
         m.statements.fetch_add(1, Ordering::Relaxed);
         let us = u64::try_from(info.elapsed.as_micros()).unwrap_or(u64::MAX);
         if m.slowest_us.fetch_max(us, Ordering::Relaxed) < us && keep_slowest {
@@ -154,7 +157,9 @@ pub fn counted(
         tracing::trace!(target: "stepgraph::sql", elapsed_us = us, sql = %info.statement.sql, "statement");
         report(hook.as_ref(), system, info);
     });
-    (db, meter)
+    let on_pool = callback.clone();
+    db.set_metric_callback(move |info| on_pool(info));
+    (Db::new(db, reads.cloned(), Some(callback)), meter)
 }
 
 /// What every observed statement goes to besides its count: the hook (metrics) and, when

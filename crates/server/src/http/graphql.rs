@@ -342,12 +342,19 @@ async fn execute(
         .filter(|r| r.on_replica())
         .map(|_| requests.iter().map(copy_request).collect());
     let db = reader.as_ref().map_or(&state.db, |r| &r.db);
-    let (mut res, unavailable) = execute_on(state, viewer, headers, single, requests, db).await;
+    // The read pool is the primary's: a replica's reads go through its own pool.
+    let reads = match &reader {
+        Some(r) if r.on_replica() => None,
+        _ => state.reads.as_ref(),
+    };
+    let (mut res, unavailable) =
+        execute_on(state, viewer, headers, single, requests, db, reads).await;
     if unavailable
         && let (Some(replicas), Some(reader), Some(again)) = (&state.replicas, &reader, again)
     {
         replicas.failed(reader);
-        res = execute_on(state, viewer, headers, single, again, &state.db)
+        let reads = state.reads.as_ref();
+        res = execute_on(state, viewer, headers, single, again, &state.db, reads)
             .await
             .0;
     }
@@ -384,11 +391,13 @@ async fn execute_on(
     single: bool,
     requests: Vec<Result<async_graphql::Request, Refusal>>,
     db: &sea_orm::DatabaseConnection,
+    reads: Option<&std::sync::Arc<entity::reads::ReadPool>>,
 ) -> (Response, bool) {
     let started = std::time::Instant::now();
     let slow = state.slow_operation;
     let (db, meter) = crate::http::counted(
         db,
+        reads,
         slow.is_some(),
         state.metrics.as_ref().map(|m| m.statement_hook()),
     );

@@ -477,7 +477,7 @@ impl LiveExecutor {
         let slot = Slot(self.open.clone(), running);
         let ctx = RequestCtx::new(
             viewer,
-            self.state.db.clone(),
+            entity::reads::Db::plain(self.state.db.clone()),
             BatchQueue::spawning(),
             Budget::new(limits.max_statements),
         );
