@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{
-    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult,
-    QueryResult, RuntimeErr, Statement,
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    RuntimeErr, Statement,
 };
 
 /// How long a connection may sit idle before it is tested on checkout (the same rule as
@@ -52,7 +52,11 @@ enum Raw {
 
 impl Raw {
     /// Runs `stmt` (its values taken out): every row, or with `one` the first.
-    async fn fetch(&mut self, stmt: &mut Statement, one: bool) -> Result<Vec<QueryResult>, sqlx::Error> {
+    async fn fetch(
+        &mut self,
+        stmt: &mut Statement,
+        one: bool,
+    ) -> Result<Vec<QueryResult>, sqlx::Error> {
         let values = sea_query_sqlx::SqlxValues(
             stmt.values
                 .take()
@@ -63,9 +67,19 @@ impl Raw {
             ($c:expr) => {{
                 let query = sqlx::query_with(sql, values);
                 if one {
-                    query.fetch_optional($c).await?.into_iter().map(Into::into).collect()
+                    query
+                        .fetch_optional($c)
+                        .await?
+                        .into_iter()
+                        .map(Into::into)
+                        .collect()
                 } else {
-                    query.fetch_all($c).await?.into_iter().map(Into::into).collect()
+                    query
+                        .fetch_all($c)
+                        .await?
+                        .into_iter()
+                        .map(Into::into)
+                        .collect()
                 }
             }};
         }
@@ -219,7 +233,9 @@ impl<'p> Checkout<'p> {
     }
 
     fn raw_mut(&mut self) -> &mut Raw {
-        self.raw.as_mut().expect("BUG: a checkout holds its connection until kept")
+        self.raw
+            .as_mut()
+            .expect("BUG: a checkout holds its connection until kept")
     }
 
     /// Back to the idle list, ready for the next statement.
@@ -250,7 +266,11 @@ pub struct Db {
 
 impl Db {
     /// `conn` (whose metric callback, if any, is `meter`) with `reads` for its plain reads.
-    pub fn new(conn: DatabaseConnection, reads: Option<Arc<ReadPool>>, meter: Option<Meter>) -> Self {
+    pub fn new(
+        conn: DatabaseConnection,
+        reads: Option<Arc<ReadPool>>,
+        meter: Option<Meter>,
+    ) -> Self {
         Self { conn, reads, meter }
     }
 

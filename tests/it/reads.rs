@@ -67,7 +67,11 @@ async fn reads_run_on_kept_connections_and_are_counted() {
     }
     // One after the other: one connection, kept between statements.
     assert_eq!((pool.held(), pool.idle_count()), (1, 1));
-    assert_eq!(count.load(Ordering::Relaxed), 5, "every statement is counted");
+    assert_eq!(
+        count.load(Ordering::Relaxed),
+        5,
+        "every statement is counted"
+    );
 
     // Through the trait too (sea-orm's finders), one row or all.
     let one = handle
@@ -120,7 +124,10 @@ async fn the_read_pool_never_holds_more_than_its_size() {
     for result in results {
         assert_eq!(result.unwrap().len(), 1);
     }
-    assert_eq!(most, 2, "the read pool filled up to its size and no further");
+    assert_eq!(
+        most, 2,
+        "the read pool filled up to its size and no further"
+    );
     assert_eq!((pool.held(), pool.idle_count()), (2, 2));
     db.finish().await;
 }
@@ -164,6 +171,10 @@ async fn a_closed_pool_fails_reads_as_unavailable() {
         .await
         .unwrap_err();
     assert!(matches!(err, DbErr::ConnectionAcquire(_)), "{err:?}");
-    assert_eq!((pool.held(), pool.idle_count()), (0, 0), "its connections are dropped");
+    assert_eq!(
+        (pool.held(), pool.idle_count()),
+        (0, 0),
+        "its connections are dropped"
+    );
     db.finish().await;
 }

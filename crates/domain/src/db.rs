@@ -165,15 +165,29 @@ fn sqlx_share(max_connections: u32) -> u32 {
     (max_connections / 2).max(1)
 }
 
+/// The most connections `db`'s sqlx pool opens.
+pub fn pool_max(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        DbBackend::MySql => db
+            .get_mysql_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+    }
+}
+
 /// The read pool of the requests served from `db` (a pool [`connect`] opened): as many
 /// connections as sqlx's pool has, taken from it as needed (see `entity::reads`).
 pub fn read_pool(db: &DatabaseConnection) -> std::sync::Arc<entity::reads::ReadPool> {
-    let max = match db.get_database_backend() {
-        DbBackend::Postgres => db.get_postgres_connection_pool().options().get_max_connections(),
-        DbBackend::MySql => db.get_mysql_connection_pool().options().get_max_connections(),
-        _ => db.get_sqlite_connection_pool().options().get_max_connections(),
-    };
-    std::sync::Arc::new(entity::reads::ReadPool::new(db, max as usize))
+    let max = usize::try_from(pool_max(db)).unwrap_or(usize::MAX);
+    std::sync::Arc::new(entity::reads::ReadPool::new(db, max))
 }
 
 /// Connects, checking the URL's scheme first so a typo gets a clear message.

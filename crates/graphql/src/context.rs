@@ -25,12 +25,7 @@ pub struct RequestCtx {
 impl RequestCtx {
     /// `batches` is where the request's loaders queue their batches (see
     /// [`crate::executor`]).
-    pub fn new(
-        viewer: Viewer,
-        db: Db,
-        batches: BatchQueue,
-        budget: Budget,
-    ) -> Self {
+    pub fn new(viewer: Viewer, db: Db, batches: BatchQueue, budget: Budget) -> Self {
         let loaders = Arc::new(Loaders::new(&db, &viewer, batches, budget.clone()));
         Self {
             viewer,

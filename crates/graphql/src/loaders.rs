@@ -406,12 +406,7 @@ pub type Targets<T> = HashMap<
 >;
 
 impl Loaders {
-    pub fn new(
-        db: &Db,
-        viewer: &Viewer,
-        batches: BatchQueue,
-        budget: Budget,
-    ) -> Self {
+    pub fn new(db: &Db, viewer: &Viewer, batches: BatchQueue, budget: Budget) -> Self {
         Self {
             db: db.clone(),
             viewer: *viewer,

@@ -20,8 +20,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use sea_orm::sea_query::Condition;
 use sea_orm::ColumnTrait;
+use sea_orm::sea_query::Condition;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;

@@ -127,6 +127,9 @@ impl AppState {
     /// run through [`AppState::db`] (and the handles counted from it).
     pub fn set_metrics(&mut self, metrics: std::sync::Arc<http::metrics::Metrics>) {
         metrics.watch_websockets(self.websockets.clone(), self.limits.max_websockets);
+        if let Some(reads) = &self.reads {
+            metrics.watch_read_pool(reads.clone());
+        }
         if let Some(replicas) = &self.replicas {
             metrics.watch_replicas(replicas.clone());
         }

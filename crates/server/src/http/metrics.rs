@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use stepgraph_domain::db::pool_max;
 
 use crate::graphql::executor::BatchHook;
 use axum::extract::{MatchedPath, Request, State};
@@ -152,6 +153,9 @@ pub struct Metrics {
     connection_waits: Histogram,
     /// The server's WebSocket permits and their number, read at each scrape.
     websocket_permits: Mutex<Option<(Arc<tokio::sync::Semaphore>, usize)>>,
+    /// The requests' read pool (`entity::reads`), whose connections count with the pool's.
+    read_pool: Mutex<Option<Arc<entity::reads::ReadPool>>>,
+    connections_max: Gauge,
     /// Route templates and operation names, each kept once for the life of the process
     /// (both sets are bounded: the routes by the router, the names by
     /// [`MAX_OPERATION_NAMES`]).
@@ -253,8 +257,8 @@ impl Metrics {
         connections_max.set(i64::from(max_connections));
         registry.register(
             "db_client_connection_max",
-            "The most connections the pool opens",
-            connections_max,
+            "The most connections the server opens (the pool and the read pool)",
+            connections_max.clone(),
         );
         let costs = Histogram::new([
             1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, 20000.0,
@@ -391,6 +395,8 @@ impl Metrics {
             response_sizes,
             websockets,
             websocket_permits: Mutex::new(None),
+            read_pool: Mutex::new(None),
+            connections_max,
             http_duration,
             http_active,
             operations,
@@ -408,6 +414,15 @@ impl Metrics {
             reads.get_or_create(&ReadLabels { read }).inc();
         }));
         *self.replicas.lock().unwrap_or_else(|p| p.into_inner()) = Some(replicas);
+    }
+
+    /// Counts the read pool's connections with the pool's, at each scrape (and its size in
+    /// the maximum): together they are the connections the server holds.
+    pub fn watch_read_pool(&self, pool: Arc<entity::reads::ReadPool>) {
+        let cap = i64::try_from(pool.cap()).unwrap_or(i64::MAX);
+        self.connections_max
+            .set(i64::from(pool_max(&self.db)).saturating_add(cap));
+        *self.read_pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool);
     }
 
     /// Reads the open WebSockets at each scrape from the server's permits (`max` of them).
@@ -531,7 +546,12 @@ impl Metrics {
 
     /// The metrics in Prometheus's text format, the pool's gauges read now.
     pub fn render(&self) -> String {
-        let (size, idle) = pool_counts(&self.db);
+        let (mut size, mut idle) = pool_counts(&self.db);
+        if let Some(reads) = &*self.read_pool.lock().unwrap_or_else(|p| p.into_inner()) {
+            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            size = size.saturating_add(count(reads.held()));
+            idle = idle.saturating_add(count(reads.idle_count()));
+        }
         self.connections
             .get_or_create(&ConnectionLabels { state: "idle" })
             .set(i64::from(idle));
@@ -591,24 +611,6 @@ fn statement_hook(
                 .observe(elapsed.as_secs_f64());
         },
     )
-}
-
-/// The most connections the pool opens.
-fn pool_max(db: &DatabaseConnection) -> u32 {
-    match db.get_database_backend() {
-        DbBackend::Postgres => db
-            .get_postgres_connection_pool()
-            .options()
-            .get_max_connections(),
-        DbBackend::MySql => db
-            .get_mysql_connection_pool()
-            .options()
-            .get_max_connections(),
-        _ => db
-            .get_sqlite_connection_pool()
-            .options()
-            .get_max_connections(),
-    }
 }
 
 /// The pool's open and idle connections.
