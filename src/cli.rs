@@ -31,8 +31,9 @@ pub struct Cli {
     )]
     pub database_url: String,
 
-    /// Maximum number of database connections [default: 4 on SQLite, 8 otherwise]: half serve
-    /// the requests' reads (kept open between statements), half everything else.
+    /// Maximum number of database connections [default: 4 on SQLite, 8 otherwise]: on
+    /// PostgreSQL and MySQL half serve the requests' reads (kept open between statements),
+    /// half everything else.
     #[arg(long, env = "STEPGRAPH_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
 

@@ -20,8 +20,9 @@
 //!   closed pool fails every statement as before.
 //!
 //! The connections are detached from sqlx's pool (its count no longer includes them), and
-//! [`crate`]'s caller sizes both so that together they hold the configured number:
-//! `stepgraph_domain::db::connect` gives sqlx's pool half, and [`ReadPool::new`] the rest.
+//! the caller sizes both so that together they hold the configured number: on PostgreSQL and
+//! MySQL `stepgraph_domain::db::connect` gives sqlx's pool half, and `db::read_pool` the
+//! rest (the server runs no read pool on SQLite, where the ping is a hand-off to a thread).
 //! When every read connection is busy, a statement runs through sqlx's pool as before.
 //! Only plain reads go here ([`crate::query_all`]); writes and transactions use sqlx's pool.
 

@@ -158,11 +158,18 @@ fn is_sqlite(url: &str) -> bool {
 /// checkout (see [`connect`]); the read pool follows the same rule.
 const PING_IF_IDLE_FOR: Duration = entity::reads::PING_IF_IDLE_FOR;
 
-/// The connections of sqlx's pool for `max_connections` in all: half. The request path's
-/// read pool ([`read_pool`]) holds as many more, so the two never hold more than
-/// `max_connections` together (one fewer when it is odd; one more when it is 1).
-fn sqlx_share(max_connections: u32) -> u32 {
-    (max_connections / 2).max(1)
+/// The connections of sqlx's pool for `max_connections` in all: on PostgreSQL and MySQL,
+/// half; the request path's read pool ([`read_pool`]) holds as many more, so the two never
+/// hold more than `max_connections` together (one fewer when it is odd; one more when it is
+/// 1). On SQLite, all: there the ping the read pool saves is a hand-off to the connection's
+/// thread, not a round trip, and splitting the four connections cost more (a page of steps
+/// with their tasks: the same CPU per request, p99 5.5 ms against 7.7, docs/PERFORMANCE.md).
+fn sqlx_share(max_connections: u32, sqlite: bool) -> u32 {
+    if sqlite {
+        max_connections
+    } else {
+        (max_connections / 2).max(1)
+    }
 }
 
 /// The most connections `db`'s sqlx pool opens.
@@ -183,11 +190,15 @@ pub fn pool_max(db: &DatabaseConnection) -> u32 {
     }
 }
 
-/// The read pool of the requests served from `db` (a pool [`connect`] opened): as many
-/// connections as sqlx's pool has, taken from it as needed (see `entity::reads`).
-pub fn read_pool(db: &DatabaseConnection) -> std::sync::Arc<entity::reads::ReadPool> {
+/// The read pool of the requests served from `db` (a pool [`connect`] opened) on PostgreSQL
+/// and MySQL: as many connections as sqlx's pool has, taken from it as needed (see
+/// `entity::reads`). None on SQLite (see [`sqlx_share`]).
+pub fn read_pool(db: &DatabaseConnection) -> Option<std::sync::Arc<entity::reads::ReadPool>> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        return None;
+    }
     let max = usize::try_from(pool_max(db)).unwrap_or(usize::MAX);
-    std::sync::Arc::new(entity::reads::ReadPool::new(db, max))
+    Some(std::sync::Arc::new(entity::reads::ReadPool::new(db, max)))
 }
 
 /// Connects, checking the URL's scheme first so a typo gets a clear message.
@@ -211,7 +222,7 @@ pub async fn connect(config: &DbConfig) -> Result<DatabaseConnection, DbErr> {
     // The first connection decides; a process serves one database.
     let _ = BACKEND.set(backend);
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(sqlx_share(config.max_connections))
+    opts.max_connections(sqlx_share(config.max_connections, sqlite))
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .connect_timeout(config.acquire_timeout)

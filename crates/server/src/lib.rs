@@ -94,7 +94,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, limits: Limits) -> Self {
         Self {
             feed: crate::live::Feed::start(db.clone(), limits.subscription_backlog.max(1)),
-            reads: Some(stepgraph_domain::db::read_pool(&db)),
+            reads: stepgraph_domain::db::read_pool(&db),
             db,
             schema: std::sync::Arc::new(graphql::schemas::Schemas::new(limits)),
             documents: Default::default(),

@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use stepgraph_domain::db::pool_max;
 
 use crate::graphql::executor::BatchHook;
 use axum::extract::{MatchedPath, Request, State};
@@ -28,6 +27,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sea_orm::{DatabaseConnection, DbBackend};
+use stepgraph_domain::db::pool_max;
 
 /// GraphQL operation names counted under their own name; later ones count as `other`.
 pub const MAX_OPERATION_NAMES: usize = 100;
