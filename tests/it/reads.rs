@@ -22,6 +22,16 @@ fn counting() -> (Meter, Arc<AtomicUsize>) {
     )
 }
 
+/// A fresh database, its backend, a read pool of two connections on it, and a handle that
+/// reads through that pool (reporting to `meter`).
+async fn setup(meter: Option<Meter>) -> (TestDb, DbBackend, Arc<ReadPool>, Db) {
+    let db = TestDb::new().await;
+    let backend = db.backend();
+    let pool = Arc::new(ReadPool::new(&db.db, 2));
+    let handle = Db::new(db.db.clone(), Some(pool.clone()), meter);
+    (db, backend, pool, handle)
+}
+
 fn select(backend: DbBackend, sql: &str) -> Statement {
     Statement::from_string(backend, sql.to_string())
 }
@@ -52,11 +62,8 @@ fn slow(backend: DbBackend, secs: u32) -> Statement {
 
 #[tokio::test]
 async fn reads_run_on_kept_connections_and_are_counted() {
-    let db = TestDb::new().await;
-    let backend = db.backend();
-    let pool = Arc::new(ReadPool::new(&db.db, 2));
     let (meter, count) = counting();
-    let handle = Db::new(db.db.clone(), Some(pool.clone()), Some(meter));
+    let (db, backend, pool, handle) = setup(Some(meter)).await;
 
     for i in 0..5 {
         let rows = entity::query_all(&handle, number(backend, i))
@@ -100,10 +107,7 @@ async fn reads_run_on_kept_connections_and_are_counted() {
 
 #[tokio::test]
 async fn the_read_pool_never_holds_more_than_its_size() {
-    let db = TestDb::new().await;
-    let backend = db.backend();
-    let pool = Arc::new(ReadPool::new(&db.db, 2));
-    let handle = Db::new(db.db.clone(), Some(pool.clone()), None);
+    let (db, backend, pool, handle) = setup(None).await;
 
     // Five slow statements at once: two on the read pool, three through sqlx's pool; all
     // answer.
@@ -134,10 +138,7 @@ async fn the_read_pool_never_holds_more_than_its_size() {
 
 #[tokio::test]
 async fn a_cancelled_statement_gives_its_connection_up() {
-    let db = TestDb::new().await;
-    let backend = db.backend();
-    let pool = Arc::new(ReadPool::new(&db.db, 2));
-    let handle = Db::new(db.db.clone(), Some(pool.clone()), None);
+    let (db, backend, pool, handle) = setup(None).await;
 
     let cut = tokio::time::timeout(
         Duration::from_millis(200),
@@ -157,10 +158,7 @@ async fn a_cancelled_statement_gives_its_connection_up() {
 
 #[tokio::test]
 async fn a_closed_pool_fails_reads_as_unavailable() {
-    let db = TestDb::new().await;
-    let backend = db.backend();
-    let pool = Arc::new(ReadPool::new(&db.db, 2));
-    let handle = Db::new(db.db.clone(), Some(pool.clone()), None);
+    let (db, backend, pool, handle) = setup(None).await;
     entity::query_all(&handle, select(backend, "SELECT 1 AS n"))
         .await
         .unwrap();
