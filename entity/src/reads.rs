@@ -67,21 +67,12 @@ impl Raw {
         macro_rules! run {
             ($c:expr) => {{
                 let query = sqlx::query_with(sql, values);
-                if one {
-                    query
-                        .fetch_optional($c)
-                        .await?
-                        .into_iter()
-                        .map(Into::into)
-                        .collect()
+                let rows: Vec<_> = if one {
+                    query.fetch_optional($c).await?.into_iter().collect()
                 } else {
-                    query
-                        .fetch_all($c)
-                        .await?
-                        .into_iter()
-                        .map(Into::into)
-                        .collect()
-                }
+                    query.fetch_all($c).await?
+                };
+                rows.into_iter().map(Into::into).collect()
             }};
         }
         Ok(match self {

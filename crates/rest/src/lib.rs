@@ -177,11 +177,7 @@ async fn prepare_on(
         _ => None,
     };
     let base = reader.as_ref().map_or(&state.db, |r| &r.db);
-    // The read pool is the primary's: a replica's reads go through its own pool.
-    let reads = match &reader {
-        Some(r) if r.on_replica() => None,
-        _ => state.reads.as_ref(),
-    };
+    let reads = stepgraph_web::replicas::Reader::read_pool(reader.as_ref(), state.reads.as_ref());
     let (db, statements) =
         stepgraph_web::counted(base, reads, false, state.statement_hook.as_ref());
     Ok(Prepared {

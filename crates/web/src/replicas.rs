@@ -77,6 +77,20 @@ impl Reader {
     pub fn on_replica(&self) -> bool {
         self.replica.is_some()
     }
+
+    /// The read pool for a request read through `reader` (`None`: the primary), given the
+    /// primary's: the read pool is the primary's, so a replica's reads go through its own
+    /// pool.
+    pub fn read_pool<'p>(
+        reader: Option<&Self>,
+        primary: Option<&'p std::sync::Arc<entity::reads::ReadPool>>,
+    ) -> Option<&'p std::sync::Arc<entity::reads::ReadPool>> {
+        if reader.is_some_and(Self::on_replica) {
+            None
+        } else {
+            primary
+        }
+    }
 }
 
 /// A request's `X-Commit-Position` that is not a position.

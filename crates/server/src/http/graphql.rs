@@ -342,11 +342,7 @@ async fn execute(
         .filter(|r| r.on_replica())
         .map(|_| requests.iter().map(copy_request).collect());
     let db = reader.as_ref().map_or(&state.db, |r| &r.db);
-    // The read pool is the primary's: a replica's reads go through its own pool.
-    let reads = match &reader {
-        Some(r) if r.on_replica() => None,
-        _ => state.reads.as_ref(),
-    };
+    let reads = stepgraph_web::replicas::Reader::read_pool(reader.as_ref(), state.reads.as_ref());
     let (mut res, unavailable) =
         execute_on(state, viewer, headers, single, requests, db, reads).await;
     if unavailable
