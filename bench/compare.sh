@@ -5,7 +5,7 @@
 # fixed concurrency (and, with --rate, by oha at a fixed arrival rate).
 #
 #   bench/compare.sh [--steps N] [--duration S] [--connections C] [--out FILE] [--quick]
-#                    [--queries q1,q6] [--rate R]
+#                    [--queries q1,q6] [--rate R] [--threads LIST]
 #
 #   --steps N        steps to seed (10 per sequence, 3 mailings, 1 task, 1 call each); 100000
 #   --duration S     seconds of load per query and server, after a 2 s warm-up; 8
@@ -18,6 +18,12 @@
 #                    (`cargo install oha`), whose latencies are corrected for coordinated
 #                    omission: a server that falls behind shows it in p99, not in a lower rate.
 #                    The run is rejected unless every request answers 200.
+#   --threads LIST   stepgraph's worker threads, one pass per entry (`default`: as many as
+#                    the cores, the server's default; a number: `--worker-threads N`); default
+#                    `default,1`. PostGraphile 5 and 4 run JavaScript on one thread per process,
+#                    so the one-thread rows are the like-for-like ones; the default rows show
+#                    what the hand-offs between two threads cost on a machine whose two cores
+#                    also run wrk and PostgreSQL (docs/PERFORMANCE.md).
 #
 # Every query is first sent once and checked: HTTP 200, no `errors`, and (for stepgraph) its
 # SQL statement count from the `x-sql-statements` header. A wrk run with any non-2xx response
@@ -26,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0 only= rate=0
+steps=100000 duration=8 conns=16 out=docs/PERFORMANCE.md quick=0 only= rate=0 threads=default,1
 while [ $# -gt 0 ]; do
   case $1 in
     --steps) steps=$2; shift 2 ;;
@@ -36,6 +42,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; steps=200; duration=1; conns=4; shift ;;
     --queries) only=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -227,10 +234,11 @@ rss_mb() { # the process and its children (PostGraphile's cluster workers)
   ps -o rss= -p "$1" --ppid "$1" | awk '{ kb += $1 } END { print int(kb / 1024) }'
 }
 
-start_stepgraph() { # url -> sets sg_pid sg_base
+start_stepgraph() { # url threads -> sets sg_pid sg_base
   local port; port=$(free_port)
+  local threads_arg=(); [ "$2" = default ] || threads_arg=(--worker-threads "$2")
   # One token drives the whole load: no per-token rate limit in a benchmark.
-  STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$1" --log warn serve --listen "127.0.0.1:$port" > "$work/sg-$port.log" 2>&1 &
+  STEPGRAPH_RATE_LIMIT_PER_MINUTE=0 "$bin" --database-url "$1" --log warn "${threads_arg[@]}" serve --listen "127.0.0.1:$port" > "$work/sg-$port.log" 2>&1 &
   sg_pid=$!; pids+=("$sg_pid"); sg_base=http://127.0.0.1:$port
   wait_up "$sg_base/readyz"
 }
@@ -269,17 +277,21 @@ measure() { # server-label base auth pid query doc [cursor-doc]
   fi
 }
 
-# stepgraph on PostgreSQL, then on SQLite.
+# stepgraph on PostgreSQL, then on SQLite, with each number of worker threads.
+[ "$quick" = 1 ] && threads=default
 for backend in postgres sqlite; do
   url=$pg_url; [ "$backend" = sqlite ] && url=$sqlite_url
-  start_stepgraph "$url"
-  admin="Bearer $(token_for "$url" "$admin_email")"
-  member="Bearer $(token_for "$url" "$member_email")"
-  for q in "${queries[@]}"; do
-    doc_var=${q}_sg; cur_var=${q}_sg_cur; auth=$admin; [ "$q" = q3 ] && auth=$member
-    measure "stepgraph-$backend" "$sg_base" "$auth" "$sg_pid" "$q" "${!doc_var}" "${!cur_var:-}"
+  for t in ${threads//,/ }; do
+    label=stepgraph-$backend; [ "$t" = default ] || label=$label-${t}thread
+    start_stepgraph "$url" "$t"
+    admin="Bearer $(token_for "$url" "$admin_email")"
+    member="Bearer $(token_for "$url" "$member_email")"
+    for q in "${queries[@]}"; do
+      doc_var=${q}_sg; cur_var=${q}_sg_cur; auth=$admin; [ "$q" = q3 ] && auth=$member
+      measure "$label" "$sg_base" "$auth" "$sg_pid" "$q" "${!doc_var}" "${!cur_var:-}"
+    done
+    kill "$sg_pid"; wait "$sg_pid" 2>/dev/null || true
   done
-  kill "$sg_pid"; wait "$sg_pid" 2>/dev/null || true
 done
 
 # PostGraphile 4, one process, over the same PostgreSQL database.
@@ -351,7 +363,7 @@ for q in sorted(by):
         ours = label.startswith("stepgraph")
         def ratio(v, b):
             return f"{v / b:.2f}" if ours and v is not None and b else ""
-        pg = r["pg"] if label != "stepgraph-sqlite" else None
+        pg = r["pg"] if not label.startswith("stepgraph-sqlite") else None
         out.append(f"| {q} | {label} | {r['rps']:.0f} | {r['p50']} | {r['p99']} | {fmt(r['gw'])} | {fmt(pg)} | {ratio(r['gw'], best_gw)} | {ratio(pg, best_pg)} | {ratio(r['rps'], best_rps)} | {r['stmts']} | {r['rss']} |")
 print("\n".join(out))
 PY
@@ -360,7 +372,7 @@ echo
 echo "$table"
 if [ "$quick" = 0 ]; then
   mkdir -p "$(dirname "$out")"
-  machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$pg_admin/postgres" -tAc 'show server_version' | head -c 10 | sed 's/ .*//'); wrk -t2 -c$conns, ${duration} s after a 2 s warm-up, server and wrk sharing the machine"
+  machine="$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(psql "$pg_admin/postgres" -tAc 'show server_version' | head -c 10 | sed 's/ .*//'); wrk -t2 -c$conns, ${duration} s after a 2 s warm-up, server and wrk sharing the machine; stepgraph's worker threads: $threads (\`-1thread\` rows: \`--worker-threads 1\`)"
   legend=$(for q in "${queries[@]}"; do echo "- $(describe "$q")"; done)
   python3 - "$out" "$steps" "$machine" "$table" "$legend" <<'PY'
 import sys, os, re, datetime

@@ -50,6 +50,14 @@ pub struct Cli {
     #[arg(long, env = "STEPGRAPH_PG_PLAN_CACHE", default_value = "generic", value_parser = parse_plan_cache, global = true)]
     pub pg_plan_cache: db::PlanCache,
 
+    /// Threads that run requests (tokio's worker threads) [default: the cores this process
+    /// may use]. Fewer than the cores when the database or other busy processes share the
+    /// machine: each thread more adds hand-offs between threads and moves the database's
+    /// processes between cores, which costs CPU per request on both sides
+    /// (docs/PERFORMANCE.md).
+    #[arg(long, env = "STEPGRAPH_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
+    pub worker_threads: Option<u16>,
+
     /// Log filter, in tracing's EnvFilter syntax (for example `info,sqlx=warn`).
     #[arg(
         long,

@@ -491,6 +491,45 @@ fn boolean_environment_values_and_plain_logs() {
     }
 }
 
+/// `--worker-threads` sets how many threads run requests (tokio names its workers
+/// `tokio-rt-worker`, its blocking threads otherwise), and 0 is refused before anything
+/// starts.
+#[cfg(target_os = "linux")]
+#[test]
+fn worker_threads_sets_the_runtime_threads() {
+    let cli = Cli::new();
+    cli.ok(&["migrate", "up"]);
+    let workers = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .filter(|task| {
+                let comm = task.as_ref().unwrap().path().join("comm");
+                std::fs::read_to_string(comm).is_ok_and(|c| c.trim() == "tokio-rt-worker")
+            })
+            .count()
+    };
+    for threads in ["1", "3"] {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
+            .args(["--database-url", &cli.url(), "--log", "warn"])
+            .args(["--worker-threads", threads, "serve"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_ready(port);
+        let running = workers(child.id());
+        stop(child);
+        assert_eq!(running.to_string(), threads, "worker threads");
+    }
+    let out = cli.run(&["--worker-threads", "0", "serve"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--worker-threads"), "{stderr}");
+}
+
 /// A manifest of trusted documents that is wrong stops `serve` before it listens, naming the
 /// file and the entry; `--only-trusted-documents` without documents is refused too.
 #[test]
