@@ -491,14 +491,16 @@ fn boolean_environment_values_and_plain_logs() {
     }
 }
 
-/// `--worker-threads` sets how many threads run requests (tokio names its workers
-/// `tokio-rt-worker`, its blocking threads otherwise), and 0 is refused before anything
-/// starts.
+/// `--worker-threads` sets how many threads run requests: tokio's workers (named
+/// `tokio-rt-worker`; its blocking threads are named otherwise), or with 1 the main thread
+/// alone (the current-thread scheduler), which still answers queries. 0 is refused before
+/// anything starts.
 #[cfg(target_os = "linux")]
 #[test]
 fn worker_threads_sets_the_runtime_threads() {
     let cli = Cli::new();
     cli.ok(&["migrate", "up"]);
+    let token = cli.demo_token("ada.admin@example.com");
     let workers = |pid: u32| {
         std::fs::read_dir(format!("/proc/{pid}/task"))
             .unwrap()
@@ -508,7 +510,7 @@ fn worker_threads_sets_the_runtime_threads() {
             })
             .count()
     };
-    for threads in ["1", "3"] {
+    for (threads, expected_workers) in [("1", 0), ("3", 3)] {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
             .args(["--database-url", &cli.url(), "--log", "warn"])
@@ -520,9 +522,21 @@ fn worker_threads_sets_the_runtime_threads() {
             .spawn()
             .unwrap();
         wait_ready(port);
+        let body = r#"{"query":"{ viewer { email } }"}"#;
+        let answer = http(
+            port,
+            &format!(
+                "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
         let running = workers(child.id());
         stop(child);
-        assert_eq!(running.to_string(), threads, "worker threads");
+        assert!(
+            answer.contains(r#"{"data":{"viewer":{"email":"ada.admin@example.com"}}}"#),
+            "{threads}: {answer}"
+        );
+        assert_eq!(running, expected_workers, "{threads} worker threads");
     }
     let out = cli.run(&["--worker-threads", "0", "serve"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

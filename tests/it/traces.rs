@@ -101,6 +101,17 @@ async fn trace_of(received: &Received, trace_id: &str, path: &str) -> Vec<Span> 
 }
 
 fn spawn_traced(cli: &Cli, port: u16, otlp: u16) -> std::process::Child {
+    spawn_traced_with(cli, port, otlp, &[], "100")
+}
+
+/// [`spawn_traced`] with global arguments and the exporter's delay (ms) between batches.
+fn spawn_traced_with(
+    cli: &Cli,
+    port: u16,
+    otlp: u16,
+    global: &[&str],
+    delay_ms: &str,
+) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
         .args([
             "--database-url",
@@ -110,13 +121,14 @@ fn spawn_traced(cli: &Cli, port: u16, otlp: u16) -> std::process::Child {
             "--log-format",
             "json",
         ])
+        .args(global)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env_remove("DATABASE_URL")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             format!("http://127.0.0.1:{otlp}"),
         )
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_BSP_SCHEDULE_DELAY", delay_ms)
         .env("OTEL_SERVICE_NAME", "stepgraph-under-test")
         .env("OTEL_TRACES_SAMPLER", "parentbased_always_on")
         .stdout(Stdio::null())
@@ -125,6 +137,49 @@ fn spawn_traced(cli: &Cli, port: u16, otlp: u16) -> std::process::Child {
         .unwrap();
     wait_ready(port);
     child
+}
+
+/// On one worker thread (the current-thread scheduler, where nothing drives the runtime once
+/// `main` stops driving it), the spans still queued at SIGTERM are sent before the process
+/// exits: the exporter batches once a minute here, so only the shutdown's flush sends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_thread_the_last_spans_are_sent_at_shutdown() {
+    let cli = Cli::new();
+    let token = cli.demo_token("ada.admin@example.com");
+    let (otlp, received) = receiver().await;
+    let port = free_port();
+    let child = spawn_traced_with(&cli, port, otlp, &["--worker-threads", "1"], "60000");
+    let trace_id = "5cf92f3577b34da6a3ce929d0e0e4736";
+    let res = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({ "query": "{ sequences(first: 2) { nodes { name } } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        spans_of(&received, trace_id).is_empty(),
+        "nothing sent before the shutdown"
+    );
+    let started = std::time::Instant::now();
+    let stderr = tokio::task::spawn_blocking(move || stop_with_stderr(child))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the server took {:?} to stop: {stderr}",
+        started.elapsed()
+    );
+    let spans = spans_of(&received, trace_id);
+    assert!(
+        spans
+            .iter()
+            .any(|s| attr_str(s, "url.path") == Some("/graphql")),
+        "the request's server span was sent at shutdown: {} spans; {stderr}",
+        spans.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
