@@ -205,6 +205,17 @@ fn http(port: u16, request: &str) -> String {
     buf
 }
 
+/// One GraphQL POST of `body` with `token`, over [`http`]; the whole response as text.
+fn post_graphql(port: u16, token: &str, body: &str) -> String {
+    http(
+        port,
+        &format!(
+            "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
 pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -234,13 +245,7 @@ fn serve_demo(cli: &Cli, host: &str) -> DemoRun {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             let body = r#"{"query":"{ viewer { email } }"}"#;
-            let res = http(
-                port,
-                &format!(
-                    "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                ),
-            );
+            let res = post_graphql(port, &token, body);
             res.starts_with("HTTP/1.1 200") && res.contains("mia.member@example.com")
         }
         _ => false,
@@ -512,24 +517,11 @@ fn worker_threads_sets_the_runtime_threads() {
     };
     for (threads, expected_workers) in [("1", 0), ("3", 3)] {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_stepgraph"))
-            .args(["--database-url", &cli.url(), "--log", "warn"])
-            .args(["--worker-threads", threads, "serve"])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_ready(port);
+        // A global argument, given after the subcommand as clap allows.
+        let extra = ["--worker-threads", threads];
+        let child = spawn_serve(&cli, "127.0.0.1", port, &extra, Stdio::null);
         let body = r#"{"query":"{ viewer { email } }"}"#;
-        let answer = http(
-            port,
-            &format!(
-                "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            ),
-        );
+        let answer = post_graphql(port, &token, body);
         let running = workers(child.id());
         stop(child);
         assert!(
@@ -1067,13 +1059,7 @@ fn slow_operations_are_logged_with_their_cost_and_slowest_statement() {
         Stdio::piped,
     );
     let body = r#"{"query":"query Steps { sequenceSteps(filter: { id: [\"987654321\"] }, first: 5) { nodes { id sequence { name } } } }"}"#;
-    let res = http(
-        port,
-        &format!(
-            "POST /graphql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
+    let res = post_graphql(port, &token, body);
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
     let stderr = stop_with_stderr(child);
     let slow: serde_json::Value = stderr

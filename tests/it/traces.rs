@@ -139,6 +139,22 @@ fn spawn_traced_with(
     child
 }
 
+/// A query for two sequences' names, in the caller's trace `traceparent`.
+async fn two_sequences(
+    http: &reqwest::Client,
+    port: u16,
+    token: &str,
+    traceparent: &str,
+) -> reqwest::Response {
+    http.post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(token)
+        .header("traceparent", traceparent)
+        .json(&serde_json::json!({ "query": "{ sequences(first: 2) { nodes { name } } }" }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// On one worker thread (the current-thread scheduler, where nothing drives the runtime once
 /// `main` stops driving it), the spans still queued at SIGTERM are sent before the process
 /// exits: the exporter batches once a minute here, so only the shutdown's flush sends them.
@@ -150,14 +166,8 @@ async fn on_one_thread_the_last_spans_are_sent_at_shutdown() {
     let port = free_port();
     let child = spawn_traced_with(&cli, port, otlp, &["--worker-threads", "1"], "60000");
     let trace_id = "5cf92f3577b34da6a3ce929d0e0e4736";
-    let res = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(&token)
-        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
-        .json(&serde_json::json!({ "query": "{ sequences(first: 2) { nodes { name } } }" }))
-        .send()
-        .await
-        .unwrap();
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+    let res = two_sequences(&reqwest::Client::new(), port, &token, &traceparent).await;
     assert_eq!(res.status(), 200);
     assert!(
         spans_of(&received, trace_id).is_empty(),
@@ -221,14 +231,8 @@ async fn a_graphql_request_is_traced_from_the_request_down_to_each_statement() {
     // A caller's trace that was not sampled (flags 00): the parent-based sampler leaves the
     // request out, and no span of it is made or sent.
     let unsampled = "11111111111111111111111111111111";
-    let res = http
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(&token)
-        .header("traceparent", format!("00-{unsampled}-2222222222222222-00"))
-        .json(&serde_json::json!({ "query": "{ sequences(first: 2) { nodes { name } } }" }))
-        .send()
-        .await
-        .unwrap();
+    let traceparent = format!("00-{unsampled}-2222222222222222-00");
+    let res = two_sequences(&http, port, &token, &traceparent).await;
     assert_eq!(res.status(), 200);
 
     // A JSON:API request in a trace of its own.
