@@ -97,8 +97,8 @@ pub struct ReadPool {
     /// The pool connections come from, and whose closing ends this one.
     source: DatabaseConnection,
     /// Connections between statements, the most recently used last, each with the time it
-    /// was put back.
-    idle: Mutex<Vec<(Raw, Instant)>>,
+    /// was put back and the thread that used it ([`take_for`]).
+    idle: Mutex<Vec<(Raw, Instant, u32)>>,
     /// Connections this pool holds, idle or in use.
     owned: AtomicUsize,
     cap: usize,
@@ -139,7 +139,7 @@ impl ReadPool {
         }
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Raw, Instant)>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(Raw, Instant, u32)>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -151,8 +151,8 @@ impl ReadPool {
             self.owned.fetch_sub(dropped.len(), Ordering::Relaxed);
             return Ok(None);
         }
-        let reused = self.idle().pop();
-        if let Some((raw, since)) = reused {
+        let reused = take_for(&mut self.idle(), thread_tag());
+        if let Some((raw, since, _)) = reused {
             let mut out = Checkout::holding(self, raw);
             if since.elapsed() < PING_IF_IDLE_FOR || out.raw_mut().ping().await.is_ok() {
                 return Ok(Some(out));
@@ -198,6 +198,31 @@ impl ReadPool {
     }
 }
 
+/// The idle connection a statement on thread `tag` takes: the one that thread used last if
+/// it holds one, else the most recently used.
+///
+/// Why: a statement wakes the database process of its connection from the thread that sends
+/// it. Handed between our worker threads, the same PostgreSQL backend was woken from either
+/// core and moved between them every third request (`perf stat`: 0.33 CPU migrations per
+/// request, against 0.013 under PostGraphile's one thread); kept with the thread that used it,
+/// PostgreSQL's CPU per request fell 3-19% with two worker threads (docs/PERFORMANCE.md,
+/// eleventh session). With one thread every connection carries its tag: plain LIFO.
+fn take_for<T>(idle: &mut Vec<(T, Instant, u32)>, tag: u32) -> Option<(T, Instant, u32)> {
+    match idle.iter().rposition(|entry| entry.2 == tag) {
+        Some(at) => Some(idle.remove(at)),
+        None => idle.pop(),
+    }
+}
+
+/// A small number for the calling thread, the same for its whole life ([`take_for`]).
+fn thread_tag() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    thread_local! {
+        static TAG: u32 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.with(|tag| *tag)
+}
+
 /// sea-orm's own mapping of a checkout's failure (a timeout or a closed pool is a
 /// `ConnectionAcquire`, which the application reports as unavailable).
 fn acquire_error(err: sqlx::Error) -> DbErr {
@@ -233,7 +258,7 @@ impl<'p> Checkout<'p> {
     /// Back to the idle list, ready for the next statement.
     fn keep(mut self) {
         if let Some(raw) = self.raw.take() {
-            self.pool.idle().push((raw, Instant::now()));
+            self.pool.idle().push((raw, Instant::now(), thread_tag()));
         }
         std::mem::forget(self);
     }
@@ -354,5 +379,31 @@ impl ConnectionTrait for Db {
 
     fn is_mock_connection(&self) -> bool {
         self.conn.is_mock_connection()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_takes_the_connection_it_used_last_else_the_most_recent() {
+        let t = Instant::now();
+        let mut idle = vec![("a1", t, 1), ("b", t, 2), ("a2", t, 1), ("c", t, 3)];
+        // Thread 1's most recent, though thread 3's came back after it.
+        assert_eq!(take_for(&mut idle, 1).map(|e| e.0), Some("a2"));
+        assert_eq!(take_for(&mut idle, 1).map(|e| e.0), Some("a1"));
+        // None of thread 4's: the most recently used of all.
+        assert_eq!(take_for(&mut idle, 4).map(|e| e.0), Some("c"));
+        assert_eq!(take_for(&mut idle, 1).map(|e| e.0), Some("b"));
+        assert_eq!(take_for(&mut idle, 1), None);
+    }
+
+    #[test]
+    fn each_thread_has_its_own_tag() {
+        let here = thread_tag();
+        assert_eq!(thread_tag(), here, "stable on one thread");
+        let there = std::thread::spawn(thread_tag).join().unwrap();
+        assert_ne!(there, here);
     }
 }
