@@ -4,13 +4,16 @@
 #
 #   bench/statements.sh [--steps N] [--clients C] [--seconds S] [--rounds R] SCRIPT.sql...
 #
-# Each SCRIPT is a pgbench script (bench/sql/: Q2 as stepgraph sends it, as PostGraphile 5
-# sends it, and two ways of folding stepgraph's two statements into one). The scripts run in
-# turn, R rounds (3), each under `pgbench -M prepared` with C clients (4) for S seconds (6),
-# against the database bench/compare.sh seeds (run it once at the same --steps). `:ids` in a
-# script is the ids of steps 1 to 50, comma separated, sent as a parameter as the server sends
-# it. Printed per script: PostgreSQL CPU ms per execution of the whole script (every
-# PostgreSQL process, from /proc, bench/ticks.sh) in each round, then the median.
+# Each SCRIPT is a pgbench script (bench/sql/: Q1, Q2 and Q4 as stepgraph sends them and as
+# PostGraphile 5 sends them, and two ways of folding stepgraph's two statements for Q2 into
+# one). The scripts run in turn, R rounds (3), each under `pgbench -M prepared` with C
+# clients (4) for S seconds (6), against the database bench/compare.sh seeds (run it once at
+# the same --steps). In a script, `:ids` is the ids of steps 1 to 50, comma separated (sent as
+# one parameter, as the server sends it), `:step` the step Q1 reads (bench/probe.sh), `:seq`
+# and `:step_type` its sequence and type (what Q4 filters on). Printed per script: PostgreSQL
+# CPU ms per execution of the whole script (every PostgreSQL process, from /proc,
+# bench/ticks.sh) in each round, then the median. Every script's SQL must keep `:name` out of
+# its string literals (pgbench would read it as a variable).
 #
 # Why: bench/cpu.sh and bench/compare.sh measure the database under a gateway, where how the
 # gateway's threads wake the backends moves the database's CPU too (docs/PERFORMANCE.md,
@@ -31,9 +34,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#scripts[@]} -gt 0 ] || scripts=(bench/sql/*.sql)
 command -v pgbench >/dev/null || { echo "pgbench is needed (PostgreSQL's client tools)" >&2; exit 2; }
-pg_url="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}/sgbench_$steps?sslmode=disable"
-psql "$pg_url" -tAc "select 1 from sequence_steps limit 1" >/dev/null \
-  || { echo "no seeded database at $pg_url: run bench/compare.sh --steps $steps first" >&2; exit 2; }
+backend=postgres
+. bench/probe.sh
+probe_data
 ids=$(seq -s, 1 50)
 . bench/ticks.sh
 
@@ -41,7 +44,7 @@ declare -A runs
 for round in $(seq 1 "$rounds"); do
   for script in "${scripts[@]}"; do
     p0=$(pg_ticks)
-    out=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -D ids="$ids" -f "$script" "$pg_url" 2>&1) \
+    out=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -D ids="$ids" -D step="$step_id" -D seq="$seq_id" -D step_type="${step_type,,}" -f "$script" "$pg_url" 2>&1) \
       || { echo "$script failed: $out" >&2; exit 1; }
     # The backends exit with pgbench; the postmaster has their times once it has reaped them.
     sleep 1
